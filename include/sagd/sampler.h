@@ -1,0 +1,54 @@
+/**
+ * @file sampler.h
+ * @brief Langevin samplers (underdamped, overdamped) on blocks of chains; pluggable ops table.
+ *
+ * Underdamped (DESIGN.md §1), friction γ:
+ *   ξ' = ξ + δ ρ
+ *   ρ' = (1 - γδ) ρ - δ ∇V(ξ) + sqrt(2γδ) η,   η ~ N(0, I)
+ * Overdamped: ξ' = ξ - δ ∇V(ξ) + sqrt(2δ) η  (ρ is ignored).
+ * η for chain g at (t, k) is drawn from the counter-based RNG (stream given by the caller),
+ * so the trajectory of a chain does not depend on the block or rank that runs it.
+ */
+#ifndef SAGD_SAMPLER_H
+#define SAGD_SAMPLER_H
+
+#include "sagd/model.h"
+#include "sagd/rng.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sagd_sampler_s *sagd_sampler;
+
+typedef struct sagd_sampler_type_s {
+  const char *name;
+  /** One step for the block's nb*C chains; xi, rho updated in place. grad is scratch of
+   *  nb*C*r doubles, noise scratch of r doubles. */
+  int (*step)(sagd_sampler s, const double *theta, size_t i0, size_t nb, double delta,
+              uint32_t stream, uint64_t t, uint64_t k, double *xi, double *rho);
+} sagd_sampler_type;
+
+extern const sagd_sampler_type sagd_sampler_underdamped;
+extern const sagd_sampler_type sagd_sampler_overdamped;
+
+/** Find a sampler type by name ("underdamped", "overdamped"); NULL if unknown. */
+const sagd_sampler_type *sagd_sampler_type_find(const char *name);
+/** The names, NULL-terminated, for help texts and error messages. */
+const char *const *sagd_sampler_type_names(void);
+
+/** Create a sampler for `model` with C chains per data point, able to step blocks of up to
+ *  max_block data points. gamma > 0 is the friction (underdamped only). */
+int sagd_sampler_create(const sagd_sampler_type *type, sagd_model model, size_t C,
+                        size_t max_block, double gamma, sagd_rng_key key, sagd_sampler *s);
+void sagd_sampler_destroy(sagd_sampler *s);
+
+/** Advance the chains of data points [i0, i0+nb) by one step of size delta > 0, at
+ *  iteration t and step k. xi/rho point at the block's first chain. Not collective. */
+int sagd_sampler_step(sagd_sampler s, const double *theta, size_t i0, size_t nb, double delta,
+                      uint32_t stream, uint64_t t, uint64_t k, double *xi, double *rho);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

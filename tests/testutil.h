@@ -1,0 +1,47 @@
+/* Minimal assertion helpers shared by the C tests: a failed check prints file:line and the
+ * values involved, and the test exits non-zero at the end (or at once with REQUIRE). */
+#ifndef SAGD_TESTUTIL_H
+#define SAGD_TESTUTIL_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "sagd/error.h"
+
+static int test_failures_ = 0;
+
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+      test_failures_++;                                                        \
+    }                                                                          \
+  } while (0)
+
+/* |a - b| <= tol, printing both values on failure. */
+#define CHECK_CLOSE(a, b, tol)                                                 \
+  do {                                                                         \
+    double ca_ = (a), cb_ = (b), ct_ = (tol);                                  \
+    if (!(fabs(ca_ - cb_) <= ct_)) {                                           \
+      fprintf(stderr, "%s:%d: CHECK_CLOSE failed: %s = %.17g, %s = %.17g, |diff| = %.3g > %.3g\n", \
+              __FILE__, __LINE__, #a, ca_, #b, cb_, fabs(ca_ - cb_), ct_);     \
+      test_failures_++;                                                        \
+    }                                                                          \
+  } while (0)
+
+/* A sagd call that must succeed; aborts the test with the library's message otherwise. */
+#define REQUIRE_OK(expr)                                                       \
+  do {                                                                         \
+    int rq_ = (expr);                                                          \
+    if (rq_ != 0) {                                                            \
+      fprintf(stderr, "%s:%d: %s failed (%s): %s\n", __FILE__, __LINE__, #expr, \
+              sagd_strerror(rq_), sagd_error_message_full());                  \
+      exit(1);                                                                 \
+    }                                                                          \
+  } while (0)
+
+#define TEST_EXIT()                                                            \
+  (test_failures_ ? (fprintf(stderr, "%d check(s) failed\n", test_failures_), 1) : 0)
+
+#endif
