@@ -19,7 +19,8 @@
 extern "C" {
 #endif
 
-/** The run-wide key: the user's seed and the replication number. */
+/** The run-wide key: the user's seed and the replication number (replication < 2^48: it
+ *  shares one 64-bit Philox key word with the stream number, which must be < 2^16). */
 typedef struct {
   uint64_t seed;
   uint64_t replication;
@@ -46,7 +47,9 @@ int sagd_rng_gsl_create(sagd_rng_gsl *r);
 /** Free it; accepts NULL and sets *r to NULL. */
 void sagd_rng_gsl_destroy(sagd_rng_gsl *r);
 /** Position the generator at (key, stream, id, t, k): its next draws are a pure function of
- *  these. Cheap (no allocation); call it once per chain per step. */
+ *  these. Cheap (no allocation); call it once per chain per step. Philox4x64 key =
+ *  {seed, replication << 16 | stream}, counter = {id, t, k, draw count << 32}; a
+ *  replication >= 2^48 or stream >= 2^16 is an internal error (SAGD_ASSERT). */
 void sagd_rng_gsl_reset(sagd_rng_gsl r, sagd_rng_key key, uint32_t stream, uint64_t id,
                         uint64_t t, uint64_t k);
 /** The underlying gsl_rng, for GSL's samplers (gsl_ran_gamma, gsl_ran_gaussian_ziggurat...).

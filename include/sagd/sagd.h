@@ -88,7 +88,8 @@ typedef struct {
   int use_average;   /**< 1: θ_{k+1} = θ̂ (Algorithm 1's average); 0: the last iterate */
 } sagd_em_options;
 
-/** Called after every update (and once at the start with mstep = 0, t = 0). */
+/** Called with (k, 0, θ_k) for k = 0..M (θ_0 at the start, then each M-step's result) and
+ *  with (k, t, θ_t, g̃_t) after update t >= 1 of M-step k >= 1. */
 typedef int (*sagd_em_monitor)(void *ctx, uint64_t mstep, uint64_t t, const double *theta,
                                const double *grad);
 

@@ -38,7 +38,8 @@ const sagd_sampler_type *sagd_sampler_type_find(const char *name);
 const char *const *sagd_sampler_type_names(void);
 
 /** Create a sampler for `model` with C chains per data point, able to step blocks of up to
- *  max_block data points. gamma > 0 is the friction (underdamped only). */
+ *  max_block data points. gamma > 0 is the friction (underdamped only). The model is
+ *  borrowed (it must outlive the sampler); all scratch is allocated here, none in step. */
 int sagd_sampler_create(const sagd_sampler_type *type, sagd_model model, size_t C,
                         size_t max_block, double gamma, sagd_rng_key key, sagd_sampler *s);
 void sagd_sampler_destroy(sagd_sampler *s);

@@ -1,0 +1,47 @@
+/**
+ * @file experiment.h
+ * @brief Experiments (a name → a run function), the table of every configuration key, and
+ *        the run description the CLI hands to an experiment.
+ */
+#ifndef SAGD_EXPERIMENT_H
+#define SAGD_EXPERIMENT_H
+
+#include <mpi.h>
+
+#include "sagd/config.h"
+#include "sagd/rng.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** What the CLI resolved for one run (same on every rank). */
+typedef struct {
+  MPI_Comm comm;
+  int rank, size;
+  sagd_config cfg;       /**< validated effective configuration */
+  const char *out_dir;   /**< run directory (created by sagd_runfile_begin if missing) */
+  sagd_rng_key key;      /**< (run.seed, run.replication) */
+  int quiet;             /**< 1: no progress lines */
+} sagd_run_info;
+
+typedef struct sagd_experiment_type_s {
+  const char *name;
+  const char *summary;
+  /** **Collective.** Validate, run, and write out_dir/result.h5. Everything checkable
+   *  (config values, data) is checked before anything is written. */
+  int (*run)(const sagd_run_info *info);
+} sagd_experiment_type;
+
+/** Every configuration key the program accepts (terminated by a {NULL} row). */
+extern const sagd_config_key sagd_config_keys[];
+
+/** Look up an experiment by name; NULL if unknown. */
+const sagd_experiment_type *sagd_experiment_find(const char *name);
+/** NULL-terminated list of experiments. */
+const sagd_experiment_type *const *sagd_experiment_list(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

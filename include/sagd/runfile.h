@@ -1,0 +1,38 @@
+/**
+ * @file runfile.h
+ * @brief The run directory and its HDF5 files (DESIGN.md §5): output checks, atomic
+ *        creation (NAME.tmp → fsync → rename) and the /meta group.
+ */
+#ifndef SAGD_RUNFILE_H
+#define SAGD_RUNFILE_H
+
+#include "sagd/experiment.h"
+#include "sagd/h5.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SAGD_FORMAT_VERSION 1
+
+/** **Collective.** Check that `dir` is, or can be created as, a writable directory, without
+ *  creating anything. SAGD_ERR_OUTPUT naming the path and the reason otherwise. */
+int sagd_runfile_check_output(MPI_Comm comm, const char *dir);
+
+/** **Collective.** Create the run directory if needed and open DIR/NAME.tmp for writing, with
+ *  /meta filled in (format_version, sagd_version, git_describe, experiment, config, config_hash,
+ *  seed, replication, n_ranks, created). */
+int sagd_runfile_begin(const sagd_run_info *info, const char *name, sagd_h5 *f);
+
+/** **Collective.** Close the file, fsync it, and atomically rename DIR/NAME.tmp to DIR/NAME
+ *  (the previous DIR/NAME, if any, is kept as DIR/NAME.prev when keep_prev is set). */
+int sagd_runfile_commit(const sagd_run_info *info, const char *name, int keep_prev, sagd_h5 *f);
+
+/** Read a text data file: numbers separated by white space or commas, '#' comments.
+ *  *x malloc'ed, *n set. Errors name the file, line and token. Not collective. */
+int sagd_read_text_data(const char *path, double **x, size_t *n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

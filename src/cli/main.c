@@ -1,0 +1,101 @@
+/* sagd: entry point. Initialises MPI, dispatches the subcommand, prints errors and maps
+ * them to exit statuses (0 ok, 2 bad input — nothing written, 1 run failure). Only this
+ * file calls MPI_Abort. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mpi.h>
+
+#include "cli.h"
+#include "sagd/error.h"
+
+#ifndef SAGD_VERSION
+#define SAGD_VERSION "unknown"
+#endif
+
+void sagd_cli_usage(FILE *out) {
+  fprintf(out,
+          "usage: mpiexec -n N sagd COMMAND [options]\n"
+          "\n"
+          "sagd fits latent-variable models by stochastic approximate gradient descent\n"
+          "(SGD with Langevin-estimated gradients), in parallel with MPI.\n"
+          "\n"
+          "commands:\n"
+          "  run CONFIG.ini [options]   run an experiment; writes DIR/result.h5\n"
+          "  bench langevin [options]   print Langevin chain-steps per second\n"
+          "  help | --help              this text\n"
+          "  version | --version        print the version\n"
+          "\n"
+          "`sagd run --help` lists the run options and every configuration key;\n"
+          "`sagd bench --help` the benchmark options.\n"
+          "\n"
+          "exit status: 0 success; 1 run failure; 2 bad input (nothing was written).\n");
+}
+
+int sagd_cli_parse_u64(const char *opt, const char *text, unsigned long long *out) {
+  char *end = NULL;
+  errno = 0;
+  SAGD_CHECK(text != NULL && text[0] != '\0' && text[0] != '-', SAGD_ERR_ARG,
+             "%s '%s': expected a non-negative integer", opt, text ? text : "");
+  unsigned long long v = strtoull(text, &end, 10);
+  SAGD_CHECK(errno == 0 && end != text && *end == '\0', SAGD_ERR_ARG,
+             "%s '%s': expected a non-negative integer", opt, text);
+  *out = v;
+  return SAGD_OK;
+}
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  MPI_Comm comm = MPI_COMM_WORLD;
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+
+  int rc = SAGD_OK;
+  const char *cmd = argc > 1 ? argv[1] : NULL;
+  if (cmd == NULL) {
+    if (rank == 0) {
+      sagd_cli_usage(stderr);
+    }
+    MPI_Finalize();
+    return 2;
+  }
+  if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+    if (rank == 0) {
+      sagd_cli_usage(stdout);
+    }
+  } else if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+    if (rank == 0) {
+      printf("sagd %s\n", SAGD_VERSION);
+    }
+  } else if (strcmp(cmd, "run") == 0) {
+    rc = sagd_cli_run(comm, argc - 1, argv + 1);
+  } else if (strcmp(cmd, "bench") == 0) {
+    rc = sagd_cli_bench(comm, argc - 1, argv + 1);
+  } else {
+    rc = sagd_error_set(SAGD_ERR_ARG, __FILE__, __LINE__, __func__,
+                        "unknown command '%s': expected run, bench, help or version "
+                        "(see sagd --help)", cmd);
+  }
+
+  int status = sagd_error_exit_status(rc);
+  if (rc != SAGD_OK) {
+    if (status == 2) {
+      /* Bad input is detected identically on every rank: say it once. */
+      if (rank == 0) {
+        fprintf(stderr, "sagd: error: %s\n", sagd_error_message());
+        if (getenv("SAGD_TRACEBACK") != NULL) {
+          fprintf(stderr, "%s\n", sagd_error_message_full());
+        }
+      }
+    } else {
+      fprintf(stderr, "[rank %d] sagd: error (%s): %s\n", rank, sagd_strerror(rc),
+              sagd_error_message_full());
+      fflush(stderr);
+      MPI_Abort(comm, status);
+    }
+  }
+  MPI_Finalize();
+  return status;
+}

@@ -1,0 +1,160 @@
+/* Langevin samplers on blocks of chains (see include/sagd/sampler.h). */
+#include "sagd/sampler.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/sampler_impl.h"
+#include "sagd/error.h"
+
+/* ∇V for the whole block in one batched model call, into s->grad. */
+static int block_grad_(sagd_sampler s, const double *theta, size_t i0, size_t nb,
+                       const double *xi) {
+  SAGD_CALL(sagd_model_potential(s->model, theta, i0, nb, s->C, xi, NULL, s->grad));
+  return SAGD_OK;
+}
+
+/* ξ' = ξ + δρ;  ρ' = (1 - γδ)ρ - δ∇V(ξ) + sqrt(2γδ)η. */
+static int step_underdamped(sagd_sampler s, const double *theta, size_t i0, size_t nb,
+                            double delta, uint32_t stream, uint64_t t, uint64_t k, double *xi,
+                            double *rho) {
+  const size_t r = s->model->r, nc = nb * s->C;
+  SAGD_CALL(block_grad_(s, theta, i0, nb, xi));
+  const double damp = 1.0 - s->gamma * delta;
+  const double scale = sqrt(2.0 * s->gamma * delta);
+  for (size_t q = 0; q < nc; q++) {
+    const uint64_t g = (uint64_t)(i0 * s->C + q);
+    sagd_rng_normals(s->rng, s->key, stream, g, t, k, r, s->noise);
+    double *x = xi + q * r, *p = rho + q * r;
+    const double *gr = s->grad + q * r;
+    for (size_t j = 0; j < r; j++) {
+      const double p_old = p[j];
+      x[j] += delta * p_old;
+      p[j] = damp * p_old - delta * gr[j] + scale * s->noise[j];
+    }
+  }
+  return SAGD_OK;
+}
+
+/* ξ' = ξ - δ∇V(ξ) + sqrt(2δ)η  (ρ unused). */
+static int step_overdamped(sagd_sampler s, const double *theta, size_t i0, size_t nb,
+                           double delta, uint32_t stream, uint64_t t, uint64_t k, double *xi,
+                           double *rho) {
+  (void)rho;
+  const size_t r = s->model->r, nc = nb * s->C;
+  SAGD_CALL(block_grad_(s, theta, i0, nb, xi));
+  const double scale = sqrt(2.0 * delta);
+  for (size_t q = 0; q < nc; q++) {
+    const uint64_t g = (uint64_t)(i0 * s->C + q);
+    sagd_rng_normals(s->rng, s->key, stream, g, t, k, r, s->noise);
+    double *x = xi + q * r;
+    const double *gr = s->grad + q * r;
+    for (size_t j = 0; j < r; j++) {
+      x[j] = x[j] - delta * gr[j] + scale * s->noise[j];
+    }
+  }
+  return SAGD_OK;
+}
+
+const sagd_sampler_type sagd_sampler_underdamped = {"underdamped", step_underdamped};
+const sagd_sampler_type sagd_sampler_overdamped = {"overdamped", step_overdamped};
+
+static const sagd_sampler_type *const sampler_types_[] = {&sagd_sampler_underdamped,
+                                                          &sagd_sampler_overdamped, NULL};
+static const char *const sampler_names_[] = {"underdamped", "overdamped", NULL};
+
+const sagd_sampler_type *sagd_sampler_type_find(const char *name) {
+  if (name == NULL) {
+    return NULL;
+  }
+  for (size_t i = 0; sampler_types_[i] != NULL; i++) {
+    if (strcmp(sampler_types_[i]->name, name) == 0) {
+      return sampler_types_[i];
+    }
+  }
+  return NULL;
+}
+
+const char *const *sagd_sampler_type_names(void) { return sampler_names_; }
+
+int sagd_sampler_create(const sagd_sampler_type *type, sagd_model model, size_t C,
+                        size_t max_block, double gamma, sagd_rng_key key, sagd_sampler *s) {
+  SAGD_CHECK(s != NULL, SAGD_ERR_ARG, "sagd_sampler_create: output pointer must be given");
+  *s = NULL;
+  SAGD_CHECK(type != NULL && type->step != NULL, SAGD_ERR_ARG,
+             "sagd_sampler_create: a sampler type must be given");
+  SAGD_CHECK(model != NULL, SAGD_ERR_ARG, "sampler '%s': a model must be given", type->name);
+  SAGD_CHECK(C >= 1, SAGD_ERR_ARG, "sampler '%s': chains per data point C = %zu, expected >= 1",
+             type->name, C);
+  SAGD_CHECK(max_block >= 1, SAGD_ERR_ARG,
+             "sampler '%s': max_block = %zu data points, expected >= 1", type->name, max_block);
+  if (type == &sagd_sampler_underdamped) {
+    SAGD_CHECK(isfinite(gamma) && gamma > 0.0, SAGD_ERR_ARG,
+               "sampler '%s': friction gamma = %g, expected a finite value > 0", type->name,
+               gamma);
+  }
+  SAGD_CHECK(key.replication < ((uint64_t)1 << 48), SAGD_ERR_ARG,
+             "sampler '%s': replication = %llu, expected < 2^48", type->name,
+             (unsigned long long)key.replication);
+  const size_t r = model->r;
+  SAGD_CHECK(max_block <= SIZE_MAX / C / r / sizeof(double), SAGD_ERR_ARG,
+             "sampler '%s': max_block = %zu with C = %zu and r = %zu is too large", type->name,
+             max_block, C, r);
+  struct sagd_sampler_s *x = calloc(1, sizeof(*x));
+  SAGD_CHECK(x != NULL, SAGD_ERR_MEM, "cannot allocate sampler '%s'", type->name);
+  x->type = type;
+  x->model = model;
+  x->C = C;
+  x->max_block = max_block;
+  x->gamma = gamma;
+  x->key = key;
+  x->grad = malloc(max_block * C * r * sizeof(double));
+  x->noise = malloc(r * sizeof(double));
+  int err = SAGD_OK;
+  if (x->grad == NULL || x->noise == NULL) {
+    err = sagd_error_set(SAGD_ERR_MEM, __FILE__, __LINE__, __func__,
+                         "cannot allocate sampler scratch for %zu chains of dimension %zu",
+                         max_block * C, r);
+  } else {
+    err = sagd_rng_gsl_create(&x->rng);
+  }
+  if (err != SAGD_OK) {
+    sagd_sampler_destroy(&x);
+    return sagd_error_trace(err, __FILE__, __LINE__, __func__);
+  }
+  *s = x;
+  return SAGD_OK;
+}
+
+void sagd_sampler_destroy(sagd_sampler *s) {
+  if (s == NULL || *s == NULL) {
+    return;
+  }
+  sagd_rng_gsl_destroy(&(*s)->rng);
+  free((*s)->grad);
+  free((*s)->noise);
+  free(*s);
+  *s = NULL;
+}
+
+int sagd_sampler_step(sagd_sampler s, const double *theta, size_t i0, size_t nb, double delta,
+                      uint32_t stream, uint64_t t, uint64_t k, double *xi, double *rho) {
+  SAGD_CHECK(s != NULL, SAGD_ERR_ARG, "sagd_sampler_step: no sampler given");
+  const char *name = s->type->name;
+  SAGD_CHECK(isfinite(delta) && delta > 0.0, SAGD_ERR_ARG,
+             "sampler '%s': step size delta = %g, expected a finite value > 0", name, delta);
+  SAGD_CHECK(nb <= s->max_block, SAGD_ERR_ARG,
+             "sampler '%s': block of %zu data points exceeds max_block = %zu", name, nb,
+             s->max_block);
+  SAGD_CHECK(stream < (1u << 16), SAGD_ERR_ARG, "sampler '%s': stream = %u, expected < 2^16",
+             name, (unsigned)stream);
+  SAGD_CHECK(xi != NULL, SAGD_ERR_ARG, "sampler '%s': chain states xi must be given", name);
+  SAGD_CHECK(rho != NULL || s->type != &sagd_sampler_underdamped, SAGD_ERR_ARG,
+             "sampler '%s': momenta rho must be given", name);
+  if (nb == 0) {
+    return SAGD_OK;
+  }
+  SAGD_CALL(s->type->step(s, theta, i0, nb, delta, stream, t, k, xi, rho));
+  return SAGD_OK;
+}

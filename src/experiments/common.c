@@ -1,0 +1,174 @@
+/* Shared experiment plumbing (see common.h). */
+#include "common.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sagd/error.h"
+
+static void names_list_(const char *const *names, char *buf, size_t cap) {
+  buf[0] = '\0';
+  for (size_t i = 0; names[i] != NULL; i++) {
+    size_t len = strlen(buf);
+    snprintf(buf + len, cap - len, "%s%s", i ? ", " : "", names[i]);
+  }
+}
+
+int exp_schedule_from_config(sagd_config cfg, sagd_schedule *s) {
+  const char *name = sagd_config_string(cfg, "sagd", "schedule");
+  s->type = sagd_schedule_type_find(name);
+  if (s->type == NULL) {
+    char known[256];
+    names_list_(sagd_schedule_type_names(), known, sizeof known);
+    SAGD_FAIL(SAGD_ERR_CONFIG, "sagd.schedule = '%s': expected one of %s", name, known);
+  }
+  memset(&s->par, 0, sizeof s->par);
+  s->par.c1 = sagd_config_real(cfg, "sagd", "delta");
+  s->par.c2 = sagd_config_real(cfg, "sagd", "c2");
+  s->par.c = sagd_config_real(cfg, "sagd", "c");
+  s->par.k0 = (double)sagd_config_int(cfg, "sagd", "K0");
+  s->par.kpow = sagd_config_real(cfg, "sagd", "kpow");
+  s->par.alpha0 = sagd_config_real(cfg, "sagd", "alpha");
+  s->par.apow = sagd_config_real(cfg, "sagd", "apow");
+  int rc = sagd_schedule_check(s);
+  if (rc != SAGD_OK) {
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", sagd_error_message());
+    SAGD_FAIL(SAGD_ERR_CONFIG, "sagd.schedule = '%s': %s (config keys: delta = c1, K0 = k0, "
+              "c2, c, kpow, alpha = alpha0, apow)", name, msg);
+  }
+  return SAGD_OK;
+}
+
+int exp_sampler_from_config(sagd_config cfg, const sagd_sampler_type **type) {
+  const char *name = sagd_config_string(cfg, "sagd", "sampler");
+  *type = sagd_sampler_type_find(name);
+  if (*type == NULL) {
+    char known[256];
+    names_list_(sagd_sampler_type_names(), known, sizeof known);
+    SAGD_FAIL(SAGD_ERR_CONFIG, "sagd.sampler = '%s': expected one of %s", name, known);
+  }
+  return SAGD_OK;
+}
+
+int exp_reals_exact(sagd_config cfg, const char *section, const char *key, size_t p,
+                    double *out) {
+  size_t n = 0;
+  SAGD_CALL(sagd_config_reals(cfg, section, key, out, p, p, &n));
+  return SAGD_OK;
+}
+
+int exp_optimizer_from_config(sagd_config cfg, size_t p, sagd_optimizer *o) {
+  const char *name = sagd_config_string(cfg, "sagd", "optimizer");
+  const sagd_optimizer_type *type = sagd_optimizer_type_find(name);
+  if (type == NULL) {
+    char known[256];
+    names_list_(sagd_optimizer_type_names(), known, sizeof known);
+    SAGD_FAIL(SAGD_ERR_CONFIG, "sagd.optimizer = '%s': expected one of %s", name, known);
+  }
+  double *lo = NULL, *hi = NULL;
+  SAGD_CALLOC(lo, p, "lower bounds");
+  SAGD_CALLOC(hi, p, "upper bounds");
+  SAGD_CALL(exp_reals_exact(cfg, "model", "lower", p, lo));
+  SAGD_CALL(exp_reals_exact(cfg, "model", "upper", p, hi));
+  for (size_t j = 0; j < p; j++) {
+    SAGD_CHECK(lo[j] <= hi[j], SAGD_ERR_CONFIG,
+               "model.lower[%zu] = %g > model.upper[%zu] = %g: expected lower <= upper", j,
+               lo[j], j, hi[j]);
+  }
+  sagd_optimizer_options opt = {sagd_config_real(cfg, "sagd", "beta1"),
+                                sagd_config_real(cfg, "sagd", "beta2"), 1e-8, lo, hi};
+  SAGD_CHECK(opt.beta1 < 1 && opt.beta2 < 1, SAGD_ERR_CONFIG,
+             "sagd.beta1 = %g, sagd.beta2 = %g: expected values in (0, 1)", opt.beta1,
+             opt.beta2);
+  SAGD_CALL(sagd_optimizer_create(type, p, &opt, o));
+  free(lo);
+  free(hi);
+  return SAGD_OK;
+}
+
+int exp_trace_init(exp_trace *tr, size_t p, size_t cap) {
+  memset(tr, 0, sizeof *tr);
+  tr->p = p;
+  tr->cap = cap > 0 ? cap : 1;
+  SAGD_CALLOC(tr->theta, tr->cap * p, "trace theta");
+  SAGD_CALLOC(tr->loglik, tr->cap, "trace loglik");
+  SAGD_CALLOC(tr->gnorm, tr->cap, "trace |g|");
+  SAGD_CALLOC(tr->delta, tr->cap, "trace delta");
+  SAGD_CALLOC(tr->K, tr->cap, "trace K");
+  SAGD_CALLOC(tr->seconds, tr->cap, "trace seconds");
+  return SAGD_OK;
+}
+
+int exp_trace_append(exp_trace *tr, const double *theta, double loglik, double gnorm,
+                     double delta, double K, double seconds) {
+  SAGD_CHECK(tr->len < tr->cap, SAGD_ERR_INTERNAL, "trace capacity %zu exceeded", tr->cap);
+  memcpy(tr->theta + tr->len * tr->p, theta, tr->p * sizeof(double));
+  tr->loglik[tr->len] = loglik;
+  tr->gnorm[tr->len] = gnorm;
+  tr->delta[tr->len] = delta;
+  tr->K[tr->len] = K;
+  tr->seconds[tr->len] = seconds;
+  tr->len++;
+  return SAGD_OK;
+}
+
+void exp_trace_free(exp_trace *tr) {
+  free(tr->theta);
+  free(tr->loglik);
+  free(tr->gnorm);
+  free(tr->delta);
+  free(tr->K);
+  free(tr->seconds);
+  memset(tr, 0, sizeof *tr);
+}
+
+int exp_trace_write(sagd_h5 f, const char *group, const exp_trace *tr) {
+  char path[256];
+  size_t dims[2] = {tr->len, tr->p};
+  snprintf(path, sizeof path, "%s/theta", group);
+  SAGD_CALL(sagd_h5_write(f, path, 2, dims, tr->theta));
+  const struct {
+    const char *name;
+    const double *v;
+  } cols[] = {{"loglik", tr->loglik}, {"grad_norm", tr->gnorm}, {"delta", tr->delta},
+              {"K", tr->K},           {"seconds", tr->seconds}};
+  for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {
+    snprintf(path, sizeof path, "%s/%s", group, cols[c].name);
+    SAGD_CALL(sagd_h5_write(f, path, 1, dims, cols[c].v));
+  }
+  return SAGD_OK;
+}
+
+double exp_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void exp_format_seconds(double s, char *buf, size_t cap) {
+  if (!(s >= 0) || !isfinite(s)) {
+    snprintf(buf, cap, "?");
+  } else if (s < 60) {
+    snprintf(buf, cap, "%.1fs", s);
+  } else if (s < 3600) {
+    snprintf(buf, cap, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
+  } else {
+    snprintf(buf, cap, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
+  }
+}
+
+void exp_progress(const sagd_run_info *info, const char *fmt, ...) {
+  if (info->rank != 0 || info->quiet) {
+    return;
+  }
+  va_list ap;
+  va_start(ap, fmt);
+  vprintf(fmt, ap);
+  va_end(ap);
+  fflush(stdout);
+}

@@ -1,0 +1,53 @@
+/* Pieces every experiment needs: config → schedule/sampler/optimizer, traces that grow per
+ * update and are written to the run file, and rank-0 progress lines. Private to
+ * src/experiments. */
+#ifndef SAGD_EXPERIMENTS_COMMON_H
+#define SAGD_EXPERIMENTS_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sagd/config.h"
+#include "sagd/experiment.h"
+#include "sagd/h5.h"
+#include "sagd/optimizer.h"
+#include "sagd/sampler.h"
+#include "sagd/schedule.h"
+
+/* [sagd] schedule, delta, c2, c, K0, kpow, alpha, apow → a checked schedule. */
+int exp_schedule_from_config(sagd_config cfg, sagd_schedule *s);
+/* [sagd] sampler → a sampler type (error lists the known ones). */
+int exp_sampler_from_config(sagd_config cfg, const sagd_sampler_type **type);
+/* [sagd] optimizer, beta1, beta2 and the box [model] lower/upper (p values each). */
+int exp_optimizer_from_config(sagd_config cfg, size_t p, sagd_optimizer *o);
+/* A list of exactly p reals from section.key (message names the key and p). */
+int exp_reals_exact(sagd_config cfg, const char *section, const char *key, size_t p,
+                    double *out);
+
+/* A per-update trace of one method: θ rows of length p plus scalar columns. */
+typedef struct {
+  size_t p, len, cap;
+  double *theta;   /* len × p */
+  double *loglik;  /* objective per row (loglik or ELBO) */
+  double *gnorm;   /* |g| (NaN where none) */
+  double *delta;   /* δ_t (NaN where none) */
+  double *K;       /* K_t (NaN where none) */
+  double *seconds; /* wall time since the method started */
+} exp_trace;
+
+int exp_trace_init(exp_trace *tr, size_t p, size_t cap);
+int exp_trace_append(exp_trace *tr, const double *theta, double loglik, double gnorm,
+                     double delta, double K, double seconds);
+void exp_trace_free(exp_trace *tr);
+/* **Collective.** Write group/{theta,loglik,grad_norm,delta,K,seconds}. */
+int exp_trace_write(sagd_h5 f, const char *group, const exp_trace *tr);
+
+/* Wall-clock seconds (monotonic). */
+double exp_now(void);
+/* Rank-0 progress line helper: "ETA" from the fraction of work done. */
+void exp_progress(const sagd_run_info *info, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Format seconds as "1h02m", "3m20s", "12.3s". */
+void exp_format_seconds(double s, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,19 @@
+/* The list of experiments, looked up by run.experiment. */
+#include <string.h>
+
+#include "sagd/experiment.h"
+
+extern const sagd_experiment_type sagd_experiment_em_gamma;
+
+static const sagd_experiment_type *const experiments_[] = {&sagd_experiment_em_gamma, NULL};
+
+const sagd_experiment_type *const *sagd_experiment_list(void) { return experiments_; }
+
+const sagd_experiment_type *sagd_experiment_find(const char *name) {
+  for (size_t i = 0; experiments_[i] != NULL; i++) {
+    if (strcmp(experiments_[i]->name, name) == 0) {
+      return experiments_[i];
+    }
+  }
+  return NULL;
+}

@@ -1,0 +1,801 @@
+/* Parallel HDF5 (MPI-IO) helpers for run files (see include/sagd/h5.h).
+ *
+ * Every file is opened with the MPI-IO driver on a duplicate of the caller's communicator,
+ * collective metadata reads and writes, and a collective data-transfer property list.
+ * Replicated data is written by rank 0 with every other rank taking part in the collective
+ * H5Dwrite with an empty selection; sharded rows are written as one hyperslab per rank.
+ *
+ * HDF5's automatic error printing is switched off: every failure is turned into a sagd
+ * error naming the operation, the object and the file, with the innermost message of
+ * HDF5's error stack appended. Checks that could fail on some ranks only (row ranges) are
+ * agreed on with an allreduce before any collective HDF5 call, so no rank is left waiting. */
+#include "sagd/h5.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hdf5.h>
+
+#include "sagd/error.h"
+
+struct sagd_h5_s {
+  hid_t file;
+  hid_t dxpl; /* collective data transfers */
+  hid_t lcpl; /* link creation: missing parent groups are created */
+  MPI_Comm comm;
+  int rank;
+  int writable;
+  char *path;
+};
+
+/* ---------------------------------------------------------------- errors */
+
+/* The innermost (most specific) message on HDF5's error stack. */
+static herr_t detail_cb(unsigned n, const H5E_error2_t *err, void *data) {
+  char *buf = data;
+  if (n == 0 && err != NULL && err->desc != NULL) {
+    snprintf(buf, 256, "%s", err->desc);
+  }
+  return 0;
+}
+
+static void h5_detail(char *buf) {
+  buf[0] = '\0';
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, detail_cb, buf);
+}
+
+/* Record a failed HDF5 call: "HDF5 cannot <what> '<obj>' in '<file>': <detail>" (obj NULL:
+ * "HDF5 cannot <what> '<file>': <detail>"). Must be
+ * called right after the failing call (the next HDF5 call clears the error stack). */
+static int h5_fail(int code, const char *what, const char *obj, const char *file, int line,
+                   const char *func) {
+  char detail[256];
+  h5_detail(detail);
+  if (obj == NULL) {
+    return sagd_error_set(code, __FILE__, line, func, "HDF5 cannot %s '%s'%s%s", what, file,
+                          detail[0] != '\0' ? ": " : "", detail);
+  }
+  return sagd_error_set(code, __FILE__, line, func, "HDF5 cannot %s '%s' in '%s'%s%s", what,
+                        obj, file, detail[0] != '\0' ? ": " : "", detail);
+}
+
+/* Inside a function with `int rc` and a `done:` cleanup label. */
+#define H5TRY(expr, what, obj)                                                 \
+  do {                                                                         \
+    if ((expr) < 0) {                                                          \
+      rc = h5_fail(SAGD_ERR_HDF5, (what), (obj), f->path, __LINE__, __func__); \
+      goto done;                                                               \
+    }                                                                          \
+  } while (0)
+
+#define H5FAILX(code, ...)                                                     \
+  do {                                                                         \
+    rc = sagd_error_set((code), __FILE__, __LINE__, __func__, __VA_ARGS__);    \
+    goto done;                                                                 \
+  } while (0)
+
+/* All ranks learn whether any rank failed a local check: returns the local code, or an
+ * error naming the operation if only another rank failed. */
+static int h5_agree(sagd_h5 f, int local, const char *what, const char *obj) {
+  int worst = 0;
+  SAGD_CHECK_MPI(MPI_Allreduce(&local, &worst, 1, MPI_INT, MPI_MAX, f->comm));
+  if (local != 0) {
+    return local;
+  }
+  if (worst != 0) {
+    return sagd_error_set(worst, __FILE__, __LINE__, __func__,
+                          "HDF5 cannot %s '%s' in '%s': another rank failed (see its message)",
+                          what, obj, f->path);
+  }
+  return 0;
+}
+
+/* Absolute HDF5 path without empty components ("/a/b"; "/" only where allowed). */
+static int path_ok(const char *path, int allow_root) {
+  if (path == NULL || path[0] != '/') {
+    return 0;
+  }
+  if (path[1] == '\0') {
+    return allow_root;
+  }
+  size_t n = strlen(path);
+  return path[n - 1] != '/' && strstr(path, "//") == NULL;
+}
+
+#define CHECK_PATH(h, p, allow_root)                                           \
+  SAGD_CHECK(path_ok((p), (allow_root)), SAGD_ERR_ARG,                         \
+             "HDF5 path '%s' in '%s': expected an absolute path like /group/name", \
+             (p) != NULL ? (p) : "(null)", (h)->path)
+
+/* *exists = 1 if every component of path exists, 0 if one is missing (H5Lexists is never
+ * asked about a child of a missing group). A component before the last that exists but is
+ * not a group is an error (SAGD_ERR_CORRUPT), as is an HDF5 failure (SAGD_ERR_HDF5). */
+static int lookup(sagd_h5 f, const char *path, int *exists) {
+  *exists = 0;
+  if (strcmp(path, "/") == 0) {
+    *exists = 1;
+    return SAGD_OK;
+  }
+  size_t n = strlen(path);
+  char *buf = malloc(n + 1);
+  SAGD_CHECK(buf != NULL, SAGD_ERR_MEM, "cannot allocate an HDF5 path");
+  memcpy(buf, path, n + 1);
+  int rc = SAGD_OK, ex = 1;
+  for (size_t i = 1; i <= n && ex; i++) {
+    if (buf[i] != '/' && buf[i] != '\0') {
+      continue;
+    }
+    char saved = buf[i];
+    buf[i] = '\0';
+    htri_t e = H5Lexists(f->file, buf, H5P_DEFAULT);
+    if (e < 0) {
+      rc = h5_fail(SAGD_ERR_HDF5, "look up", buf, f->path, __LINE__, __func__);
+      break;
+    }
+    if (e == 0) {
+      ex = 0;
+    } else if (saved == '/') {
+      hid_t obj = H5Oopen(f->file, buf, H5P_DEFAULT);
+      if (obj < 0) {
+        rc = h5_fail(SAGD_ERR_HDF5, "open", buf, f->path, __LINE__, __func__);
+        break;
+      }
+      H5I_type_t t = H5Iget_type(obj);
+      H5Oclose(obj);
+      if (t != H5I_GROUP) {
+        rc = sagd_error_set(SAGD_ERR_CORRUPT, __FILE__, __LINE__, __func__,
+                            "'%s' in '%s' is not a group, so it cannot hold '%s'", buf, f->path,
+                            path);
+        break;
+      }
+    }
+    buf[i] = saved;
+  }
+  free(buf);
+  if (rc == SAGD_OK) {
+    *exists = ex;
+  }
+  return rc;
+}
+
+/* ---------------------------------------------------------------- files */
+
+static void h5_free(struct sagd_h5_s *h) {
+  if (h == NULL) {
+    return;
+  }
+  if (h->dxpl >= 0) {
+    H5Pclose(h->dxpl);
+  }
+  if (h->lcpl >= 0) {
+    H5Pclose(h->lcpl);
+  }
+  if (h->comm != MPI_COMM_NULL) {
+    MPI_Comm_free(&h->comm);
+  }
+  free(h->path);
+  free(h);
+}
+
+/* Allocate the handle and its property lists; *fapl gets an MPI-IO file access list. */
+static int h5_new(MPI_Comm comm, const char *path, struct sagd_h5_s **out, hid_t *fapl) {
+  *out = NULL;
+  *fapl = H5I_INVALID_HID;
+  /* Our messages replace HDF5's automatic error stack printing. */
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  struct sagd_h5_s *h = calloc(1, sizeof *h);
+  SAGD_CHECK(h != NULL, SAGD_ERR_MEM, "cannot allocate an HDF5 handle for '%s'", path);
+  h->file = H5I_INVALID_HID;
+  h->dxpl = H5I_INVALID_HID;
+  h->lcpl = H5I_INVALID_HID;
+  h->comm = MPI_COMM_NULL;
+  size_t n = strlen(path) + 1;
+  h->path = malloc(n);
+  if (h->path == NULL) {
+    free(h);
+    SAGD_FAIL(SAGD_ERR_MEM, "cannot allocate an HDF5 handle for '%s'", path);
+  }
+  memcpy(h->path, path, n);
+  int mpierr = MPI_Comm_dup(comm, &h->comm);
+  if (mpierr == MPI_SUCCESS) {
+    mpierr = MPI_Comm_rank(h->comm, &h->rank);
+  }
+  if (mpierr != MPI_SUCCESS) {
+    h5_free(h);
+    return sagd_error_mpi(mpierr, "MPI_Comm_dup/MPI_Comm_rank", __FILE__, __LINE__, __func__);
+  }
+  struct sagd_h5_s *f = h; /* for H5TRY */
+  int rc = SAGD_OK;
+  H5TRY(h->dxpl = H5Pcreate(H5P_DATASET_XFER), "create a transfer property list for", path);
+  H5TRY(H5Pset_dxpl_mpio(h->dxpl, H5FD_MPIO_COLLECTIVE), "set collective transfers for", path);
+  H5TRY(h->lcpl = H5Pcreate(H5P_LINK_CREATE), "create a link property list for", path);
+  H5TRY(H5Pset_create_intermediate_group(h->lcpl, 1), "set intermediate groups for", path);
+  H5TRY(*fapl = H5Pcreate(H5P_FILE_ACCESS), "create a file access property list for", path);
+  H5TRY(H5Pset_fapl_mpio(*fapl, h->comm, MPI_INFO_NULL), "set the MPI-IO driver for", path);
+  H5TRY(H5Pset_all_coll_metadata_ops(*fapl, 1), "set collective metadata reads for", path);
+  H5TRY(H5Pset_coll_metadata_write(*fapl, 1), "set collective metadata writes for", path);
+done:
+  if (rc != SAGD_OK) {
+    if (*fapl >= 0) {
+      H5Pclose(*fapl);
+      *fapl = H5I_INVALID_HID;
+    }
+    h5_free(h);
+    return rc;
+  }
+  *out = h;
+  return SAGD_OK;
+}
+
+int sagd_h5_create(MPI_Comm comm, const char *path, sagd_h5 *f) {
+  SAGD_CHECK(path != NULL && f != NULL, SAGD_ERR_ARG, "sagd_h5_create: NULL argument");
+  *f = NULL;
+  struct sagd_h5_s *h = NULL;
+  hid_t fapl = H5I_INVALID_HID;
+  SAGD_CALL(h5_new(comm, path, &h, &fapl));
+  h->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  int rc = SAGD_OK;
+  if (h->file < 0) {
+    rc = h5_fail(SAGD_ERR_OUTPUT, "create file", NULL, path, __LINE__, __func__);
+  }
+  H5Pclose(fapl);
+  if (rc != SAGD_OK) {
+    h5_free(h);
+    return rc;
+  }
+  h->writable = 1;
+  *f = h;
+  return SAGD_OK;
+}
+
+int sagd_h5_open(MPI_Comm comm, const char *path, int writable, sagd_h5 *f) {
+  SAGD_CHECK(path != NULL && f != NULL, SAGD_ERR_ARG, "sagd_h5_open: NULL argument");
+  *f = NULL;
+  struct sagd_h5_s *h = NULL;
+  hid_t fapl = H5I_INVALID_HID;
+  SAGD_CALL(h5_new(comm, path, &h, &fapl));
+  /* A file that cannot be opened at all is not "corrupt": say why (rank 0 looks). */
+  int err = 0;
+  if (h->rank == 0) {
+    FILE *fp = fopen(path, writable ? "r+b" : "rb");
+    if (fp == NULL) {
+      err = errno != 0 ? errno : EIO;
+    } else {
+      fclose(fp);
+    }
+  }
+  int mpierr = MPI_Bcast(&err, 1, MPI_INT, 0, h->comm);
+  if (mpierr != MPI_SUCCESS) {
+    H5Pclose(fapl);
+    h5_free(h);
+    return sagd_error_mpi(mpierr, "MPI_Bcast", __FILE__, __LINE__, __func__);
+  }
+  if (err != 0) {
+    H5Pclose(fapl);
+    h5_free(h);
+    SAGD_FAIL(SAGD_ERR_ARG, "cannot open HDF5 file '%s'%s: %s", path,
+              writable ? " for writing" : "", strerror(err));
+  }
+  h->file = H5Fopen(path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl);
+  int rc = SAGD_OK;
+  if (h->file < 0) {
+    char detail[256];
+    h5_detail(detail);
+    rc = sagd_error_set(SAGD_ERR_CORRUPT, __FILE__, __LINE__, __func__,
+                        "'%s' is not a readable HDF5 file%s%s%s", path,
+                        detail[0] != '\0' ? " (" : "", detail, detail[0] != '\0' ? ")" : "");
+  }
+  H5Pclose(fapl);
+  if (rc != SAGD_OK) {
+    h5_free(h);
+    return rc;
+  }
+  h->writable = writable != 0;
+  *f = h;
+  return SAGD_OK;
+}
+
+int sagd_h5_close(sagd_h5 *fp) {
+  if (fp == NULL || *fp == NULL) {
+    return SAGD_OK;
+  }
+  struct sagd_h5_s *f = *fp;
+  *fp = NULL;
+  int rc = SAGD_OK;
+  if (f->file >= 0) {
+    if (f->writable && H5Fflush(f->file, H5F_SCOPE_GLOBAL) < 0) {
+      rc = h5_fail(SAGD_ERR_HDF5, "flush file", NULL, f->path, __LINE__, __func__);
+    }
+    if (H5Fclose(f->file) < 0 && rc == SAGD_OK) {
+      rc = h5_fail(SAGD_ERR_HDF5, "close file", NULL, f->path, __LINE__, __func__);
+    }
+  }
+  h5_free(f);
+  return rc;
+}
+
+int sagd_h5_exists(sagd_h5 f, const char *path) {
+  SAGD_ASSERT(f != NULL);
+  if (!path_ok(path, 1)) {
+    return 0;
+  }
+  int ex = 0;
+  return lookup(f, path, &ex) == SAGD_OK && ex;
+}
+
+/* ---------------------------------------------------------------- attributes */
+
+/* Write a scalar attribute, replacing an existing one; the object is created as a group
+ * if missing. */
+static int attr_write(sagd_h5 f, const char *group, const char *name, hid_t ftype,
+                      hid_t mtype, const void *buf) {
+  CHECK_PATH(f, group, 1);
+  SAGD_CHECK(name != NULL && name[0] != '\0', SAGD_ERR_ARG,
+             "HDF5 attribute on '%s' in '%s': expected a non-empty name", group, f->path);
+  int rc = SAGD_OK;
+  hid_t obj = H5I_INVALID_HID, space = H5I_INVALID_HID, attr = H5I_INVALID_HID;
+  int ex = 0;
+  SAGD_CALL(lookup(f, group, &ex));
+  if (ex == 0) {
+    H5TRY(obj = H5Gcreate2(f->file, group, f->lcpl, H5P_DEFAULT, H5P_DEFAULT), "create group",
+          group);
+  } else {
+    H5TRY(obj = H5Oopen(f->file, group, H5P_DEFAULT), "open object", group);
+  }
+  htri_t aex = H5Aexists(obj, name);
+  H5TRY(aex, "look up attribute", name);
+  if (aex > 0) {
+    H5TRY(H5Adelete(obj, name), "replace attribute", name);
+  }
+  H5TRY(space = H5Screate(H5S_SCALAR), "create a dataspace for attribute", name);
+  H5TRY(attr = H5Acreate2(obj, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT),
+        "create attribute", name);
+  H5TRY(H5Awrite(attr, mtype, buf), "write attribute", name);
+done:
+  if (attr >= 0) {
+    H5Aclose(attr);
+  }
+  if (space >= 0) {
+    H5Sclose(space);
+  }
+  if (obj >= 0) {
+    H5Oclose(obj);
+  }
+  return rc;
+}
+
+int sagd_h5_attr_string(sagd_h5 f, const char *group, const char *name, const char *value) {
+  SAGD_ASSERT(f != NULL);
+  SAGD_CHECK(value != NULL, SAGD_ERR_ARG, "HDF5 attribute '%s': NULL string", name);
+  int rc = SAGD_OK;
+  hid_t type = H5I_INVALID_HID;
+  /* Fixed-size, NUL-terminated C string (h5py and h5dump read it as text). */
+  H5TRY(type = H5Tcopy(H5T_C_S1), "create a string type for attribute", name);
+  H5TRY(H5Tset_size(type, strlen(value) + 1), "size the string type of attribute", name);
+  H5TRY(H5Tset_strpad(type, H5T_STR_NULLTERM), "set the padding of attribute", name);
+  H5TRY(H5Tset_cset(type, H5T_CSET_UTF8), "set the character set of attribute", name);
+  rc = attr_write(f, group, name, type, type, value);
+done:
+  if (type >= 0) {
+    H5Tclose(type);
+  }
+  SAGD_CALL(rc);
+  return SAGD_OK;
+}
+
+int sagd_h5_attr_int(sagd_h5 f, const char *group, const char *name, int64_t value) {
+  SAGD_ASSERT(f != NULL);
+  SAGD_CALL(attr_write(f, group, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value));
+  return SAGD_OK;
+}
+
+int sagd_h5_attr_real(sagd_h5 f, const char *group, const char *name, double value) {
+  SAGD_ASSERT(f != NULL);
+  SAGD_CALL(attr_write(f, group, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value));
+  return SAGD_OK;
+}
+
+/* Open a scalar attribute that must exist; its type class must be `cls`. */
+static int attr_open(sagd_h5 f, const char *group, const char *name, H5T_class_t cls,
+                     const char *expected, hid_t *attr_out, hid_t *type_out) {
+  CHECK_PATH(f, group, 1);
+  SAGD_CHECK(name != NULL, SAGD_ERR_ARG, "HDF5 attribute on '%s': NULL name", group);
+  int rc = SAGD_OK;
+  hid_t attr = H5I_INVALID_HID, type = H5I_INVALID_HID, space = H5I_INVALID_HID;
+  int ex = 0;
+  SAGD_CALL(lookup(f, group, &ex));
+  if (ex) {
+    htri_t aex = H5Aexists_by_name(f->file, group, name, H5P_DEFAULT);
+    H5TRY(aex, "look up attribute", name);
+    ex = aex > 0;
+  }
+  if (!ex) {
+    H5FAILX(SAGD_ERR_CORRUPT, "'%s' has no attribute '%s' on '%s'", f->path, name, group);
+  }
+  H5TRY(attr = H5Aopen_by_name(f->file, group, name, H5P_DEFAULT, H5P_DEFAULT),
+        "open attribute", name);
+  H5TRY(type = H5Aget_type(attr), "get the type of attribute", name);
+  H5TRY(space = H5Aget_space(attr), "get the dataspace of attribute", name);
+  hssize_t np = H5Sget_simple_extent_npoints(space);
+  if (H5Tget_class(type) != cls || np != 1) {
+    H5FAILX(SAGD_ERR_CORRUPT, "attribute '%s' on '%s' in '%s': expected a single %s", name,
+            group, f->path, expected);
+  }
+done:
+  if (space >= 0) {
+    H5Sclose(space);
+  }
+  if (rc != SAGD_OK) {
+    if (type >= 0) {
+      H5Tclose(type);
+    }
+    if (attr >= 0) {
+      H5Aclose(attr);
+    }
+    return rc;
+  }
+  *attr_out = attr;
+  *type_out = type;
+  return SAGD_OK;
+}
+
+int sagd_h5_read_attr_string(sagd_h5 f, const char *group, const char *name, char **value) {
+  SAGD_ASSERT(f != NULL && value != NULL);
+  *value = NULL;
+  hid_t attr = H5I_INVALID_HID, type = H5I_INVALID_HID, mtype = H5I_INVALID_HID;
+  SAGD_CALL(attr_open(f, group, name, H5T_STRING, "string", &attr, &type));
+  int rc = SAGD_OK;
+  char *out = NULL;
+  htri_t var = H5Tis_variable_str(type);
+  H5TRY(var, "get the type of attribute", name);
+  if (var > 0) {
+    char *s = NULL;
+    H5TRY(mtype = H5Tcopy(H5T_C_S1), "create a string type for attribute", name);
+    H5TRY(H5Tset_size(mtype, H5T_VARIABLE), "size the string type of attribute", name);
+    H5TRY(H5Tset_cset(mtype, H5Tget_cset(type)), "set the character set of attribute", name);
+    H5TRY(H5Aread(attr, mtype, &s), "read attribute", name);
+    size_t n = s != NULL ? strlen(s) : 0;
+    out = malloc(n + 1);
+    if (out != NULL) {
+      memcpy(out, s != NULL ? s : "", n + 1);
+    }
+    H5free_memory(s);
+  } else {
+    size_t n = H5Tget_size(type);
+    out = calloc(n + 1, 1);
+    if (out != NULL) {
+      H5TRY(H5Aread(attr, type, out), "read attribute", name);
+    }
+  }
+  if (out == NULL) {
+    H5FAILX(SAGD_ERR_MEM, "cannot allocate attribute '%s' of '%s'", name, f->path);
+  }
+done:
+  if (mtype >= 0) {
+    H5Tclose(mtype);
+  }
+  H5Tclose(type);
+  H5Aclose(attr);
+  if (rc != SAGD_OK) {
+    free(out);
+    return rc;
+  }
+  *value = out;
+  return SAGD_OK;
+}
+
+int sagd_h5_read_attr_int(sagd_h5 f, const char *group, const char *name, int64_t *value) {
+  SAGD_ASSERT(f != NULL && value != NULL);
+  hid_t attr = H5I_INVALID_HID, type = H5I_INVALID_HID;
+  SAGD_CALL(attr_open(f, group, name, H5T_INTEGER, "integer", &attr, &type));
+  int rc = SAGD_OK;
+  H5TRY(H5Aread(attr, H5T_NATIVE_INT64, value), "read attribute", name);
+done:
+  H5Tclose(type);
+  H5Aclose(attr);
+  SAGD_CALL(rc);
+  return SAGD_OK;
+}
+
+/* ---------------------------------------------------------------- datasets */
+
+static void shape_text(int nd, const hsize_t *d, char *buf, size_t cap) {
+  snprintf(buf, cap, "[");
+  for (int i = 0; i < nd; i++) {
+    size_t len = strlen(buf);
+    snprintf(buf + len, cap - len, "%s%llu", i > 0 ? ", " : "", (unsigned long long)d[i]);
+  }
+  size_t len = strlen(buf);
+  snprintf(buf + len, cap - len, "]");
+}
+
+/* Open the dataset at path with exactly this shape, or create it (with parent groups). */
+static int dset_open_or_create(sagd_h5 f, const char *path, int nd, const hsize_t *dims,
+                               hid_t *out) {
+  int rc = SAGD_OK;
+  hid_t dset = H5I_INVALID_HID, space = H5I_INVALID_HID;
+  int ex = 0;
+  SAGD_CALL(lookup(f, path, &ex));
+  if (ex) {
+    H5TRY(dset = H5Dopen2(f->file, path, H5P_DEFAULT), "open dataset", path);
+    H5TRY(space = H5Dget_space(dset), "get the dataspace of dataset", path);
+    hsize_t have[H5S_MAX_RANK];
+    int hn = H5Sget_simple_extent_ndims(space);
+    H5TRY(hn, "get the shape of dataset", path);
+    H5TRY(H5Sget_simple_extent_dims(space, have, NULL), "get the shape of dataset", path);
+    int same = hn == nd;
+    for (int i = 0; same && i < nd; i++) {
+      same = have[i] == dims[i];
+    }
+    if (!same) {
+      char a[128], b[128];
+      shape_text(hn, have, a, sizeof a);
+      shape_text(nd, dims, b, sizeof b);
+      H5FAILX(SAGD_ERR_CORRUPT, "dataset '%s' in '%s' has shape %s; cannot overwrite it with %s",
+              path, f->path, a, b);
+    }
+  } else {
+    if (nd > 0) {
+      H5TRY(space = H5Screate_simple(nd, dims, NULL), "create a dataspace for", path);
+    } else {
+      H5TRY(space = H5Screate(H5S_SCALAR), "create a dataspace for", path);
+    }
+    H5TRY(dset = H5Dcreate2(f->file, path, H5T_IEEE_F64LE, space, f->lcpl, H5P_DEFAULT,
+                            H5P_DEFAULT),
+          "create dataset", path);
+  }
+done:
+  if (space >= 0) {
+    H5Sclose(space);
+  }
+  if (rc != SAGD_OK) {
+    if (dset >= 0) {
+      H5Dclose(dset);
+    }
+    return rc;
+  }
+  *out = dset;
+  return SAGD_OK;
+}
+
+/* Open an existing numeric dataset; its shape goes to nd/dims (H5S_MAX_RANK entries). */
+static int dset_open_read(sagd_h5 f, const char *path, hid_t *out, int *nd, hsize_t *dims) {
+  int rc = SAGD_OK;
+  hid_t dset = H5I_INVALID_HID, space = H5I_INVALID_HID, type = H5I_INVALID_HID;
+  int ex = 0;
+  SAGD_CALL(lookup(f, path, &ex));
+  if (!ex) {
+    H5FAILX(SAGD_ERR_CORRUPT, "'%s' has no dataset '%s'", f->path, path);
+  }
+  H5I_type_t it = H5I_BADID;
+  hid_t obj = H5Oopen(f->file, path, H5P_DEFAULT);
+  H5TRY(obj, "open object", path);
+  it = H5Iget_type(obj);
+  H5Oclose(obj);
+  if (it != H5I_DATASET) {
+    H5FAILX(SAGD_ERR_CORRUPT, "'%s' in '%s' is not a dataset", path, f->path);
+  }
+  H5TRY(dset = H5Dopen2(f->file, path, H5P_DEFAULT), "open dataset", path);
+  H5TRY(type = H5Dget_type(dset), "get the type of dataset", path);
+  H5T_class_t cls = H5Tget_class(type);
+  if (cls != H5T_FLOAT && cls != H5T_INTEGER) {
+    H5FAILX(SAGD_ERR_CORRUPT, "dataset '%s' in '%s': expected numbers", path, f->path);
+  }
+  H5TRY(space = H5Dget_space(dset), "get the dataspace of dataset", path);
+  H5S_class_t sc = H5Sget_simple_extent_type(space);
+  if (sc != H5S_SCALAR && sc != H5S_SIMPLE) {
+    H5FAILX(SAGD_ERR_CORRUPT, "dataset '%s' in '%s' has no data (null dataspace)", path,
+            f->path);
+  }
+  *nd = H5Sget_simple_extent_ndims(space);
+  H5TRY(*nd, "get the shape of dataset", path);
+  H5TRY(H5Sget_simple_extent_dims(space, dims, NULL), "get the shape of dataset", path);
+done:
+  if (type >= 0) {
+    H5Tclose(type);
+  }
+  if (space >= 0) {
+    H5Sclose(space);
+  }
+  if (rc != SAGD_OK) {
+    if (dset >= 0) {
+      H5Dclose(dset);
+    }
+    return rc;
+  }
+  *out = dset;
+  return SAGD_OK;
+}
+
+/* Close the ids of a transfer; keep rc. */
+static void xfer_close(hid_t dset, hid_t fspace, hid_t mspace) {
+  if (mspace >= 0) {
+    H5Sclose(mspace);
+  }
+  if (fspace >= 0) {
+    H5Sclose(fspace);
+  }
+  if (dset >= 0) {
+    H5Dclose(dset);
+  }
+}
+
+int sagd_h5_write(sagd_h5 f, const char *path, int ndims, const size_t *dims,
+                  const double *data) {
+  SAGD_ASSERT(f != NULL);
+  CHECK_PATH(f, path, 0);
+  SAGD_CHECK(ndims >= 0 && ndims <= H5S_MAX_RANK && (ndims == 0 || dims != NULL), SAGD_ERR_ARG,
+             "dataset '%s' in '%s': %d dimensions; expected 0 to %d with their sizes", path,
+             f->path, ndims, H5S_MAX_RANK);
+  hsize_t hd[H5S_MAX_RANK];
+  size_t total = 1;
+  for (int i = 0; i < ndims; i++) {
+    hd[i] = (hsize_t)dims[i];
+    total *= dims[i];
+  }
+  SAGD_CHECK(total == 0 || data != NULL, SAGD_ERR_ARG, "dataset '%s' in '%s': NULL data", path,
+             f->path);
+  static const double none = 0;
+  int rc = SAGD_OK;
+  hid_t dset = H5I_INVALID_HID, fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+  SAGD_CALL(dset_open_or_create(f, path, ndims, hd, &dset));
+  H5TRY(fspace = H5Dget_space(dset), "get the dataspace of dataset", path);
+  if (ndims > 0) {
+    H5TRY(mspace = H5Screate_simple(ndims, hd, NULL), "create a memory dataspace for", path);
+  } else {
+    H5TRY(mspace = H5Screate(H5S_SCALAR), "create a memory dataspace for", path);
+  }
+  if (f->rank != 0) {
+    /* Replicated data: rank 0 writes, the others take part with nothing. */
+    H5TRY(H5Sselect_none(fspace), "select nothing in dataset", path);
+    H5TRY(H5Sselect_none(mspace), "select nothing in dataset", path);
+  }
+  if (total > 0) { /* an empty dataset has no storage to write to (same on all ranks) */
+    H5TRY(H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, f->dxpl,
+                   data != NULL ? data : &none),
+          "write dataset", path);
+  }
+done:
+  xfer_close(dset, fspace, mspace);
+  SAGD_CALL(rc);
+  return SAGD_OK;
+}
+
+int sagd_h5_write_rows(sagd_h5 f, const char *path, size_t global_rows, size_t cols,
+                       size_t row0, size_t nrows, const double *data) {
+  SAGD_ASSERT(f != NULL);
+  CHECK_PATH(f, path, 0);
+  int local = SAGD_OK;
+  if (row0 > global_rows || nrows > global_rows - row0) {
+    local = sagd_error_set(SAGD_ERR_ARG, __FILE__, __LINE__, __func__,
+                           "dataset '%s' in '%s': rows [%zu, %zu) are outside [0, %zu)", path,
+                           f->path, row0, row0 + nrows, global_rows);
+  } else if (nrows > 0 && cols > 0 && data == NULL) {
+    local = sagd_error_set(SAGD_ERR_ARG, __FILE__, __LINE__, __func__,
+                           "dataset '%s' in '%s': NULL data for %zu rows", path, f->path,
+                           nrows);
+  }
+  SAGD_CALL(h5_agree(f, local, "write dataset", path));
+  hsize_t hd[2] = {(hsize_t)global_rows, (hsize_t)cols};
+  hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)nrows, (hsize_t)cols};
+  static const double none = 0;
+  int rc = SAGD_OK;
+  hid_t dset = H5I_INVALID_HID, fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+  SAGD_CALL(dset_open_or_create(f, path, 2, hd, &dset));
+  H5TRY(fspace = H5Dget_space(dset), "get the dataspace of dataset", path);
+  H5TRY(mspace = H5Screate_simple(2, count, NULL), "create a memory dataspace for", path);
+  if (nrows > 0 && cols > 0) {
+    H5TRY(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL),
+          "select rows of dataset", path);
+  } else {
+    H5TRY(H5Sselect_none(fspace), "select nothing in dataset", path);
+    H5TRY(H5Sselect_none(mspace), "select nothing in dataset", path);
+  }
+  if (global_rows > 0 && cols > 0) { /* an empty dataset has no storage (same on all ranks) */
+    H5TRY(H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, f->dxpl,
+                   data != NULL ? data : &none),
+          "write rows of dataset", path);
+  }
+done:
+  xfer_close(dset, fspace, mspace);
+  SAGD_CALL(rc);
+  return SAGD_OK;
+}
+
+int sagd_h5_read(sagd_h5 f, const char *path, int ndims_cap, int *ndims, size_t *dims,
+                 double **data) {
+  SAGD_ASSERT(f != NULL && ndims != NULL && data != NULL);
+  CHECK_PATH(f, path, 0);
+  *data = NULL;
+  *ndims = 0;
+  hsize_t hd[H5S_MAX_RANK];
+  int nd = 0;
+  hid_t dset = H5I_INVALID_HID;
+  SAGD_CALL(dset_open_read(f, path, &dset, &nd, hd));
+  int rc = SAGD_OK;
+  double *buf = NULL;
+  if (nd > ndims_cap || (nd > 0 && dims == NULL)) {
+    char a[128];
+    shape_text(nd, hd, a, sizeof a);
+    H5FAILX(SAGD_ERR_CORRUPT, "dataset '%s' in '%s' has shape %s: expected at most %d dimensions",
+            path, f->path, a, ndims_cap);
+  }
+  size_t total = 1;
+  for (int i = 0; i < nd; i++) {
+    total *= (size_t)hd[i];
+  }
+  buf = malloc((total > 0 ? total : 1) * sizeof *buf);
+  if (buf == NULL) {
+    H5FAILX(SAGD_ERR_MEM, "cannot allocate %zu doubles for dataset '%s' of '%s'", total, path,
+            f->path);
+  }
+  if (total > 0) {
+    H5TRY(H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, f->dxpl, buf), "read dataset",
+          path);
+  }
+done:
+  H5Dclose(dset);
+  if (rc != SAGD_OK) {
+    free(buf);
+    return rc;
+  }
+  *ndims = nd;
+  for (int i = 0; i < nd; i++) {
+    dims[i] = (size_t)hd[i];
+  }
+  *data = buf;
+  return SAGD_OK;
+}
+
+int sagd_h5_read_rows(sagd_h5 f, const char *path, size_t row0, size_t nrows, size_t cols,
+                      double *data) {
+  SAGD_ASSERT(f != NULL);
+  CHECK_PATH(f, path, 0);
+  hsize_t hd[H5S_MAX_RANK];
+  int nd = 0;
+  hid_t dset = H5I_INVALID_HID, fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+  SAGD_CALL(dset_open_read(f, path, &dset, &nd, hd));
+  int rc = SAGD_OK;
+  if (nd != 2 || hd[1] != (hsize_t)cols) {
+    char a[128];
+    shape_text(nd, hd, a, sizeof a);
+    H5FAILX(SAGD_ERR_CORRUPT, "dataset '%s' in '%s' has shape %s: expected [rows, %zu]", path,
+            f->path, a, cols);
+  }
+  int local = SAGD_OK;
+  size_t grows = (size_t)hd[0];
+  if (row0 > grows || nrows > grows - row0) {
+    local = sagd_error_set(SAGD_ERR_ARG, __FILE__, __LINE__, __func__,
+                           "dataset '%s' in '%s': rows [%zu, %zu) are outside [0, %zu)", path,
+                           f->path, row0, row0 + nrows, grows);
+  } else if (nrows > 0 && cols > 0 && data == NULL) {
+    local = sagd_error_set(SAGD_ERR_ARG, __FILE__, __LINE__, __func__,
+                           "dataset '%s' in '%s': NULL buffer for %zu rows", path, f->path,
+                           nrows);
+  }
+  rc = h5_agree(f, local, "read dataset", path);
+  if (rc != SAGD_OK) {
+    goto done;
+  }
+  hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)nrows, (hsize_t)cols};
+  double none = 0;
+  H5TRY(fspace = H5Dget_space(dset), "get the dataspace of dataset", path);
+  H5TRY(mspace = H5Screate_simple(2, count, NULL), "create a memory dataspace for", path);
+  if (nrows > 0 && cols > 0) {
+    H5TRY(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL),
+          "select rows of dataset", path);
+  } else {
+    H5TRY(H5Sselect_none(fspace), "select nothing in dataset", path);
+    H5TRY(H5Sselect_none(mspace), "select nothing in dataset", path);
+  }
+  if (grows > 0 && cols > 0) {
+    H5TRY(H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, fspace, f->dxpl, data != NULL ? data : &none),
+          "read rows of dataset", path);
+  }
+done:
+  xfer_close(dset, fspace, mspace);
+  SAGD_CALL(rc);
+  return SAGD_OK;
+}

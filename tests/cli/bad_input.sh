@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Bad input gets one clear message naming the key/value and what was expected, exit
+# status 2, and nothing written (the output directory is not even created).
+. "$(dirname "$0")/lib.sh"
+cfg="$SRC/data/em_gamma.ini"
+n=0
+# expect_bad "what" "text the message must contain" sagd-run-args...
+expect_bad() {
+  local what=$1 want=$2; shift 2
+  n=$((n + 1))
+  local out="$TMP/out$n"
+  sagd_np 2 run "$@" --out "$out" --quiet > "$TMP/stdout" 2> "$TMP/stderr"
+  local st=$?
+  local msg; msg=$(grep "sagd: error" "$TMP/stderr")
+  if [ "$st" -ne 2 ]; then fail "$what: exit status $st, expected 2"; cat "$TMP/stderr"; return; fi
+  if ! grep -qF -- "$want" <<< "$msg"; then fail "$what: message lacks '$want': $msg"; return; fi
+  if [ "$(grep -c "sagd: error" "$TMP/stderr")" -ne 1 ]; then fail "$what: message printed more than once"; fi
+  if [ -e "$out" ]; then fail "$what: output directory was created"; return; fi
+  pass "$what -> $msg"
+}
+
+printf '[run]\nexperiment = em_gamma\n[bogus]\nx = 1\n' > "$TMP/unknown_section.ini"
+printf '[sagd]\ndeltaa = 0.1\n' > "$TMP/unknown_key.ini"
+printf '[sagd]\ndelta = fast\n' > "$TMP/bad_type.ini"
+printf '[sagd\ndelta = 0.1\n' > "$TMP/syntax.ini"
+printf '1.5\n2.0 3.1\n-0.5\n' > "$TMP/neg.txt"
+printf '1.5\n0\n' > "$TMP/zero.txt"
+printf '1.5 abc\n' > "$TMP/nan.txt"
+mkdir -p "$TMP/dir.ini"
+
+expect_bad "missing config" "nonexistent.ini" "$TMP/nonexistent.ini"
+expect_bad "unreadable config (a directory)" "dir.ini" "$TMP/dir.ini"
+expect_bad "unknown section" "bogus" "$TMP/unknown_section.ini"
+expect_bad "unknown key" "deltaa" "$TMP/unknown_key.ini"
+expect_bad "wrong type in file" "sagd.delta" "$TMP/bad_type.ini"
+expect_bad "syntax error" "syntax.ini" "$TMP/syntax.ini"
+expect_bad "wrong type (--set)" "sagd.delta" "$cfg" --set sagd.delta=abc
+expect_bad "integer expected" "data.n" "$cfg" --set data.n=1.5
+expect_bad "delta = 0" "sagd.delta" "$cfg" --set sagd.delta=0
+expect_bad "delta < 0" "sagd.delta" "$cfg" --set sagd.delta=-0.1
+expect_bad "gamma = 0" "sagd.gamma" "$cfg" --set sagd.gamma=0
+expect_bad "gamma < 0" "sagd.gamma" "$cfg" --set sagd.gamma=-2
+expect_bad "K < 1 (constant schedule)" "K0" "$cfg" --set sagd.schedule=constant --set sagd.K0=0
+expect_bad "n = 0" "data.n" "$cfg" --set data.n=0
+expect_bad "negative data" "-0.5" "$cfg" --set data.file="$TMP/neg.txt"
+expect_bad "zero data" "x[1]" "$cfg" --set data.file="$TMP/zero.txt"
+expect_bad "non-numeric data" "abc" "$cfg" --set data.file="$TMP/nan.txt"
+expect_bad "missing data file" "nothere.txt" "$cfg" --set data.file="$TMP/nothere.txt"
+expect_bad "malformed --set" "sagd.delta" "$cfg" --set sagd.delta
+expect_bad "unknown experiment" "nosuch" "$cfg" --set run.experiment=nosuch
+expect_bad "unknown sampler" "sagd.sampler" "$cfg" --set sagd.sampler=hamiltonian
+expect_bad "unknown schedule" "sagd.schedule" "$cfg" --set sagd.schedule=cosine
+expect_bad "theta0 wrong length" "model.theta0" "$cfg" --set model.theta0=1,2,3
+expect_bad "too few quadrature nodes" "exact.nodes" "$cfg" --set exact.nodes=10
+expect_bad "unknown option" "--bogus" "$cfg" --bogus
+expect_bad "bad --seed" "--seed" "$cfg" --seed abc
+
+# Output path that cannot be written (a regular file in the way).
+touch "$TMP/afile"
+n=$((n + 1))
+sagd_np 2 run "$cfg" --out "$TMP/afile/sub" --quiet 2> "$TMP/stderr"; st=$?
+if [ $st -eq 2 ] && grep -q "afile" "$TMP/stderr" && [ ! -e "$TMP/afile/sub" ]; then
+  pass "unwritable output -> $(grep 'sagd: error' "$TMP/stderr")"
+else
+  fail "unwritable output: status $st"; cat "$TMP/stderr"
+fi
+# An existing result is not overwritten by a run that fails on bad input.
+mkdir -p "$TMP/keep" && echo precious > "$TMP/keep/result.h5"
+sagd_np 2 run "$cfg" --out "$TMP/keep" --set sagd.delta=-1 --quiet 2> /dev/null
+[ "$(cat "$TMP/keep/result.h5")" = precious ] && [ "$(ls "$TMP/keep")" = result.h5 ] \
+  && pass "existing result untouched by a failed run" || fail "existing result was touched"
+finish
