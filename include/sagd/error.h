@@ -18,7 +18,8 @@ extern "C" {
 #endif
 
 /* X(name, exit status, description): the one list the enum and sagd_strerror() come from.
- * Exit status 2 = the user's input is wrong (nothing was written); 1 = the run failed. */
+ * Exit status 2 = the user's input is wrong (nothing was written); 1 = the run failed;
+ * 75 (EX_TEMPFAIL) = stopped by SIGTERM/SIGUSR1 after writing a checkpoint: requeue. */
 #define SAGD_ERROR_LIST(X)                                                     \
   X(SAGD_OK, 0, "success")                                                     \
   X(SAGD_ERR_ARG, 2, "invalid argument")                                       \
@@ -31,7 +32,8 @@ extern "C" {
   X(SAGD_ERR_MPI, 1, "MPI failure")                                            \
   X(SAGD_ERR_MEM, 1, "out of memory")                                          \
   X(SAGD_ERR_NUMERIC, 1, "numerical failure")                                  \
-  X(SAGD_ERR_INTERNAL, 1, "internal error")
+  X(SAGD_ERR_INTERNAL, 1, "internal error")                                   \
+  X(SAGD_STOPPED, 75, "checkpointed on request (signal); run the same command again to resume")
 
 typedef enum {
 #define SAGD_ERROR_ENUM_(name, status, text) name,

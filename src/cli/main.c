@@ -1,5 +1,6 @@
 /* sagd: entry point. Initialises MPI, dispatches the subcommand, prints errors and maps
- * them to exit statuses (0 ok, 2 bad input — nothing written, 1 run failure). Only this
+ * them to exit statuses (0 ok, 2 bad input — nothing written, 1 run failure, 75 stopped by a
+ * signal after checkpointing: run again). Only this
  * file calls MPI_Abort. */
 #include <errno.h>
 #include <stdio.h>
@@ -31,7 +32,8 @@ void sagd_cli_usage(FILE *out) {
           "`sagd run --help` lists the run options and every configuration key;\n"
           "`sagd bench --help` the benchmark options.\n"
           "\n"
-          "exit status: 0 success; 1 run failure; 2 bad input (nothing was written).\n");
+          "exit status: 0 success; 1 run failure; 2 bad input (nothing was written);\n"
+          "             75 stopped by SIGTERM/SIGUSR1 after a checkpoint (run again to resume).\n");
 }
 
 int sagd_cli_parse_u64(const char *opt, const char *text, unsigned long long *out) {
@@ -81,7 +83,12 @@ int main(int argc, char **argv) {
 
   int status = sagd_error_exit_status(rc);
   if (rc != SAGD_OK) {
-    if (status == 2) {
+    if (rc == SAGD_STOPPED) {
+      /* Every rank agreed on the signal and the checkpoint is on disk: say it once. */
+      if (rank == 0) {
+        fprintf(stderr, "sagd: %s\n", sagd_error_message());
+      }
+    } else if (status == 2) {
       /* Bad input is detected identically on every rank: say it once. */
       if (rank == 0) {
         fprintf(stderr, "sagd: error: %s\n", sagd_error_message());
