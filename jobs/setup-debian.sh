@@ -6,7 +6,8 @@ pkgs=(build-essential cmake pkg-config git
       openmpi-bin libopenmpi-dev libopenblas-dev
       libhdf5-openmpi-dev hdf5-tools
       libgsl-dev librandom123-dev libinih-dev
-      python3-numpy python3-scipy python3-h5py python3-matplotlib)
+      python3-numpy python3-scipy python3-h5py python3-matplotlib
+      slurm-wlm munge iproute2)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

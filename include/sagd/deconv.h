@@ -34,8 +34,9 @@ extern const sagd_truth_type sagd_truth_normal, sagd_truth_exponential, sagd_tru
 const sagd_truth_type *sagd_truth_find(const char *name);
 
 /** Data points i in [i_begin, i_end), each p coordinates: z ~ truth, x = z + N(0,1), a pure
- *  function of (key, i) (stream SAGD_STREAM_DATA). x, z are [(i_end-i_begin) × p]; z may
- *  be NULL. */
+ *  function of (key, i) (stream SAGD_STREAM_DATA, id = i, t = k = 0: first the p draws of z,
+ *  then the p normal noises), so any shard split gives the same bits. x, z are
+ *  [(i_end-i_begin) × p]; z may be NULL. */
 int sagd_deconv_generate(sagd_rng_key key, const sagd_truth_type *truth, size_t p,
                          size_t i_begin, size_t i_end, double *x, double *z);
 
@@ -46,8 +47,11 @@ int sagd_deconv_model_create(sagd_mlp gen, const double *x_local, size_t n, size
                              size_t i_end, sagd_model *m);
 
 /** True log-likelihood Σ_i log ∫ N(x_i; h_θ(u), 1) φ(u) du for r = p = 1, by Gauss–Hermite
- *  quadrature with `nodes` nodes (GSL), evaluating h on all nodes as one batch (the
- *  generator's max_batch must be >= nodes). */
+ *  quadrature with `nodes` >= 20 nodes (GSL gsl_integration_fixed), evaluating h on all
+ *  nodes as one batch (the generator's max_batch must be >= nodes), then a log-sum-exp per
+ *  point. Local (not collective): pass this rank's points and sum across ranks. Errors:
+ *  SAGD_ERR_ARG (shape, nodes, max_batch), SAGD_ERR_DATA (non-finite x), SAGD_ERR_NUMERIC
+ *  (non-finite h). Allocates 4·nodes doubles per call. */
 int sagd_deconv_loglik_quad(sagd_mlp gen, const double *params, const double *x, size_t n,
                             size_t nodes, double *ll);
 

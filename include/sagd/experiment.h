@@ -23,6 +23,7 @@ typedef struct {
   const char *out_dir;   /**< run directory (created by sagd_runfile_begin if missing) */
   sagd_rng_key key;      /**< (run.seed, run.replication) */
   int quiet;             /**< 1: no progress lines */
+  const char *resume;    /**< how to start (checkpoint.h): NULL/"auto", "never", or a file */
 } sagd_run_info;
 
 typedef struct sagd_experiment_type_s {

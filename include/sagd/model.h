@@ -30,6 +30,12 @@ typedef struct sagd_model_type_s {
                     const double *xi, double *g);
   /** Free the context (may be NULL). */
   void (*destroy)(void *ctx);
+  /** Optional (may be NULL): ∇_ξ V into grad_xi (as `potential` would give, bit for bit) AND
+   *  g[0..p) += Σ ∇_θ f (as `grad_theta` would add, bit for bit) at the same (θ, ξ), in one
+   *  evaluation (e.g. one forward + one backward pass of a network). SAGD uses it when its
+   *  target follows θ (θ_target == θ). */
+  int (*potential_grad_theta)(void *ctx, const double *theta, size_t i0, size_t nb, size_t C,
+                              const double *xi, double *grad_xi, double *g);
 } sagd_model_type;
 
 /** A model instance: type + context + dimensions. Public fields, read-only after create. */

@@ -5,9 +5,17 @@
  * An MLP has layer widths w[0] (input) .. w[L] (output); hidden layers use one activation,
  * the output layer another (often identity). Parameters are ONE flat double vector, layer
  * by layer: W_l (w[l+1] × w[l], row-major) then b_l (w[l+1]). Rows of a batch are samples:
- * X is [batch × w[0]], Y is [batch × w[L]]. forward() keeps the pre-activations of the last
- * batch in the network's workspace (allocated at create for max_batch rows), so backward()
- * must follow the forward() of the same batch and parameters. Not thread-safe.
+ * X is [batch × w[0]], Y is [batch × w[L]]. Layer l computes Z = A·W_lᵀ + b_l with one GEMM
+ * (cblas_dgemm) for the whole batch, then A' = act(Z). forward() keeps what backward() needs
+ * (each hidden layer's activations and every layer's activation derivatives) in the
+ * network's workspace, allocated at create for max_batch rows; nothing is allocated in
+ * forward/backward. So backward() must follow the forward() of the same batch, parameters
+ * and input X (X is not copied: it must still hold the same values); backward() may be
+ * called several times after one forward(). Not thread-safe.
+ *
+ * Every element of a batch is computed by the same arithmetic whatever the batch size or
+ * the row's position in it, except that the GEMMs' own blocking is OpenBLAS's: results are
+ * deterministic for fixed shapes (and a fixed OpenBLAS build and thread count).
  */
 #ifndef SAGD_NN_H
 #define SAGD_NN_H
@@ -21,11 +29,19 @@
 extern "C" {
 #endif
 
-/** Elementwise activation as an ops table: a = f(z), and d = f'(z) given z and a. */
+/** Elementwise activation as an ops table: a = f(z), and d = f'(z) given z and a = f(z).
+ *  fdf (optional, may be NULL) computes both in one pass, bit-identical to f then df;
+ *  a may alias z in f and fdf. softplus is log1p(exp(-|z|)) + max(z, 0) (no overflow);
+ *  sigmoid 1/(1+exp(-z)) in its stable two-sided form; relu'(0) = 0. softplus and sigmoid
+ *  evaluate exp/log1p with glibc's vector math (libmvec, AVX-512 or AVX2) where the CPU
+ *  allows, and every element by the same routine, so a value never depends on n or its
+ *  position. The environment variable SAGD_SIMD=avx2|none caps that choice (the variants
+ *  agree to a few ulp, not bit for bit). */
 typedef struct sagd_activation_type_s {
   const char *name;
   void (*f)(size_t n, const double *z, double *a);
   void (*df)(size_t n, const double *z, const double *a, double *d);
+  void (*fdf)(size_t n, const double *z, double *a, double *d);
 } sagd_activation_type;
 
 extern const sagd_activation_type sagd_act_identity, sagd_act_softplus, sagd_act_relu,
@@ -36,7 +52,8 @@ const sagd_activation_type *sagd_activation_find(const char *name);
 typedef struct sagd_mlp_s *sagd_mlp;
 
 /** Create an MLP with nlayers = L >= 1 dense layers and widths[0..L] (all >= 1; a zero width
- *  is SAGD_ERR_ARG naming the layer). Workspace for up to max_batch rows. */
+ *  is SAGD_ERR_ARG naming the layer, e.g. "layer 2 width = 0: expected >= 1"). Workspace for
+ *  up to max_batch >= 1 rows. hidden/output NULL mean identity. */
 int sagd_mlp_create(size_t nlayers, const size_t *widths, const sagd_activation_type *hidden,
                     const sagd_activation_type *output, size_t max_batch, sagd_mlp *net);
 void sagd_mlp_destroy(sagd_mlp *net);
@@ -47,20 +64,30 @@ size_t sagd_mlp_out(sagd_mlp net);
 size_t sagd_mlp_max_batch(sagd_mlp net);
 
 /** Xavier/Glorot-uniform weights (U(±sqrt(6/(fan_in+fan_out)))), zero biases, drawn from
- *  the counter-based RNG at (key, SAGD_STREAM_NN_INIT, id = net_id, t = layer). */
+ *  the counter-based RNG at (key, SAGD_STREAM_NN_INIT, id = net_id, t = layer, k = 0): W_l's
+ *  entries in row-major order are the uniforms u_j mapped to (2u_j - 1)·limit. A pure
+ *  function of (key, net_id) and the widths. params: nparams doubles (out). */
 int sagd_mlp_init_xavier(sagd_mlp net, sagd_rng_key key, uint64_t net_id, double *params);
 
-/** Y = net(X) for `batch` <= max_batch rows. */
+/** Y = net(X) for 1 <= `batch` <= max_batch rows (a larger batch is SAGD_ERR_ARG). X must not
+ *  alias Y; X must stay unchanged until the backward() calls that follow are done. */
 int sagd_mlp_forward(sagd_mlp net, const double *params, size_t batch, const double *X,
                      double *Y);
 
-/** Back-propagate dL/dY [batch × out] through the last forward(): grad_params += dL/dθ
- *  (may be NULL), dX = dL/dX (overwritten; may be NULL). */
+/** Back-propagate dL/dY [batch × out] through the last forward() (same batch and params):
+ *  grad_params += dL/dθ (may be NULL; W_l's part by one GEMM dZᵀ·A summing the rows in a
+ *  fixed order, b_l's by column sums in row order), dX = dL/dX (overwritten; may be NULL).
+ *  Neither output may alias dY or X. */
 int sagd_mlp_backward(sagd_mlp net, const double *params, size_t batch, const double *dY,
                       double *grad_params, double *dX);
 
-/** Floating-point operations of one forward (+ backward if with_backward) of `batch` rows,
- *  counting 2 per multiply-add of the GEMMs (for GFLOP/s figures). */
+/** Bits of sagd_mlp_flops' with_backward: the input gradient dX, the parameter gradient. */
+#define SAGD_MLP_BACKWARD_INPUT 1
+#define SAGD_MLP_BACKWARD_PARAMS 2
+
+/** Floating-point operations of one forward of `batch` rows, plus the backward GEMMs selected
+ *  by with_backward (0, or SAGD_MLP_BACKWARD_INPUT | SAGD_MLP_BACKWARD_PARAMS), counting 2 per
+ *  multiply-add of the GEMMs (for GFLOP/s figures; elementwise work is not counted). */
 double sagd_mlp_flops(sagd_mlp net, size_t batch, int with_backward);
 
 #ifdef __cplusplus

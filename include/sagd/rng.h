@@ -36,6 +36,10 @@ typedef enum {
   SAGD_STREAM_NN_INIT,       /**< network initialisation, id = layer */
   SAGD_STREAM_SAMPLE,        /**< generated samples for metrics */
   SAGD_STREAM_ACCEPT,        /**< Metropolis accept/reject uniforms */
+  SAGD_STREAM_REPARAM,       /**< VAE/IWAE reparameterisation noise, id = data index,
+                                  t = iteration, k = sample */
+  SAGD_STREAM_MOMENTUM,      /**< HMC momentum refreshes, id = chain, t = iteration,
+                                  k = transition */
   SAGD_STREAM_TEST = 100     /**< reserved for tests and benchmarks */
 } sagd_rng_stream;
 

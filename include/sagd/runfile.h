@@ -25,8 +25,23 @@ int sagd_runfile_check_output(MPI_Comm comm, const char *dir);
 int sagd_runfile_begin(const sagd_run_info *info, const char *name, sagd_h5 *f);
 
 /** **Collective.** Close the file, fsync it, and atomically rename DIR/NAME.tmp to DIR/NAME
- *  (the previous DIR/NAME, if any, is kept as DIR/NAME.prev when keep_prev is set). */
+ *  (the previous DIR/NAME, if any, is kept as DIR/NAME.prev when keep_prev is set).
+ *  Same as sagd_runfile_finish() then sagd_runfile_publish(). */
 int sagd_runfile_commit(const sagd_run_info *info, const char *name, int keep_prev, sagd_h5 *f);
+
+/** **Collective.** Close DIR/NAME.tmp and fsync it (rank 0), without renaming: the caller
+ *  may reopen and verify it before sagd_runfile_publish(). */
+int sagd_runfile_finish(const sagd_run_info *info, const char *name, sagd_h5 *f);
+
+/** **Collective.** Rank 0 atomically renames DIR/NAME.tmp to DIR/NAME and fsyncs DIR. With
+ *  keep_prev, the previous DIR/NAME becomes DIR/NAME.prev first, as a hard link (rename where
+ *  the file system has none), so that DIR/NAME exists at every moment. */
+int sagd_runfile_publish(const sagd_run_info *info, const char *name, int keep_prev);
+
+/** Rank-0 helper for DIR/NAME paths: snprintf "%s/%s%s" (dir, name, suffix) into buf;
+ *  SAGD_ERR_OUTPUT naming the path if it does not fit. Not collective. */
+int sagd_runfile_path(const char *dir, const char *name, const char *suffix, char *buf,
+                      size_t cap);
 
 /** Read a text data file: numbers separated by white space or commas, '#' comments.
  *  *x malloc'ed, *n set. Errors name the file, line and token. Not collective. */

@@ -18,6 +18,7 @@
 #include <mpi.h>
 #include <stdint.h>
 
+#include "sagd/checkpoint.h"
 #include "sagd/model.h"
 #include "sagd/optimizer.h"
 #include "sagd/rng.h"
@@ -64,22 +65,27 @@ void sagd_solver_chains(sagd_solver s, double **xi, double **rho, size_t *nchain
 
 typedef struct sagd_estimator_type_s {
   const char *name;
-  /** The target moves to θ_target (start of M-step `mstep`): e.g. SAGD burns in. */
-  int (*set_target)(void *ctx, const double *theta_target, uint64_t mstep);
+  /** The target moves to θ_target (start of M-step `mstep`, whose first update has global
+   *  counter t_next): e.g. SAGD burns in. */
+  int (*set_target)(void *ctx, const double *theta_target, uint64_t mstep, uint64_t t_next);
   /** **Collective.** Estimate ∇_θ of -Q(θ; θ_target)/n at update t (1-based within the
    *  M-step) with global update counter t_global (unique across the run). */
   int (*gradient)(void *ctx, const double *theta, uint64_t t, uint64_t t_global, double *g);
 } sagd_estimator_type;
 
-/** The SAGD estimator over a solver: set_target burns in `burnin` steps at δ_1, gradient
- *  runs K_t steps at δ_t from `schedule`. */
+/** The SAGD estimator over a solver: set_target burns in `burnin` steps at δ of the next
+ *  update, gradient runs K_t steps at δ_t from `schedule`. The schedule's clock t is the
+ *  update index within the M-step (global_clock = 0: δ, K restart every M-step, as in the
+ *  paper's Figure 1) or the global update counter (global_clock = 1: δ_t → 0 and K_t → ∞
+ *  over the whole run, the regime of Theorem 3, which removes the O(δ) bias). α_t always
+ *  uses the M-step clock. */
 extern const sagd_estimator_type sagd_estimator_sagd;
 typedef struct {
   sagd_solver solver;
   const sagd_schedule *schedule;
   uint64_t burnin;
   const double *theta_target; /* managed by the estimator */
-  double *target_copy;
+  int global_clock;
 } sagd_estimator_sagd_ctx;
 
 typedef struct {
@@ -99,6 +105,46 @@ typedef int (*sagd_em_monitor)(void *ctx, uint64_t mstep, uint64_t t, const doub
 int sagd_em_run(const sagd_estimator_type *est, void *est_ctx, sagd_optimizer opt,
                 const sagd_schedule *schedule, const sagd_em_options *o, size_t p,
                 double *theta, sagd_em_monitor monitor, void *monitor_ctx);
+
+/* ---- the resumable EM loop (sagd_em_run is create + continue + destroy) ---------------- */
+
+/** The EM loop as an object whose whole state can be checkpointed: θ, the frozen target
+ *  θ_k, the optimizer's flat state, the running average (sum, count) and the counters
+ *  (M-steps done, updates done in the current M-step, whether θ_0 was reported, whether
+ *  the current M-step's target is set, i.e. its burn-in done). With the estimator's chains
+ *  registered too, a run restored at any boundary continues bit-identically: the RNG is
+ *  counter-based (keyed by the global update counter), so it has no state.
+ *  On resume inside an M-step the estimator is told the target without its side effects:
+ *  for sagd_estimator_sagd the ctx's theta_target is set (the burn-in is in the restored
+ *  chains); any other estimator gets set_target again, which must then only store it. */
+typedef struct sagd_em_s *sagd_em;
+
+/** Called at every boundary of the loop, when the state is consistent and could be saved:
+ *  after θ_0 is reported, after each M-step's target is set (burn-in), after each update,
+ *  and after each M-step's result. `iteration` = updates completed by this loop
+ *  (mstep·T + t); mstep = M-steps completed, t = updates completed in the current one;
+ *  `end` = 1 at the last boundary (all M-steps done). A non-zero return (SAGD_STOPPED)
+ *  stops the loop and is returned as is; the state stays consistent. */
+typedef int (*sagd_em_boundary)(void *ctx, uint64_t iteration, uint64_t mstep, uint64_t t,
+                                int end);
+
+/** Create over an estimator and an optimizer (neither owned; the optimizer's state is used
+ *  in place). θ_0 is copied. */
+int sagd_em_create(const sagd_estimator_type *est, void *est_ctx, sagd_optimizer opt,
+                   const sagd_schedule *schedule, const sagd_em_options *o, size_t p,
+                   const double *theta0, sagd_em *em);
+void sagd_em_destroy(sagd_em *em);
+/** Register the loop's state under prefix ("sagd" → "sagd/theta", "sagd/counters", ...). */
+int sagd_em_register(sagd_em em, sagd_state st, const char *prefix);
+/** **Collective.** Run from where the state says (the start, or a restored boundary) to the
+ *  end, calling monitor (as sagd_em_run does) and boundary (may be NULL). Returns at once if
+ *  the loop is already done. */
+int sagd_em_continue(sagd_em em, sagd_em_monitor monitor, void *monitor_ctx,
+                     sagd_em_boundary boundary, void *boundary_ctx);
+/** θ now (θ_M once done): p doubles owned by em. */
+const double *sagd_em_theta(sagd_em em);
+/** 1 when all M-steps are done. */
+int sagd_em_done(sagd_em em);
 
 #ifdef __cplusplus
 }

@@ -49,6 +49,17 @@ void sagd_sampler_destroy(sagd_sampler *s);
 int sagd_sampler_step(sagd_sampler s, const double *theta, size_t i0, size_t nb, double delta,
                       uint32_t stream, uint64_t t, uint64_t k, double *xi, double *rho);
 
+/** The same step, with ∇V(ξ) of the block's nb*C chains given in grad[nb*C*r] (e.g. from a
+ *  model's fused potential_grad_theta) instead of evaluated by the model: the update runs
+ *  the very arithmetic of sagd_sampler_step, so given the gradient the model's potential
+ *  returns it yields bit-identical chains. SAGD_ERR_ARG if the sampler type has no such
+ *  form (see sagd_sampler_has_grad_step). Not collective. */
+int sagd_sampler_step_with_grad(sagd_sampler s, const double *grad, size_t i0, size_t nb,
+                                double delta, uint32_t stream, uint64_t t, uint64_t k,
+                                double *xi, double *rho);
+/** 1 if sagd_sampler_step_with_grad works for this sampler (underdamped, overdamped). */
+int sagd_sampler_has_grad_step(sagd_sampler s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,6 +6,8 @@
 
 int sagd_cli_run(MPI_Comm comm, int argc, char **argv);
 int sagd_cli_bench(MPI_Comm comm, int argc, char **argv);
+int sagd_cli_inspect(MPI_Comm comm, int argc, char **argv);
+int sagd_cli_table(MPI_Comm comm, int argc, char **argv);
 void sagd_cli_usage(FILE *out);
 
 /* Parse an unsigned integer option value; SAGD_ERR_ARG naming the option otherwise. */

@@ -26,6 +26,8 @@ void sagd_cli_usage(FILE *out) {
           "commands:\n"
           "  run CONFIG.ini [options]   run an experiment; writes DIR/result.h5\n"
           "  bench langevin [options]   print Langevin chain-steps per second\n"
+          "  inspect FILE               what a result or checkpoint file holds; exit 2 if damaged\n"
+          "  table DIR... [options]     Table 1 (mean (SE) of KS, W1) from replication runs\n"
           "  help | --help              this text\n"
           "  version | --version        print the version\n"
           "\n"
@@ -75,9 +77,13 @@ int main(int argc, char **argv) {
     rc = sagd_cli_run(comm, argc - 1, argv + 1);
   } else if (strcmp(cmd, "bench") == 0) {
     rc = sagd_cli_bench(comm, argc - 1, argv + 1);
+  } else if (strcmp(cmd, "inspect") == 0) {
+    rc = sagd_cli_inspect(comm, argc - 1, argv + 1);
+  } else if (strcmp(cmd, "table") == 0) {
+    rc = sagd_cli_table(comm, argc - 1, argv + 1);
   } else {
     rc = sagd_error_set(SAGD_ERR_ARG, __FILE__, __LINE__, __func__,
-                        "unknown command '%s': expected run, bench, help or version "
+                        "unknown command '%s': expected run, bench, inspect, table, help or version "
                         "(see sagd --help)", cmd);
   }
 

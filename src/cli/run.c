@@ -5,6 +5,9 @@
 #include <string.h>
 
 #include "cli.h"
+#include <sys/stat.h>
+
+#include "sagd/checkpoint.h"
 #include "sagd/config.h"
 #include "sagd/error.h"
 #include "sagd/experiment.h"
@@ -14,9 +17,13 @@ static void run_usage_(FILE *out) {
   fprintf(out,
           "usage: mpiexec -n N sagd run CONFIG.ini [--out DIR] [--set section.key=value ...]\n"
           "                             [--seed S] [--replication R] [--quiet]\n"
+          "                             [--resume auto|never|FILE] [--force]\n"
           "\n"
           "Runs the experiment named by run.experiment in CONFIG.ini and writes\n"
-          "DIR/result.h5 (atomically: DIR/result.h5.tmp, then rename).\n"
+          "DIR/result.h5 (atomically: DIR/result.h5.tmp, then rename). On the way it writes\n"
+          "DIR/checkpoint.h5 (see [checkpoint] below) and, when DIR already holds one for the\n"
+          "same configuration, continues from it: the result is bit-identical to a run that\n"
+          "was never interrupted, on any number of ranks.\n"
           "\n"
           "options:\n"
           "  --out DIR           run directory (default: out/<config name>-r<replication>)\n"
@@ -24,22 +31,79 @@ static void run_usage_(FILE *out) {
           "  --seed S            same as --set run.seed=S\n"
           "  --replication R     same as --set run.replication=R\n"
           "  --quiet             no progress lines (errors are still printed)\n"
+          "  --resume auto       (default) continue from DIR/checkpoint.h5 if DIR holds one\n"
+          "                      for this config (a damaged one: from checkpoint.h5.prev);\n"
+          "                      if DIR/result.h5 is complete, say so and do nothing\n"
+          "  --resume never      start over; refused if DIR holds a checkpoint or a result,\n"
+          "                      unless --force\n"
+          "  --resume FILE       continue from the checkpoint FILE (no fallback)\n"
+          "  --force             start over even if DIR holds a result or checkpoints (they\n"
+          "                      are removed); with --resume FILE: run even if complete\n"
           "  --help              this text\n"
           "\n"
           "Bad input (unreadable config, unknown section or key, wrong type, out-of-range\n"
           "value, bad data, unwritable DIR) is reported naming the key and value, with exit\n"
-          "status 2 and nothing written.\n"
+          "status 2 and nothing written. A checkpoint of another configuration is refused\n"
+          "naming the differing keys (exit 2). SIGTERM or SIGUSR1 makes every rank write a\n"
+          "checkpoint at the next iteration and exit with status 75: run the same command\n"
+          "again to continue.\n"
           "\n"
           "configuration keys (section.key (type, default): meaning):\n");
   sagd_config_print_keys(sagd_config_keys, out);
+}
+
+/* --resume/--force → info->resume ("auto", "never" or a file), or "done" when DIR/result.h5
+ * is already the complete result of this config. Refuses to discard files without --force. */
+static int start_mode_(sagd_run_info *info, const char *resume, int force) {
+  if (force && (strcmp(resume, "auto") == 0 || strcmp(resume, "never") == 0)) {
+    info->resume = "never"; /* start over: the experiment's checkpointer removes old files */
+    return SAGD_OK;
+  }
+  if (strcmp(resume, "never") == 0) {
+    const char *names[3] = {"checkpoint.h5", "checkpoint.h5.prev", "result.h5"};
+    char found[1100] = "";
+    if (info->rank == 0) {
+      for (int i = 0; i < 3 && found[0] == '\0'; i++) {
+        char path[1100];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", info->out_dir, names[i]);
+        if (stat(path, &st) == 0) {
+          snprintf(found, sizeof found, "%s", path);
+        }
+      }
+    }
+    SAGD_CHECK_MPI(MPI_Bcast(found, (int)sizeof found, MPI_CHAR, 0, info->comm));
+    SAGD_CHECK(found[0] == '\0', SAGD_ERR_OUTPUT,
+               "--resume never would discard '%s': add --force to start over, or use another "
+               "--out", found);
+    info->resume = "never";
+    return SAGD_OK;
+  }
+  if (strcmp(resume, "auto") == 0) {
+    int complete = 0;
+    SAGD_CALL(sagd_result_complete(info, &complete));
+    if (complete) {
+      if (info->rank == 0) {
+        printf("%s/result.h5 is complete for this configuration: nothing to do (--force runs "
+               "it again)\n", info->out_dir);
+        fflush(stdout);
+      }
+      info->resume = "done";
+      return SAGD_OK;
+    }
+    info->resume = "auto";
+    return SAGD_OK;
+  }
+  info->resume = resume; /* a named checkpoint file */
+  return SAGD_OK;
 }
 
 int sagd_cli_run(MPI_Comm comm, int argc, char **argv) {
   int rank, size;
   SAGD_CHECK_MPI(MPI_Comm_rank(comm, &rank));
   SAGD_CHECK_MPI(MPI_Comm_size(comm, &size));
-  const char *config_path = NULL, *out = NULL;
-  int quiet = 0;
+  const char *config_path = NULL, *out = NULL, *resume = "auto";
+  int quiet = 0, force = 0;
   sagd_config cfg = NULL;
   SAGD_CALL(sagd_config_create(sagd_config_keys, &cfg));
 
@@ -59,6 +123,12 @@ int sagd_cli_run(MPI_Comm comm, int argc, char **argv) {
       return SAGD_OK;
     } else if (strcmp(a, "--quiet") == 0) {
       quiet = 1;
+    } else if (strcmp(a, "--force") == 0) {
+      force = 1;
+    } else if (strcmp(a, "--resume") == 0) {
+      SAGD_CHECK(i + 1 < argc && argv[i + 1][0] != '\0', SAGD_ERR_ARG,
+                 "option --resume needs a value: auto, never or a checkpoint file");
+      resume = argv[++i];
     } else if (strcmp(a, "--out") == 0 || strcmp(a, "--set") == 0 || strcmp(a, "--seed") == 0 ||
                strcmp(a, "--replication") == 0) {
       SAGD_CHECK(i + 1 < argc, SAGD_ERR_ARG, "option %s needs a value (see sagd run --help)", a);
@@ -123,6 +193,11 @@ int sagd_cli_run(MPI_Comm comm, int argc, char **argv) {
   }
   info.out_dir = out;
   SAGD_CALL(sagd_runfile_check_output(comm, out));
+  SAGD_CALL(start_mode_(&info, resume, force));
+  if (info.resume != NULL && strcmp(info.resume, "done") == 0) {
+    sagd_config_destroy(&cfg);
+    return SAGD_OK;
+  }
   SAGD_CALL(exp->run(&info));
   sagd_config_destroy(&cfg);
   return SAGD_OK;

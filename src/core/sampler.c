@@ -15,45 +15,61 @@ static int block_grad_(sagd_sampler s, const double *theta, size_t i0, size_t nb
   return SAGD_OK;
 }
 
+/* The updates given ∇V of the block's chains in `grad` (nb*C*r doubles). The step ops
+ * below and sagd_sampler_step_with_grad both run these, so a precomputed gradient gives the
+ * same bits as one evaluated here. */
+
 /* ξ' = ξ + δρ;  ρ' = (1 - γδ)ρ - δ∇V(ξ) + sqrt(2γδ)η. */
-static int step_underdamped(sagd_sampler s, const double *theta, size_t i0, size_t nb,
-                            double delta, uint32_t stream, uint64_t t, uint64_t k, double *xi,
-                            double *rho) {
+static void update_underdamped_(sagd_sampler s, const double *grad, size_t i0, size_t nb,
+                                double delta, uint32_t stream, uint64_t t, uint64_t k,
+                                double *xi, double *rho) {
   const size_t r = s->model->r, nc = nb * s->C;
-  SAGD_CALL(block_grad_(s, theta, i0, nb, xi));
   const double damp = 1.0 - s->gamma * delta;
   const double scale = sqrt(2.0 * s->gamma * delta);
   for (size_t q = 0; q < nc; q++) {
     const uint64_t g = (uint64_t)(i0 * s->C + q);
     sagd_rng_normals(s->rng, s->key, stream, g, t, k, r, s->noise);
     double *x = xi + q * r, *p = rho + q * r;
-    const double *gr = s->grad + q * r;
+    const double *gr = grad + q * r;
     for (size_t j = 0; j < r; j++) {
       const double p_old = p[j];
       x[j] += delta * p_old;
       p[j] = damp * p_old - delta * gr[j] + scale * s->noise[j];
     }
   }
-  return SAGD_OK;
 }
 
 /* ξ' = ξ - δ∇V(ξ) + sqrt(2δ)η  (ρ unused). */
-static int step_overdamped(sagd_sampler s, const double *theta, size_t i0, size_t nb,
-                           double delta, uint32_t stream, uint64_t t, uint64_t k, double *xi,
-                           double *rho) {
+static void update_overdamped_(sagd_sampler s, const double *grad, size_t i0, size_t nb,
+                               double delta, uint32_t stream, uint64_t t, uint64_t k,
+                               double *xi, double *rho) {
   (void)rho;
   const size_t r = s->model->r, nc = nb * s->C;
-  SAGD_CALL(block_grad_(s, theta, i0, nb, xi));
   const double scale = sqrt(2.0 * delta);
   for (size_t q = 0; q < nc; q++) {
     const uint64_t g = (uint64_t)(i0 * s->C + q);
     sagd_rng_normals(s->rng, s->key, stream, g, t, k, r, s->noise);
     double *x = xi + q * r;
-    const double *gr = s->grad + q * r;
+    const double *gr = grad + q * r;
     for (size_t j = 0; j < r; j++) {
       x[j] = x[j] - delta * gr[j] + scale * s->noise[j];
     }
   }
+}
+
+static int step_underdamped(sagd_sampler s, const double *theta, size_t i0, size_t nb,
+                            double delta, uint32_t stream, uint64_t t, uint64_t k, double *xi,
+                            double *rho) {
+  SAGD_CALL(block_grad_(s, theta, i0, nb, xi));
+  update_underdamped_(s, s->grad, i0, nb, delta, stream, t, k, xi, rho);
+  return SAGD_OK;
+}
+
+static int step_overdamped(sagd_sampler s, const double *theta, size_t i0, size_t nb,
+                           double delta, uint32_t stream, uint64_t t, uint64_t k, double *xi,
+                           double *rho) {
+  SAGD_CALL(block_grad_(s, theta, i0, nb, xi));
+  update_overdamped_(s, s->grad, i0, nb, delta, stream, t, k, xi, rho);
   return SAGD_OK;
 }
 
@@ -138,8 +154,9 @@ void sagd_sampler_destroy(sagd_sampler *s) {
   *s = NULL;
 }
 
-int sagd_sampler_step(sagd_sampler s, const double *theta, size_t i0, size_t nb, double delta,
-                      uint32_t stream, uint64_t t, uint64_t k, double *xi, double *rho) {
+/* The checks shared by both step forms. */
+static int check_step_(sagd_sampler s, size_t nb, double delta, uint32_t stream,
+                       const double *xi, const double *rho) {
   SAGD_CHECK(s != NULL, SAGD_ERR_ARG, "sagd_sampler_step: no sampler given");
   const char *name = s->type->name;
   SAGD_CHECK(isfinite(delta) && delta > 0.0, SAGD_ERR_ARG,
@@ -152,9 +169,42 @@ int sagd_sampler_step(sagd_sampler s, const double *theta, size_t i0, size_t nb,
   SAGD_CHECK(xi != NULL, SAGD_ERR_ARG, "sampler '%s': chain states xi must be given", name);
   SAGD_CHECK(rho != NULL || s->type != &sagd_sampler_underdamped, SAGD_ERR_ARG,
              "sampler '%s': momenta rho must be given", name);
+  return SAGD_OK;
+}
+
+int sagd_sampler_step(sagd_sampler s, const double *theta, size_t i0, size_t nb, double delta,
+                      uint32_t stream, uint64_t t, uint64_t k, double *xi, double *rho) {
+  SAGD_CALL(check_step_(s, nb, delta, stream, xi, rho));
   if (nb == 0) {
     return SAGD_OK;
   }
   SAGD_CALL(s->type->step(s, theta, i0, nb, delta, stream, t, k, xi, rho));
+  return SAGD_OK;
+}
+
+int sagd_sampler_has_grad_step(sagd_sampler s) {
+  return s != NULL &&
+         (s->type == &sagd_sampler_underdamped || s->type == &sagd_sampler_overdamped);
+}
+
+int sagd_sampler_step_with_grad(sagd_sampler s, const double *grad, size_t i0, size_t nb,
+                                double delta, uint32_t stream, uint64_t t, uint64_t k,
+                                double *xi, double *rho) {
+  SAGD_CALL(check_step_(s, nb, delta, stream, xi, rho));
+  SAGD_CHECK(sagd_sampler_has_grad_step(s), SAGD_ERR_ARG,
+             "sampler '%s' cannot step from a precomputed gradient", s->type->name);
+  SAGD_CHECK(grad != NULL || nb == 0, SAGD_ERR_ARG,
+             "sampler '%s': the block's gradient must be given", s->type->name);
+  if (nb == 0) {
+    return SAGD_OK;
+  }
+  SAGD_CHECK(i0 >= s->model->i_begin && i0 + nb <= s->model->i_end, SAGD_ERR_ARG,
+             "sampler '%s': block [%zu, %zu) is outside this rank's shard [%zu, %zu)",
+             s->type->name, i0, i0 + nb, s->model->i_begin, s->model->i_end);
+  if (s->type == &sagd_sampler_underdamped) {
+    update_underdamped_(s, grad, i0, nb, delta, stream, t, k, xi, rho);
+  } else {
+    update_overdamped_(s, grad, i0, nb, delta, stream, t, k, xi, rho);
+  }
   return SAGD_OK;
 }

@@ -144,6 +144,51 @@ int exp_trace_write(sagd_h5 f, const char *group, const exp_trace *tr) {
   return SAGD_OK;
 }
 
+int exp_trace_register(exp_trace *tr, sagd_state st, const char *prefix) {
+  char name[160];
+  const struct {
+    const char *name;
+    double *v;
+    size_t len;
+  } cols[] = {{"theta", tr->theta, tr->cap * tr->p}, {"loglik", tr->loglik, tr->cap},
+              {"grad_norm", tr->gnorm, tr->cap},     {"delta", tr->delta, tr->cap},
+              {"K", tr->K, tr->cap},                 {"seconds", tr->seconds, tr->cap}};
+  for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {
+    snprintf(name, sizeof name, "%s/%s", prefix, cols[c].name);
+    SAGD_CALL(sagd_state_add(st, name, cols[c].v, cols[c].len));
+  }
+  snprintf(name, sizeof name, "%s/len", prefix);
+  SAGD_CALL(sagd_state_add_size(st, name, &tr->len));
+  return SAGD_OK;
+}
+
+int exp_checksum_pair(const double *x, size_t n, double out[2]) {
+  uint64_t h = sagd_checksum_row(0, x, n);
+  out[0] = (double)(h >> 32);
+  out[1] = (double)(h & 0xffffffffu);
+  return SAGD_OK;
+}
+
+int exp_em_boundary(void *vctx, uint64_t iteration, uint64_t mstep, uint64_t t, int end) {
+  exp_em_boundary_ctx *c = vctx;
+  char phase[160];
+  if (end) {
+    snprintf(phase, sizeof phase, "%s done", c->method);
+  } else if (t == 0 && mstep == 0) {
+    snprintf(phase, sizeof phase, "%s M-step 1/%llu start", c->method,
+             (unsigned long long)c->M);
+  } else if (t == 0) {
+    snprintf(phase, sizeof phase, "%s M-step %llu/%llu done", c->method,
+             (unsigned long long)mstep, (unsigned long long)c->M);
+  } else {
+    snprintf(phase, sizeof phase, "%s M-step %llu/%llu update %llu/%llu", c->method,
+             (unsigned long long)mstep + 1, (unsigned long long)c->M, (unsigned long long)t,
+             (unsigned long long)c->T);
+  }
+  /* SAGD_STOPPED passes through unchanged: main() turns it into exit status 75 */
+  return sagd_checkpointer_tick(c->cp, c->base + iteration, phase, end);
+}
+
 double exp_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

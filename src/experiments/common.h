@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sagd/checkpoint.h"
 #include "sagd/config.h"
 #include "sagd/experiment.h"
 #include "sagd/h5.h"
@@ -41,6 +42,23 @@ int exp_trace_append(exp_trace *tr, const double *theta, double loglik, double g
 void exp_trace_free(exp_trace *tr);
 /* **Collective.** Write group/{theta,loglik,grad_norm,delta,K,seconds}. */
 int exp_trace_write(sagd_h5 f, const char *group, const exp_trace *tr);
+
+/* Register a trace's buffers (full capacity) and its length in a checkpoint state under
+ * prefix ("sagd/trace" → "sagd/trace/theta", ..., "sagd/trace/len"). */
+int exp_trace_register(exp_trace *tr, sagd_state st, const char *prefix);
+
+/* Checksum of n doubles as two exact doubles (high and low 32 bits), for a state entry. */
+int exp_checksum_pair(const double *x, size_t n, double out[2]);
+
+/* Boundary callback for sagd_em_continue: ticks the checkpointer with the run-wide
+ * iteration base + iteration and a phase label "METHOD M-step k/M update t/T" (forced at
+ * the end of the loop: "METHOD done"). */
+typedef struct {
+  sagd_checkpointer cp;
+  const char *method;
+  uint64_t base, M, T;
+} exp_em_boundary_ctx;
+int exp_em_boundary(void *ctx, uint64_t iteration, uint64_t mstep, uint64_t t, int end);
 
 /* Wall-clock seconds (monotonic). */
 double exp_now(void);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "sagd/checkpoint.h"
 #include "sagd/error.h"
 #include "sagd/gamma.h"
 #include "sagd/runfile.h"
@@ -19,8 +20,10 @@ typedef struct {
   const double *target;
 } exact_ctx;
 
-static int exact_set_target_(void *c, const double *theta_target, uint64_t mstep) {
+static int exact_set_target_(void *c, const double *theta_target, uint64_t mstep,
+                             uint64_t t_next) {
   (void)mstep;
+  (void)t_next;
   ((exact_ctx *)c)->target = theta_target;
   return SAGD_OK;
 }
@@ -48,7 +51,9 @@ typedef struct {
   exp_trace msteps;    /* θ_k, k = 0..M */
   uint64_t M, T, burnin;
   double chains;       /* n * C */
-  double steps_per_mstep, t0;
+  double steps_per_mstep;
+  double t0;           /* run wall time when this method started (NaN: not yet; saved) */
+  sagd_checkpointer cp; /* its clock runs across restarts */
   int every;
 } monitor_ctx;
 
@@ -57,7 +62,11 @@ static int monitor_(void *vctx, uint64_t m, uint64_t t, const double *theta,
   monitor_ctx *c = vctx;
   double ll = 0;
   SAGD_CALL(sagd_gamma_quad_loglik(c->q, theta, &ll, NULL));
-  double now = exp_now() - c->t0;
+  double wall = sagd_checkpointer_wall(c->cp);
+  if (isnan(c->t0)) {
+    c->t0 = wall;
+  }
+  double now = wall - c->t0;
   if (t == 0) {
     SAGD_CALL(exp_trace_append(&c->msteps, theta, ll, NAN, NAN, NAN, now));
     if (m == 0) {
@@ -111,7 +120,20 @@ static int monitor_init_(monitor_ctx *c, const sagd_run_info *info, const char *
   }
   SAGD_CALL(exp_trace_init(&c->trace, 2, M * T + 1));
   SAGD_CALL(exp_trace_init(&c->msteps, 2, M + 1));
-  c->t0 = exp_now();
+  c->t0 = NAN;
+  return SAGD_OK;
+}
+
+/* Everything a resumed run needs from one method: its EM loop, traces and clock. */
+static int monitor_register_(monitor_ctx *c, sagd_em em, sagd_state st) {
+  char name[64];
+  SAGD_CALL(sagd_em_register(em, st, c->method));
+  snprintf(name, sizeof name, "%s/trace", c->method);
+  SAGD_CALL(exp_trace_register(&c->trace, st, name));
+  snprintf(name, sizeof name, "%s/msteps", c->method);
+  SAGD_CALL(exp_trace_register(&c->msteps, st, name));
+  snprintf(name, sizeof name, "%s/clock", c->method);
+  SAGD_CALL(sagd_state_add(st, name, &c->t0, 1));
   return SAGD_OK;
 }
 
@@ -226,19 +248,57 @@ static int em_gamma_run_(const sagd_run_info *info) {
   monitor_ctx ms, me;
   SAGD_CALL(monitor_init_(&ms, info, "sagd", q, &sched, emo.msteps, emo.updates, burnin,
                           (double)(n * C)));
-  sagd_estimator_sagd_ctx sctx = {solver, &sched, burnin, NULL, NULL};
-  double theta_s[2] = {theta0[0], theta0[1]};
-  SAGD_CALL(sagd_em_run(&sagd_estimator_sagd, &sctx, opt_s, &sched, &emo, 2, theta_s,
-                        monitor_, &ms));
+  const char *clock = sagd_config_string(cfg, "sagd", "clock");
+  SAGD_CHECK(strcmp(clock, "mstep") == 0 || strcmp(clock, "run") == 0, SAGD_ERR_CONFIG,
+             "sagd.clock = '%s': expected 'mstep' or 'run'", clock);
+  sagd_estimator_sagd_ctx sctx = {solver, &sched, burnin, NULL, strcmp(clock, "run") == 0};
+  SAGD_CALL(monitor_init_(&me, info, "exact", q, &sched, emo.msteps, emo.updates, 0, 0));
+  exact_ctx ectx = {q, NULL};
+
+  /* 3a. the resumable state: both EM loops with their traces and clocks, the chains (rows by
+   * global chain id), and a checksum of the data (a resumed run must see the same data) */
+  sagd_state st = NULL;
+  SAGD_CALL(sagd_state_create(&st));
+  sagd_em em_s = NULL, em_e = NULL;
+  SAGD_CALL(sagd_em_create(&sagd_estimator_sagd, &sctx, opt_s, &sched, &emo, 2, theta0, &em_s));
+  SAGD_CALL(monitor_register_(&ms, em_s, st));
+  if (exact) {
+    SAGD_CALL(sagd_em_create(&exact_estimator_, &ectx, opt_e, &sched, &emo, 2, theta0, &em_e));
+    SAGD_CALL(monitor_register_(&me, em_e, st));
+  }
+  double *xi, *rho;
+  size_t nch, r;
+  sagd_solver_chains(solver, &xi, &rho, &nch, &r);
+  SAGD_CALL(sagd_state_add_rows(st, "chains/xi", xi, n * C, r, i0 * C, nch));
+  SAGD_CALL(sagd_state_add_rows(st, "chains/rho", rho, n * C, r, i0 * C, nch));
+  double data_ck[2], data_ck_saved[2];
+  SAGD_CALL(exp_checksum_pair(x, n, data_ck));
+  memcpy(data_ck_saved, data_ck, sizeof data_ck);
+  SAGD_CALL(sagd_state_add(st, "data/checksum", data_ck_saved, 2));
+  sagd_checkpointer cp = NULL;
+  SAGD_CALL(sagd_checkpointer_create(info, st, &cp));
+  ms.cp = me.cp = cp;
+  int resumed = 0;
+  SAGD_CALL(sagd_checkpointer_resume(cp, &resumed, NULL, 0));
+  SAGD_CHECK(!resumed || memcmp(data_ck, data_ck_saved, sizeof data_ck) == 0, SAGD_ERR_DATA,
+             "the data differ from those the checkpoint was written with (data.file changed?): "
+             "cannot resume; start over with --resume never --force");
+
+  /* 3b. SAGD path (checkpoint iterations 0..M*T), then the exact path (M*T..2*M*T) */
+  exp_em_boundary_ctx bs = {cp, "sagd", 0, emo.msteps, emo.updates};
+  SAGD_CALL(sagd_em_continue(em_s, monitor_, &ms, exp_em_boundary, &bs));
+  double theta_s[2] = {sagd_em_theta(em_s)[0], sagd_em_theta(em_s)[1]};
 
   /* 4. exact path and MLE */
   double theta_e[2] = {theta0[0], theta0[1]}, mle[2] = {NAN, NAN}, llmax = NAN;
-  SAGD_CALL(monitor_init_(&me, info, "exact", q, &sched, emo.msteps, emo.updates, 0, 0));
   if (exact) {
-    exact_ctx ectx = {q, NULL};
-    SAGD_CALL(sagd_em_run(&exact_estimator_, &ectx, opt_e, &sched, &emo, 2, theta_e,
-                          monitor_, &me));
+    exp_em_boundary_ctx be = {cp, "exact", emo.msteps * emo.updates, emo.msteps, emo.updates};
+    SAGD_CALL(sagd_em_continue(em_e, monitor_, &me, exp_em_boundary, &be));
+    memcpy(theta_e, sagd_em_theta(em_e), sizeof theta_e);
     SAGD_CALL(sagd_gamma_quad_mle(q, theta_e, mle, &llmax));
+    if (mle[1] * theta_e[1] < 0) { /* p(x; a, b) = p(x; a, -b): report the path's sign */
+      mle[1] = -mle[1];
+    }
   }
 
   /* 5. result file, summary */
@@ -255,7 +315,16 @@ static int em_gamma_run_(const sagd_run_info *info) {
     exp_progress(info, "em_gamma summary: SAGD (a,b) = (%.6f, %.6f); loglik = %.6f\n",
                  theta_s[0], theta_s[1], ll_s);
   }
-  exp_progress(info, "wrote %s/result.h5\n", info->out_dir);
+  uint64_t nck = 0;
+  double ckbytes = 0, cksec = 0, rdsec = 0;
+  sagd_checkpointer_stats(cp, &nck, &ckbytes, &cksec, &rdsec);
+  exp_progress(info, "wrote %s/result.h5 (%llu checkpoint(s) written, %.3g MB, %.3gs%s)\n",
+               info->out_dir, (unsigned long long)nck, ckbytes / 1e6, cksec,
+               resumed ? ", resumed" : "");
+  sagd_checkpointer_destroy(&cp);
+  sagd_em_destroy(&em_s);
+  sagd_em_destroy(&em_e);
+  sagd_state_destroy(&st);
 
   exp_trace_free(&ms.trace);
   exp_trace_free(&ms.msteps);

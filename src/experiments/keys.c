@@ -22,12 +22,23 @@ const sagd_config_key sagd_config_keys[] = {
     {"data", "file", SAGD_CFG_STRING, "", SAGD_CFG_ANY,
      "optional text file of observations (white space/comma separated, # comments); "
      "replaces the synthetic data and sets n"},
+    {"data", "truth", SAGD_CFG_STRING, "exponential", SAGD_CFG_ANY,
+     "deconv_vae: latent truth Z: normal (N(1, 0.5^2)), exponential (mean 2) or mixture "
+     "(0.4 N(0, 0.5^2) + 0.6 N(3, 0.5^2)); X = Z + N(0, I)"},
+    {"data", "dim", SAGD_CFG_INT, "1", SAGD_CFG_AT_LEAST_1,
+     "deconv_vae: data dimension p (independent coordinates)"},
     /* [model] */
     {"model", "theta0", SAGD_CFG_REALS, "0, 1", SAGD_CFG_ANY, "initial theta, e.g. (a, b)"},
     {"model", "lower", SAGD_CFG_REALS, "-20, -20", SAGD_CFG_ANY,
      "lower bounds of the box Theta (one per theta coordinate)"},
     {"model", "upper", SAGD_CFG_REALS, "20, 20", SAGD_CFG_ANY,
      "upper bounds of the box Theta (one per theta coordinate)"},
+    {"model", "generator", SAGD_CFG_REALS, "1, 10, 1", SAGD_CFG_ANY,
+     "deconv_vae: generator layer widths: latent dimension r, hidden widths..., data.dim"},
+    {"model", "encoder", SAGD_CFG_REALS, "1, 10, 2", SAGD_CFG_ANY,
+     "deconv_vae: encoder layer widths: data.dim, hidden widths..., 2r (mean, log-variance)"},
+    {"model", "activation", SAGD_CFG_STRING, "softplus", SAGD_CFG_ANY,
+     "deconv_vae: hidden-layer activation (softplus, relu, tanh, sigmoid, identity)"},
     /* [em] */
     {"em", "msteps", SAGD_CFG_INT, "3", SAGD_CFG_AT_LEAST_1, "number of EM iterations (M-steps)"},
     {"em", "updates", SAGD_CFG_INT, "100", SAGD_CFG_AT_LEAST_1,
@@ -49,6 +60,9 @@ const sagd_config_key sagd_config_keys[] = {
     {"sagd", "kpow", SAGD_CFG_REAL, "0.5", SAGD_CFG_NONNEGATIVE, "power: chain-length exponent"},
     {"sagd", "alpha", SAGD_CFG_REAL, "0.2", SAGD_CFG_POSITIVE, "alpha0: learning-rate scale"},
     {"sagd", "apow", SAGD_CFG_REAL, "0", SAGD_CFG_NONNEGATIVE, "power: learning-rate exponent"},
+    {"sagd", "clock", SAGD_CFG_STRING, "mstep", SAGD_CFG_ANY,
+     "em: schedule index t of delta_t, K_t restarts each M-step ('mstep', paper Fig. 1) or "
+     "runs over the whole run ('run': delta_t -> 0, K_t -> inf, removes the O(delta) bias)"},
     {"sagd", "burnin", SAGD_CFG_INT, "100", SAGD_CFG_NONNEGATIVE,
      "Langevin steps (at delta_1) whenever the target changes"},
     {"sagd", "optimizer", SAGD_CFG_STRING, "sgd", SAGD_CFG_ANY,
@@ -57,10 +71,46 @@ const sagd_config_key sagd_config_keys[] = {
     {"sagd", "beta2", SAGD_CFG_REAL, "0.999", SAGD_CFG_POSITIVE, "adam beta2"},
     {"sagd", "block", SAGD_CFG_INT, "16", SAGD_CFG_AT_LEAST_1,
      "data points per reduction block (changes the bits of the result, not its law)"},
+    /* [vae], [iwae], [hmc], [metrics]: the deconv_vae experiment */
+    {"vae", "methods", SAGD_CFG_STRING, "vae, iwae, hmc, sagd", SAGD_CFG_ANY,
+     "deconv_vae: fine-tuning methods, each from the same pre-trained VAE: vae, iwae, hmc, "
+     "sagd"},
+    {"vae", "pretrain_epochs", SAGD_CFG_INT, "5000", SAGD_CFG_NONNEGATIVE,
+     "deconv_vae: VAE pre-training epochs (Adam)"},
+    {"vae", "pretrain_lr", SAGD_CFG_REAL, "0.01", SAGD_CFG_POSITIVE,
+     "deconv_vae: pre-training learning rate"},
+    {"vae", "finetune_epochs", SAGD_CFG_INT, "1000", SAGD_CFG_NONNEGATIVE,
+     "deconv_vae: fine-tuning epochs per method"},
+    {"vae", "finetune_lr", SAGD_CFG_REAL, "0.001", SAGD_CFG_POSITIVE,
+     "deconv_vae: fine-tuning learning rate (every method)"},
+    {"vae", "batches", SAGD_CFG_INT, "1", SAGD_CFG_AT_LEAST_1,
+     "deconv_vae: minibatches per epoch (1 = full batch; each block of sagd.block points is "
+     "cut into this many parts)"},
+    {"vae", "samples", SAGD_CFG_INT, "1", SAGD_CFG_AT_LEAST_1,
+     "deconv_vae: reparameterised samples per point in the ELBO"},
+    {"vae", "estimate", SAGD_CFG_BOOL, "true", SAGD_CFG_ANY,
+     "deconv_vae: time a few iterations of each phase and print the estimated wall time"},
+    {"iwae", "k", SAGD_CFG_INT, "50", SAGD_CFG_AT_LEAST_1,
+     "deconv_vae: importance samples of the IWAE bound"},
+    {"hmc", "leapfrog", SAGD_CFG_INT, "5", SAGD_CFG_AT_LEAST_1,
+     "deconv_vae: leapfrog steps L per HMC transition (step size sagd.delta, sagd.K0 "
+     "transitions per update)"},
+    {"metrics", "samples", SAGD_CFG_INT, "5000", SAGD_CFG_AT_LEAST_1,
+     "deconv_vae: generated values h(U) for the KS and W1 distances"},
+    {"metrics", "nodes", SAGD_CFG_INT, "64", SAGD_CFG_AT_LEAST_1,
+     "deconv_vae: Gauss-Hermite nodes of the true log-likelihood (1-D model)"},
+    {"metrics", "loglik_every", SAGD_CFG_INT, "25", SAGD_CFG_NONNEGATIVE,
+     "deconv_vae: trace the true log-likelihood every N iterations (0: only at the end)"},
     /* [exact] */
     {"exact", "enabled", SAGD_CFG_BOOL, "true", SAGD_CFG_ANY,
      "em_gamma: also run the exact-gradient (quadrature) EM path and the MLE"},
     {"exact", "nodes", SAGD_CFG_INT, "64", SAGD_CFG_AT_LEAST_1,
      "Gauss-Hermite nodes for the exact reference (>= 64)"},
+    /* [checkpoint] (may differ when resuming: they cannot change results) */
+    {"checkpoint", "every", SAGD_CFG_INT, "0", SAGD_CFG_NONNEGATIVE,
+     "write DIR/checkpoint.h5 every N iterations (0: off); also at the end of each phase "
+     "and on SIGTERM/SIGUSR1"},
+    {"checkpoint", "seconds", SAGD_CFG_REAL, "600", SAGD_CFG_NONNEGATIVE,
+     "write a checkpoint when this many seconds passed since the last one (0: off)"},
     {NULL, NULL, SAGD_CFG_STRING, NULL, SAGD_CFG_ANY, NULL},
 };

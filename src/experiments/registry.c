@@ -4,8 +4,10 @@
 #include "sagd/experiment.h"
 
 extern const sagd_experiment_type sagd_experiment_em_gamma;
+extern const sagd_experiment_type sagd_experiment_deconv_vae;
 
-static const sagd_experiment_type *const experiments_[] = {&sagd_experiment_em_gamma, NULL};
+static const sagd_experiment_type *const experiments_[] = {&sagd_experiment_em_gamma,
+                                                            &sagd_experiment_deconv_vae, NULL};
 
 const sagd_experiment_type *const *sagd_experiment_list(void) { return experiments_; }
 

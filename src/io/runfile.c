@@ -160,36 +160,82 @@ static int fsync_path_(const char *path, int directory) {
   return rc;
 }
 
-int sagd_runfile_commit(const sagd_run_info *info, const char *name, int keep_prev,
-                        sagd_h5 *f) {
+int sagd_runfile_path(const char *dir, const char *name, const char *suffix, char *buf,
+                      size_t cap) {
+  int len = snprintf(buf, cap, "%s/%s%s", dir, name, suffix);
+  SAGD_CHECK(len >= 0 && (size_t)len < cap, SAGD_ERR_OUTPUT,
+             "output path '%s/%s%s' is too long (limit %zu bytes)", dir, name, suffix, cap);
+  return SAGD_OK;
+}
+
+int sagd_runfile_finish(const sagd_run_info *info, const char *name, sagd_h5 *f) {
   SAGD_CALL(sagd_h5_close(f));
-  SAGD_CHECK(strlen(info->out_dir) + strlen(name) + 8 < PATH_MAX, SAGD_ERR_OUTPUT,
-             "output path '%s/%s' is too long (limit %d bytes)", info->out_dir, name, PATH_MAX);
-  char tmp[PATH_MAX], dst[PATH_MAX], prev[PATH_MAX];
-  snprintf(tmp, sizeof tmp, "%s/%s.tmp", info->out_dir, name);
-  snprintf(dst, sizeof dst, "%s/%s", info->out_dir, name);
-  snprintf(prev, sizeof prev, "%s/%s.prev", info->out_dir, name);
+  char tmp[PATH_MAX];
+  SAGD_CALL(sagd_runfile_path(info->out_dir, name, ".tmp", tmp, sizeof tmp));
   int err = 0;
-  char reason[300] = "";
-  if (info->rank == 0) {
-    if (fsync_path_(tmp, 0) != 0) {
-      err = 1;
-      snprintf(reason, sizeof reason, "fsync of '%s' failed: %s", tmp, strerror(errno));
-    } else if (keep_prev && access(dst, F_OK) == 0 && rename(dst, prev) != 0) {
-      err = 1;
-      snprintf(reason, sizeof reason, "cannot keep '%s' as '%s': %s", dst, prev,
-               strerror(errno));
-    } else if (rename(tmp, dst) != 0) {
-      err = 1;
-      snprintf(reason, sizeof reason, "cannot rename '%s' to '%s': %s", tmp, dst,
-               strerror(errno));
-    } else {
-      fsync_path_(info->out_dir, 1);
-    }
+  char reason[PATH_MAX + 128] = "";
+  if (info->rank == 0 && fsync_path_(tmp, 0) != 0) {
+    err = 1;
+    snprintf(reason, sizeof reason, "fsync of '%s' failed: %s", tmp, strerror(errno));
   }
   SAGD_CHECK_MPI(MPI_Bcast(&err, 1, MPI_INT, 0, info->comm));
   SAGD_CHECK_MPI(MPI_Bcast(reason, (int)sizeof reason, MPI_CHAR, 0, info->comm));
   SAGD_CHECK(!err, SAGD_ERR_IO, "%s", reason);
+  return SAGD_OK;
+}
+
+/* Rank 0: DIR/NAME → DIR/NAME.prev (hard link, else rename), then DIR/NAME.tmp → DIR/NAME. */
+static int publish_local_(const char *tmp, const char *dst, const char *prev, int keep_prev,
+                          char *reason, size_t cap) {
+  if (keep_prev && access(dst, F_OK) == 0) {
+    if (unlink(prev) != 0 && errno != ENOENT) {
+      snprintf(reason, cap, "cannot remove the old '%s': %s", prev, strerror(errno));
+      return -1;
+    }
+    if (link(dst, prev) != 0) {
+      int e = errno;
+      if (e != EPERM && e != EXDEV && e != ENOTSUP && e != EOPNOTSUPP && e != EMLINK) {
+        snprintf(reason, cap, "cannot keep '%s' as '%s': %s", dst, prev, strerror(e));
+        return -1;
+      }
+      if (rename(dst, prev) != 0) { /* no hard links here: a plain rename */
+        snprintf(reason, cap, "cannot keep '%s' as '%s': %s", dst, prev, strerror(errno));
+        return -1;
+      }
+    }
+  }
+  if (rename(tmp, dst) != 0) {
+    snprintf(reason, cap, "cannot rename '%s' to '%s': %s", tmp, dst, strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+int sagd_runfile_publish(const sagd_run_info *info, const char *name, int keep_prev) {
+  char tmp[PATH_MAX], dst[PATH_MAX], prev[PATH_MAX];
+  SAGD_CALL(sagd_runfile_path(info->out_dir, name, ".tmp", tmp, sizeof tmp));
+  SAGD_CALL(sagd_runfile_path(info->out_dir, name, "", dst, sizeof dst));
+  SAGD_CALL(sagd_runfile_path(info->out_dir, name, ".prev", prev, sizeof prev));
+  int err = 0;
+  char reason[3 * PATH_MAX] = "";
+  if (info->rank == 0) {
+    err = publish_local_(tmp, dst, prev, keep_prev, reason, sizeof reason) != 0;
+    if (!err) {
+      fsync_path_(info->out_dir, 1);
+    }
+  }
+  SAGD_CHECK_MPI(MPI_Bcast(&err, 1, MPI_INT, 0, info->comm));
+  if (err) { /* only then is the (long) reason needed on every rank */
+    SAGD_CHECK_MPI(MPI_Bcast(reason, (int)sizeof reason, MPI_CHAR, 0, info->comm));
+  }
+  SAGD_CHECK(!err, SAGD_ERR_IO, "%s", reason);
+  return SAGD_OK;
+}
+
+int sagd_runfile_commit(const sagd_run_info *info, const char *name, int keep_prev,
+                        sagd_h5 *f) {
+  SAGD_CALL(sagd_runfile_finish(info, name, f));
+  SAGD_CALL(sagd_runfile_publish(info, name, keep_prev));
   return SAGD_OK;
 }
 

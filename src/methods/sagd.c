@@ -17,6 +17,7 @@ struct sagd_solver_s {
   double *xi;   /* nloc*C*r */
   double *rho;  /* nloc*C*r */
   double *gblk; /* p: one block's gradient sum */
+  double *gxi;  /* block*C*r: ∇V of a block from the fused model op (NULL if unused) */
   sagd_xsum acc;
 };
 
@@ -50,6 +51,9 @@ int sagd_solver_create(MPI_Comm comm, sagd_model model, const sagd_solver_option
   SAGD_CALLOC(s->xi, nstate, "chain positions");
   SAGD_CALLOC(s->rho, nstate, "chain momenta");
   SAGD_CALLOC(s->gblk, s->p, "block gradient");
+  if (model->type->potential_grad_theta != NULL) {
+    SAGD_CALLOC(s->gxi, s->block * s->C * s->r, "block potential gradient");
+  }
   SAGD_CALL(sagd_xsum_create(s->p, &s->acc));
   const sagd_sampler_type *st = opt->sampler ? opt->sampler : &sagd_sampler_underdamped;
   SAGD_CALL(sagd_sampler_create(st, model, s->C, s->block, opt->gamma, s->key, &s->sampler));
@@ -76,6 +80,7 @@ void sagd_solver_destroy(sagd_solver *s) {
   free((*s)->xi);
   free((*s)->rho);
   free((*s)->gblk);
+  free((*s)->gxi);
   free(*s);
   *s = NULL;
 }
@@ -106,6 +111,12 @@ int sagd_solver_gradient(sagd_solver s, const double *theta_target, const double
   SAGD_CHECK(K >= 1, SAGD_ERR_ARG, "chain length K = %llu: expected >= 1",
              (unsigned long long)K);
   size_t stride = s->C * s->r;
+  /* When the target follows θ (same values), ∇_ξ V and ∇_θ f are taken at the same (θ, ξ):
+   * a model with the fused op gives both from one evaluation, and the sampler steps from
+   * that gradient. Same arithmetic as the two separate calls, so the same bits. */
+  const int fused = s->gxi != NULL && sagd_sampler_has_grad_step(s->sampler) &&
+                    (theta_target == theta ||
+                     memcmp(theta_target, theta, s->p * sizeof(double)) == 0);
   sagd_xsum_zero(s->acc);
   /* Blocks outer, steps inner: a block's chains stay in cache for all K steps. Each block's
    * sum is formed in a fixed order, then added exactly, so the total is rank-invariant. */
@@ -115,6 +126,13 @@ int sagd_solver_gradient(sagd_solver s, const double *theta_target, const double
     double *xi = s->xi + off * stride, *rho = s->rho + off * stride;
     memset(s->gblk, 0, s->p * sizeof(double));
     for (uint64_t k = 0; k < K; k++) {
+      if (fused) {
+        SAGD_CALL(s->model->type->potential_grad_theta(s->model->ctx, theta, i0, nb, s->C, xi,
+                                                       s->gxi, s->gblk));
+        SAGD_CALL(sagd_sampler_step_with_grad(s->sampler, s->gxi, i0, nb, delta,
+                                              SAGD_STREAM_LANGEVIN, t, k, xi, rho));
+        continue;
+      }
       SAGD_CALL(sagd_model_grad_theta(s->model, theta, i0, nb, s->C, xi, s->gblk));
       SAGD_CALL(sagd_sampler_step(s->sampler, theta_target, i0, nb, delta,
                                   SAGD_STREAM_LANGEVIN, t, k, xi, rho));
@@ -131,12 +149,14 @@ int sagd_solver_gradient(sagd_solver s, const double *theta_target, const double
 
 /* ---- the SAGD estimator for the EM loop ------------------------------------------- */
 
-static int sagd_set_target_(void *vctx, const double *theta_target, uint64_t mstep) {
+static int sagd_set_target_(void *vctx, const double *theta_target, uint64_t mstep,
+                            uint64_t t_next) {
   sagd_estimator_sagd_ctx *c = vctx;
   c->theta_target = theta_target;
   if (c->burnin > 0) {
+    uint64_t clock = c->global_clock ? t_next : 1;
     SAGD_CALL(sagd_solver_burnin(c->solver, theta_target, c->burnin,
-                                 sagd_schedule_delta(c->schedule, 1), mstep));
+                                 sagd_schedule_delta(c->schedule, clock), mstep));
   }
   return SAGD_OK;
 }
@@ -144,9 +164,10 @@ static int sagd_set_target_(void *vctx, const double *theta_target, uint64_t mst
 static int sagd_gradient_(void *vctx, const double *theta, uint64_t t, uint64_t t_global,
                           double *g) {
   sagd_estimator_sagd_ctx *c = vctx;
+  uint64_t clock = c->global_clock ? t_global : t;
   SAGD_CALL(sagd_solver_gradient(c->solver, c->theta_target, theta, t_global,
-                                 sagd_schedule_delta(c->schedule, t),
-                                 sagd_schedule_length(c->schedule, t), g));
+                                 sagd_schedule_delta(c->schedule, clock),
+                                 sagd_schedule_length(c->schedule, clock), g));
   return SAGD_OK;
 }
 

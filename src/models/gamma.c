@@ -187,8 +187,10 @@ static int gamma_grad_theta_(void *vctx, const double *theta, size_t i0, size_t 
   return SAGD_OK;
 }
 
-static const sagd_model_type gamma_type_ = {"gamma", gamma_potential_, gamma_grad_theta_,
-                                            gamma_destroy_};
+static const sagd_model_type gamma_type_ = {.name = "gamma",
+                                            .potential = gamma_potential_,
+                                            .grad_theta = gamma_grad_theta_,
+                                            .destroy = gamma_destroy_};
 
 int sagd_gamma_model_create(const double *x_local, size_t n, size_t i_begin, size_t i_end,
                             double shape_scale, sagd_model *m) {

@@ -88,8 +88,10 @@ static int gauss_grad_theta(void *vctx, const double *theta, size_t i0, size_t n
   return SAGD_OK;
 }
 
-static const sagd_model_type gauss_type_ = {"gauss", gauss_potential, gauss_grad_theta,
-                                            gauss_destroy};
+static const sagd_model_type gauss_type_ = {.name = "gauss",
+                                            .potential = gauss_potential,
+                                            .grad_theta = gauss_grad_theta,
+                                            .destroy = gauss_destroy};
 
 /* Cholesky of a copy: 0 if SPD. */
 static int check_spd_(size_t r, const double *prec) {

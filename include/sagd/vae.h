@@ -1,0 +1,145 @@
+/**
+ * @file vae.h
+ * @brief VAE pre-training and the fine-tuning methods of the debiased-VAE experiment
+ *        (paper Table 1) for the deconvolution model X = h_θ(U) + e (deconv.h).
+ *
+ * Generator h_θ: R^r → R^p (an MLP, θ its flat parameters); Gaussian encoder
+ * q_φ(u | x) = N(μ_φ(x), diag σ²_φ(x)), an MLP R^p → R^{2r} whose outputs are (μ, log σ²).
+ * A sagd_vae holds this rank's shard of the data and evaluates, **collectively**, one update's
+ * gradient of a method's loss (to be minimised) with respect to θ (and φ where the method
+ * trains the encoder):
+ *   vae  : -ELBO,  ELBO_i = E_ε[log p(x_i | u)] - KL(q_φ(·|x_i) ‖ N(0, I)),  u = μ + σ ε
+ *          (S reparameterised samples, KL in closed form)
+ *   iwae : -log (1/k) Σ_s w_s,  w_s = p(x_i, u_s) / q_φ(u_s | x_i)  (the k-sample bound)
+ *   hmc  : E[∇_θ f(θ; x_i, u)] over K HMC transitions (L leapfrog steps, Metropolis) from
+ *          chains drawn from the encoder at every update; generator only
+ *   sagd : the same average over K Langevin steps (∇θ f at the state before each step) of
+ *          persistent chains started from the encoder by start(); the target follows θ
+ *          (direct MLE); generator only
+ * where f = -log p(x, u; θ) (deconv.h). Every value is a mean over the update's data points.
+ *
+ * Parallel shape (DESIGN.md §2): the shard is sagd_shard_range(n, block); each update's sums
+ * are formed per reduction block in a fixed order and combined exactly (reduce.h), every
+ * batched network evaluation is one block's rows, and noise is keyed by global indices, so the
+ * results are bit-identical on any number of ranks.
+ *
+ * Minibatches: with M = batches per epoch, every block is cut into M contiguous parts and
+ * update t (1-based) of epoch e = (t-1)/M uses, in every block, the part π_{e,b}((t-1) mod M)
+ * where π_{e,b} is a random permutation of the M parts drawn from the counter-based RNG at
+ * (SAGD_STREAM_MINIBATCH, id = block, t = e). So an epoch visits every point once, every
+ * minibatch is spread evenly over the blocks (and ranks), and all ranks agree without
+ * communication. M = 1 is full batch.
+ *
+ * Noise: ε on SAGD_STREAM_REPARAM at (data index, t, sample); chain initial states from the
+ * encoder on SAGD_STREAM_CHAIN_INIT at (chain id, t, 0) (HMC) or (chain id, 0, 0/1) (SAGD's
+ * start); Langevin noise on SAGD_STREAM_LANGEVIN at (chain id, t, step).
+ */
+#ifndef SAGD_VAE_H
+#define SAGD_VAE_H
+
+#include <mpi.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sagd/nn.h"
+#include "sagd/rng.h"
+#include "sagd/sampler.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+  size_t block;    /**< data points per reduction block (>= 1) */
+  size_t batches;  /**< M, minibatches per epoch (1 = full batch; <= block) */
+  size_t samples;  /**< S, reparameterised samples per point for the ELBO (>= 1) */
+  size_t iwae_k;   /**< k, samples of the IWAE bound (>= 1) */
+  size_t chains;   /**< C, chains per data point for hmc and sagd (>= 1) */
+  double delta;    /**< step size: Langevin (sagd) and leapfrog (hmc) (> 0) */
+  uint64_t K;      /**< chain length per update: Langevin steps / HMC transitions (>= 1) */
+  size_t leapfrog; /**< L, leapfrog steps per HMC transition (>= 1) */
+  double gamma;    /**< friction of the underdamped sampler (> 0) */
+  const sagd_sampler_type *sampler; /**< NULL: underdamped */
+  int unfused;     /**< 1: sagd never uses the model's fused ∇_ξV + ∇_θ f op (tests: the
+                        result is the same, bit for bit) */
+  sagd_rng_key key;
+} sagd_vae_options;
+
+/** Statistics of one update (global, exact sums over the update's data points). */
+typedef struct {
+  double objective; /**< mean per point: ELBO (vae), IWAE bound (iwae), log p(x, u; θ) at
+                         the final chain states (hmc, sagd) */
+  double points;    /**< number of data points in the update */
+  double accept;    /**< HMC acceptance rate of the update (NaN for other methods) */
+} sagd_vae_stats;
+
+typedef struct sagd_vae_s *sagd_vae;
+
+/** **Collective.** Create over this rank's shard [i_begin, i_end) (which must be
+ *  sagd_shard_range(n, opt->block) of comm; x_local [nloc × p] is copied). gen (r → p) and
+ *  enc (p → 2r) are borrowed; their max_batch must be at least sagd_vae_max_rows(opt, n) and
+ *  the number of quadrature nodes if sagd_vae_loglik is used. Dimensions are checked. */
+int sagd_vae_create(MPI_Comm comm, sagd_mlp gen, sagd_mlp enc, const double *x_local,
+                    size_t n, size_t i_begin, size_t i_end, const sagd_vae_options *opt,
+                    sagd_vae *v);
+void sagd_vae_destroy(sagd_vae *v);
+
+/** The most rows a network is given at once by a sagd_vae with these options: the largest
+ *  minibatch part of a block times max(S, k, C). */
+size_t sagd_vae_max_rows(const sagd_vae_options *opt, size_t n);
+
+/** The data points [*i0, *i1) of global block b used by update t (1-based) with M parts per
+ *  block (see above). r is scratch; perm holds M size_t. Not collective. */
+void sagd_minibatch_part(sagd_rng_gsl r, sagd_rng_key key, size_t n, size_t block, size_t M,
+                         uint64_t t, size_t b, size_t *perm, size_t *i0, size_t *i1);
+
+/* ---- fine-tuning methods: an ops table ------------------------------------------------- */
+
+typedef struct sagd_vae_method_type_s {
+  const char *name;
+  int trains_encoder; /**< 1: gradient() fills g_phi and the caller updates φ */
+  /** Called once when fine-tuning starts from (θ, φ) (sagd: chains from the encoder). Not
+   *  collective. */
+  int (*start)(sagd_vae v, const double *theta, const double *phi);
+  /** **Collective.** Gradient of the method's loss at update t (1-based, global across the
+   *  run so the RNG never repeats): g_theta [nparams(gen)], g_phi [nparams(enc)] (written only
+   *  when trains_encoder; may be NULL otherwise), stats (may be NULL). */
+  int (*gradient)(sagd_vae v, const double *theta, const double *phi, uint64_t t,
+                  double *g_theta, double *g_phi, sagd_vae_stats *stats);
+} sagd_vae_method_type;
+
+extern const sagd_vae_method_type sagd_vae_method_vae, sagd_vae_method_iwae,
+    sagd_vae_method_hmc, sagd_vae_method_sagd;
+/** Find by name ("vae", "iwae", "hmc", "sagd"); NULL if unknown. */
+const sagd_vae_method_type *sagd_vae_method_find(const char *name);
+/** The names, NULL-terminated. */
+const char *const *sagd_vae_method_names(void);
+
+/** **Collective.** The -ELBO gradient (what the vae method and pre-training use). */
+int sagd_vae_elbo_grad(sagd_vae v, const double *theta, const double *phi, uint64_t t,
+                       double *g_theta, double *g_phi, sagd_vae_stats *stats);
+/** **Collective.** The -IWAE gradient with k = opt->iwae_k samples. */
+int sagd_vae_iwae_grad(sagd_vae v, const double *theta, const double *phi, uint64_t t,
+                       double *g_theta, double *g_phi, sagd_vae_stats *stats);
+
+/** Start the persistent SAGD chains from the encoder: ξ = μ_φ(x) + σ_φ(x) ε, ρ ~ N(0, I).
+ *  Not collective. */
+int sagd_vae_chains_from_encoder(sagd_vae v, const double *phi);
+/** The local persistent chains: nloc*C chains of dimension r, chain-major in global chain id
+ *  order from i_begin*C. Writable (checkpoint restore). */
+void sagd_vae_chains(sagd_vae v, double **xi, double **rho, size_t *nchains, size_t *r);
+
+/** **Collective.** Σ_i log p(x_i; θ) over all data by Gauss–Hermite quadrature (r = p = 1
+ *  only; SAGD_ERR_ARG otherwise), summed per block and combined exactly. */
+int sagd_vae_loglik(sagd_vae v, const double *theta, size_t nodes, double *ll);
+
+/** m generated values h_θ(U_j), U_j ~ N(0, I_r) drawn at (SAGD_STREAM_SAMPLE, id = j), into
+ *  out [m × p], evaluated in chunks of the generator's max_batch. u is scratch of
+ *  max_batch*r doubles. The same U for every θ. Not collective. */
+int sagd_vae_generate(sagd_mlp gen, const double *theta, sagd_rng_key key, size_t m,
+                      double *u, double *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

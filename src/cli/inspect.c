@@ -1,0 +1,309 @@
+/* `sagd inspect FILE`: what a result or checkpoint file holds (experiment, phase, iteration,
+ * θ summary, chains, ranks that wrote it, when, config hash; for a checkpoint whether every
+ * checksum verifies). Exit status 2 (SAGD_ERR_CORRUPT) on a damaged file. Meant for one
+ * rank; on several, every rank takes part in the collective reads and rank 0 prints. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <hdf5.h>
+
+#include "cli.h"
+#include "sagd/checkpoint.h"
+#include "sagd/error.h"
+#include "sagd/h5.h"
+
+static void inspect_usage_(FILE *out) {
+  fprintf(out,
+          "usage: sagd inspect FILE\n"
+          "\n"
+          "Prints what a result file (DIR/result.h5) or a checkpoint (DIR/checkpoint.h5,\n"
+          "checkpoint.h5.prev) holds: experiment, phase, iteration, a summary of theta, the\n"
+          "number of chains, how many ranks wrote it and when, the config hash, and for a\n"
+          "checkpoint whether its checksums verify. Exit status 0 if the file is sound, 2 if\n"
+          "it is damaged (truncated, zeroed, bit-flipped) or not a sagd file.\n");
+}
+
+/* "[a, b, c]" for short vectors; first values, min, max and 2-norm for long ones. */
+static void vec_summary_(const double *v, size_t n, char *buf, size_t cap) {
+  size_t len = 0;
+  size_t show = n <= 8 ? n : 4;
+  len += (size_t)snprintf(buf + len, cap - len, "[");
+  for (size_t i = 0; i < show && len < cap; i++) {
+    len += (size_t)snprintf(buf + len, cap - len, "%s%.10g", i ? ", " : "", v[i]);
+  }
+  if (n > show && len < cap) {
+    double mn = v[0], mx = v[0], ss = 0;
+    for (size_t i = 0; i < n; i++) {
+      mn = v[i] < mn ? v[i] : mn;
+      mx = v[i] > mx ? v[i] : mx;
+      ss += v[i] * v[i];
+    }
+    snprintf(buf + len, cap - len, ", ...] (%zu values; min %.6g, max %.6g, norm %.6g)", n, mn,
+             mx, sqrt(ss));
+  } else if (len < cap) {
+    snprintf(buf + len, cap - len, "]");
+  }
+}
+
+/* ---- checkpoints ---- */
+
+static int is_theta_(const char *name) {
+  const char *slash = strchr(name, '/');
+  return strcmp(name, "theta") == 0 ||
+         (slash != NULL && strchr(slash + 1, '/') == NULL && strcmp(slash + 1, "theta") == 0);
+}
+
+static int inspect_checkpoint_(MPI_Comm comm, int rank, const char *path) {
+  sagd_checkpoint_summary s;
+  int rc = sagd_checkpoint_verify(comm, path, &s);
+  char why[2048] = "";
+  if (rc != SAGD_OK) {
+    snprintf(why, sizeof why, "%s", sagd_error_message());
+  }
+  if (s.experiment == NULL) { /* the metadata itself is damaged: nothing to show */
+    SAGD_FAIL(SAGD_ERR_CORRUPT, "%s", why);
+  }
+  /* the replicated values, for θ (only if the checksums held: else they mean nothing) */
+  double *rep = NULL;
+  if (rc == SAGD_OK) {
+    sagd_h5 f = NULL;
+    int ndims = 0;
+    size_t dims[2];
+    int r2 = sagd_h5_open(comm, path, 0, &f);
+    if (r2 == SAGD_OK) {
+      r2 = sagd_h5_read(f, "/state/replicated", 2, &ndims, dims, &rep);
+      sagd_h5_close(&f);
+    }
+    if (r2 != SAGD_OK) {
+      rep = NULL;
+      sagd_error_clear();
+    }
+  }
+  if (rank == 0) {
+    printf("file:         %s\n", path);
+    printf("kind:         checkpoint (format %lld)\n", (long long)s.format_version);
+    printf("experiment:   %s\n", s.experiment);
+    printf("phase:        %s\n", s.phase);
+    printf("iteration:    %llu\n", (unsigned long long)s.iteration);
+    printf("wall time:    %.3fs used by the run so far\n", s.wall_seconds);
+    printf("written:      %s by %lld rank(s), sagd %s\n", s.created, (long long)s.n_ranks,
+           s.sagd_version);
+    printf("config hash:  %s\n", s.config_hash);
+    int first = 1;
+    for (size_t i = 0; i < s.nentries && rep != NULL; i++) {
+      const sagd_checkpoint_entry *e = &s.entries[i];
+      if (e->kind == 'R' && is_theta_(e->name)) {
+        char v[512];
+        vec_summary_(rep + e->offset, e->cols, v, sizeof v);
+        printf("%s%s = %s\n", first ? "theta:        " : "              ", e->name, v);
+        first = 0;
+      }
+    }
+    first = 1;
+    for (size_t i = 0; i < s.nentries; i++) {
+      const sagd_checkpoint_entry *e = &s.entries[i];
+      if (e->kind == 'S') {
+        if (first) {
+          printf("chains:       %zu", e->rows);
+        }
+        printf("%s%s [%zu x %zu]", first ? " (" : ", ", e->name, e->rows, e->cols);
+        first = 0;
+      }
+    }
+    if (!first) {
+      printf(")\n");
+    }
+    printf("state:        %zu entries, %.3f MB\n", s.nentries, s.bytes / 1e6);
+    if (rc == SAGD_OK) {
+      printf("checksums:    all %zu verify\n", s.nentries);
+    } else {
+      printf("checksums:    FAILED: %s\n", why);
+    }
+    fflush(stdout);
+  }
+  free(rep);
+  sagd_checkpoint_summary_free(&s);
+  SAGD_CHECK(rc == SAGD_OK, SAGD_ERR_CORRUPT, "%s", why);
+  return SAGD_OK;
+}
+
+/* ---- result files (rank 0 lists them with plain serial HDF5) ---- */
+
+typedef struct {
+  hid_t file;
+  int ndsets;
+} list_ctx;
+
+static herr_t list_cb_(hid_t g, const char *name, const H5L_info_t *info, void *vctx) {
+  (void)info;
+  list_ctx *c = vctx;
+  hid_t obj = H5Oopen(g, name, H5P_DEFAULT);
+  if (obj < 0) {
+    return -1;
+  }
+  if (H5Iget_type(obj) == H5I_DATASET) {
+    hid_t sp = H5Dget_space(obj);
+    int nd = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
+    hsize_t d[H5S_MAX_RANK];
+    if (nd >= 0) {
+      H5Sget_simple_extent_dims(sp, d, NULL);
+    }
+    char shape[128] = "scalar";
+    if (nd > 0) {
+      size_t len = 0;
+      shape[0] = '\0';
+      for (int i = 0; i < nd; i++) {
+        len += (size_t)snprintf(shape + len, sizeof shape - len, "%s%llu", i ? " x " : "[",
+                                (unsigned long long)d[i]);
+      }
+      snprintf(shape + len, sizeof shape - len, "]");
+    }
+    printf("%s/%-34s %s\n", c->ndsets == 0 ? "datasets:     " : "              ", name, shape);
+    c->ndsets++;
+    if (sp >= 0) {
+      H5Sclose(sp);
+    }
+  }
+  H5Oclose(obj);
+  return 0;
+}
+
+static int inspect_result_(MPI_Comm comm, int rank, const char *path) {
+  sagd_h5 f = NULL;
+  SAGD_CALL(sagd_h5_open(comm, path, 0, &f));
+  char *experiment = NULL, *created = NULL, *hash = NULL, *version = NULL;
+  int64_t nranks = 0, format = 0;
+  int rc = sagd_h5_read_attr_string(f, "/meta", "experiment", &experiment);
+  if (rc == SAGD_OK) {
+    rc = sagd_h5_read_attr_string(f, "/meta", "created", &created);
+  }
+  if (rc == SAGD_OK) {
+    rc = sagd_h5_read_attr_string(f, "/meta", "config_hash", &hash);
+  }
+  if (rc == SAGD_OK) {
+    rc = sagd_h5_read_attr_string(f, "/meta", "sagd_version", &version);
+  }
+  if (rc == SAGD_OK) {
+    rc = sagd_h5_read_attr_int(f, "/meta", "n_ranks", &nranks);
+  }
+  if (rc == SAGD_OK) {
+    rc = sagd_h5_read_attr_int(f, "/meta", "format_version", &format);
+  }
+  /* θ: every dataset under /results whose name ends in "theta" or is "mle" */
+  const char *thetas[] = {"/results/sagd_theta", "/results/exact_theta", "/results/mle",
+                          "/results/theta", NULL};
+  double *tv[4] = {NULL, NULL, NULL, NULL};
+  size_t tn[4] = {0, 0, 0, 0};
+  for (int i = 0; thetas[i] != NULL && rc == SAGD_OK; i++) {
+    if (sagd_h5_exists(f, thetas[i])) {
+      int nd = 0;
+      size_t d[4] = {1, 1, 1, 1};
+      rc = sagd_h5_read(f, thetas[i], 4, &nd, d, &tv[i]);
+      tn[i] = nd > 0 ? d[0] : 1;
+    }
+  }
+  int rc2 = sagd_h5_close(&f);
+  if (rc == SAGD_OK) {
+    rc = rc2;
+  }
+  if (rc != SAGD_OK) {
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", sagd_error_message());
+    free(experiment);
+    free(created);
+    free(hash);
+    free(version);
+    for (int i = 0; i < 4; i++) {
+      free(tv[i]);
+    }
+    SAGD_FAIL(SAGD_ERR_CORRUPT, "'%s' is not a readable sagd result file: %s", path, msg);
+  }
+  if (rank == 0) {
+    printf("file:         %s\n", path);
+    printf("kind:         result (format %lld): written only when the run completed\n",
+           (long long)format);
+    printf("experiment:   %s\n", experiment);
+    printf("phase:        complete\n");
+    printf("written:      %s by %lld rank(s), sagd %s\n", created, (long long)nranks, version);
+    printf("config hash:  %s\n", hash);
+    int first = 1;
+    for (int i = 0; thetas[i] != NULL; i++) {
+      if (tv[i] != NULL) {
+        char v[512];
+        vec_summary_(tv[i], tn[i], v, sizeof v);
+        printf("%s%s = %s\n", first ? "theta:        " : "              ", thetas[i] + 9, v);
+        first = 0;
+      }
+    }
+    fflush(stdout);
+    /* every dataset with its shape: traces (iterations = rows), chains, results */
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file >= 0) {
+      list_ctx c = {file, 0};
+      H5Lvisit(file, H5_INDEX_NAME, H5_ITER_INC, list_cb_, &c);
+      H5Fclose(file);
+    }
+    fflush(stdout);
+  }
+  free(experiment);
+  free(created);
+  free(hash);
+  free(version);
+  for (int i = 0; i < 4; i++) {
+    free(tv[i]);
+  }
+  return SAGD_OK;
+}
+
+int sagd_cli_inspect(MPI_Comm comm, int argc, char **argv) {
+  int rank;
+  SAGD_CHECK_MPI(MPI_Comm_rank(comm, &rank));
+  const char *path = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      if (rank == 0) {
+        inspect_usage_(stdout);
+      }
+      return SAGD_OK;
+    }
+    SAGD_CHECK(argv[i][0] != '-', SAGD_ERR_ARG, "unknown option '%s' (see sagd inspect --help)",
+               argv[i]);
+    SAGD_CHECK(path == NULL, SAGD_ERR_ARG, "unexpected argument '%s': the file is already '%s'",
+               argv[i], path);
+    path = argv[i];
+  }
+  SAGD_CHECK(path != NULL, SAGD_ERR_ARG, "missing FILE: usage: sagd inspect FILE");
+  int exists = 0;
+  if (rank == 0) {
+    struct stat st;
+    exists = stat(path, &st) == 0;
+  }
+  SAGD_CHECK_MPI(MPI_Bcast(&exists, 1, MPI_INT, 0, comm));
+  SAGD_CHECK(exists, SAGD_ERR_ARG, "cannot inspect '%s': no such file", path);
+
+  /* Which kind? A checkpoint says so in /meta/kind; anything that does not open is damaged. */
+  sagd_h5 f = NULL;
+  int rc = sagd_h5_open(comm, path, 0, &f);
+  if (rc != SAGD_OK) {
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", sagd_error_message());
+    SAGD_FAIL(SAGD_ERR_CORRUPT, "'%s' is damaged (truncated, zeroed or not HDF5): %s", path,
+              msg);
+  }
+  /* result files have no /meta/kind; a checkpoint whose kind was damaged still has /state */
+  char *kind = NULL;
+  int is_ck = sagd_h5_read_attr_string(f, "/meta", "kind", &kind) == SAGD_OK ||
+              sagd_h5_exists(f, "/state");
+  free(kind);
+  sagd_error_clear();
+  SAGD_CALL(sagd_h5_close(&f));
+  if (is_ck) {
+    SAGD_CALL(inspect_checkpoint_(comm, rank, path));
+  } else {
+    SAGD_CALL(inspect_result_(comm, rank, path));
+  }
+  return SAGD_OK;
+}

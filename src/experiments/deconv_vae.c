@@ -1,0 +1,800 @@
+/* The debiased-VAE experiment of the SAGD paper (Table 1 and the high-dimensional run):
+ * X = h_θ(U) + e with an MLP generator and a Gaussian MLP encoder; a VAE is pre-trained, then
+ * fine-tuned from the SAME pre-trained (θ, φ) by each configured method (vae, iwae, hmc,
+ * sagd). After each phase, m generated values h_θ(U) (the same U for every method) are
+ * compared with the latent truth by the Kolmogorov–Smirnov distance and W1 (per dimension),
+ * and for the 1-D model the true log-likelihood is computed by quadrature (also traced during
+ * fine-tuning). Writes DIR/result.h5 and prints a Markdown table.
+ *
+ * Every piece of run state lives in flat buffers registered with the checkpoint registry
+ * (θ, φ, the pre-trained snapshot, optimizer moments, chains, traces, per-phase results,
+ * counters), so any phase resumes bit-identically from a checkpoint. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "sagd/checkpoint.h"
+#include "sagd/deconv.h"
+#include "sagd/error.h"
+#include "sagd/model.h"
+#include "sagd/nn.h"
+#include "sagd/runfile.h"
+#include "sagd/stats.h"
+#include "sagd/vae.h"
+
+#define MAX_LAYERS 16
+#define MAX_METHODS 4
+#define NPHASE (MAX_METHODS + 1)
+
+/* ---- configuration ---------------------------------------------------------------------- */
+
+typedef struct {
+  const sagd_truth_type *truth;
+  size_t n, p, r;
+  size_t gw[MAX_LAYERS + 1], ngw; /* generator widths (ngw entries) */
+  size_t ew[MAX_LAYERS + 1], new_; /* encoder widths */
+  const sagd_activation_type *act;
+  uint64_t pre_epochs, ft_epochs, batches;
+  double pre_lr, ft_lr;
+  const sagd_vae_method_type *methods[MAX_METHODS];
+  size_t nm;
+  sagd_vae_options vo;
+  const sagd_optimizer_type *otype;
+  double beta1, beta2;
+  size_t msamples, nodes;
+  uint64_t ll_every;
+  int loglik; /* 1-D model: true log-likelihood by quadrature */
+  int estimate;
+  int every;
+} dv_config;
+
+/* A list of layer widths: integers >= 1, at least 2 entries. */
+static int widths_(sagd_config cfg, const char *key, size_t *w, size_t *nw) {
+  double v[MAX_LAYERS + 1];
+  size_t n = 0;
+  SAGD_CALL(sagd_config_reals(cfg, "model", key, v, 2, MAX_LAYERS + 1, &n));
+  for (size_t i = 0; i < n; i++) {
+    SAGD_CHECK(v[i] == floor(v[i]), SAGD_ERR_CONFIG,
+               "model.%s[%zu] = %g: expected an integer layer width", key, i, v[i]);
+    SAGD_CHECK(v[i] >= 1 && v[i] <= 1e6, SAGD_ERR_CONFIG,
+               "model.%s[%zu] = %g: expected a layer width between 1 and 1000000", key, i,
+               v[i]);
+    w[i] = (size_t)v[i];
+  }
+  *nw = n;
+  return SAGD_OK;
+}
+
+static void names_(const char *const *names, char *buf, size_t cap) {
+  buf[0] = '\0';
+  for (size_t i = 0; names[i] != NULL; i++) {
+    size_t len = strlen(buf);
+    snprintf(buf + len, cap - len, "%s%s", i ? ", " : "", names[i]);
+  }
+}
+
+/* "vae, iwae, hmc, sagd" -> method types (unknown or repeated names are errors). */
+static int methods_(const char *text, dv_config *c) {
+  char known[128];
+  names_(sagd_vae_method_names(), known, sizeof known);
+  c->nm = 0;
+  const char *s = text;
+  while (*s != '\0') {
+    while (*s == ' ' || *s == '\t' || *s == ',') {
+      s++;
+    }
+    if (*s == '\0') {
+      break;
+    }
+    size_t len = strcspn(s, ", \t");
+    char name[32];
+    SAGD_CHECK(len < sizeof name, SAGD_ERR_CONFIG,
+               "vae.methods: '%.*s' is not a method: expected a comma-separated list of %s",
+               (int)len, s, known);
+    memcpy(name, s, len);
+    name[len] = '\0';
+    const sagd_vae_method_type *m = sagd_vae_method_find(name);
+    SAGD_CHECK(m != NULL, SAGD_ERR_CONFIG,
+               "vae.methods: unknown method '%s': expected a comma-separated list of %s", name,
+               known);
+    for (size_t i = 0; i < c->nm; i++) {
+      SAGD_CHECK(c->methods[i] != m, SAGD_ERR_CONFIG, "vae.methods: method '%s' is listed twice",
+                 name);
+    }
+    SAGD_CHECK(c->nm < MAX_METHODS, SAGD_ERR_CONFIG, "vae.methods: more than %d methods",
+               MAX_METHODS);
+    c->methods[c->nm++] = m;
+    s += len;
+  }
+  SAGD_CHECK(c->nm >= 1, SAGD_ERR_CONFIG,
+             "vae.methods = '%s': expected at least one of %s", text, known);
+  return SAGD_OK;
+}
+
+static int read_config_(const sagd_run_info *info, dv_config *c) {
+  sagd_config cfg = info->cfg;
+  memset(c, 0, sizeof *c);
+  const char *tn = sagd_config_string(cfg, "data", "truth");
+  c->truth = sagd_truth_find(tn);
+  SAGD_CHECK(c->truth != NULL, SAGD_ERR_CONFIG,
+             "data.truth = '%s': expected normal, exponential or mixture", tn);
+  c->n = (size_t)sagd_config_int(cfg, "data", "n");
+  c->p = (size_t)sagd_config_int(cfg, "data", "dim");
+  SAGD_CALL(widths_(cfg, "generator", c->gw, &c->ngw));
+  SAGD_CALL(widths_(cfg, "encoder", c->ew, &c->new_));
+  c->r = c->gw[0];
+  SAGD_CHECK(c->gw[c->ngw - 1] == c->p, SAGD_ERR_CONFIG,
+             "model.generator: output width %zu differs from the data dimension data.dim = %zu",
+             c->gw[c->ngw - 1], c->p);
+  SAGD_CHECK(c->ew[0] == c->p, SAGD_ERR_CONFIG,
+             "model.encoder: input width %zu differs from the data dimension data.dim = %zu",
+             c->ew[0], c->p);
+  SAGD_CHECK(c->ew[c->new_ - 1] == 2 * c->r, SAGD_ERR_CONFIG,
+             "model.encoder: output width %zu, expected 2 x the latent dimension "
+             "model.generator[0] = %zu, i.e. %zu (mean and log-variance)",
+             c->ew[c->new_ - 1], c->r, 2 * c->r);
+  const char *an = sagd_config_string(cfg, "model", "activation");
+  c->act = sagd_activation_find(an);
+  SAGD_CHECK(c->act != NULL, SAGD_ERR_CONFIG,
+             "model.activation = '%s': expected softplus, relu, tanh, sigmoid or identity", an);
+  c->pre_epochs = (uint64_t)sagd_config_int(cfg, "vae", "pretrain_epochs");
+  c->ft_epochs = (uint64_t)sagd_config_int(cfg, "vae", "finetune_epochs");
+  c->batches = (uint64_t)sagd_config_int(cfg, "vae", "batches");
+  c->pre_lr = sagd_config_real(cfg, "vae", "pretrain_lr");
+  c->ft_lr = sagd_config_real(cfg, "vae", "finetune_lr");
+  SAGD_CALL(methods_(sagd_config_string(cfg, "vae", "methods"), c));
+  c->estimate = sagd_config_bool(cfg, "vae", "estimate");
+
+  sagd_vae_options *o = &c->vo;
+  o->block = (size_t)sagd_config_int(cfg, "sagd", "block");
+  o->batches = (size_t)c->batches;
+  SAGD_CHECK(c->batches <= o->block, SAGD_ERR_CONFIG,
+             "vae.batches = %llu: expected at most sagd.block = %zu (every block is cut into "
+             "vae.batches parts)",
+             (unsigned long long)c->batches, o->block);
+  o->samples = (size_t)sagd_config_int(cfg, "vae", "samples");
+  o->iwae_k = (size_t)sagd_config_int(cfg, "iwae", "k");
+  o->chains = (size_t)sagd_config_int(cfg, "sagd", "chains");
+  o->delta = sagd_config_real(cfg, "sagd", "delta");
+  int64_t K = sagd_config_int(cfg, "sagd", "K0");
+  SAGD_CHECK(K >= 1, SAGD_ERR_CONFIG,
+             "sagd.K0 = %lld: expected a chain length >= 1 (deconv_vae: K0 is the chain length "
+             "of SAGD and HMC)",
+             (long long)K);
+  o->K = (uint64_t)K;
+  o->leapfrog = (size_t)sagd_config_int(cfg, "hmc", "leapfrog");
+  o->gamma = sagd_config_real(cfg, "sagd", "gamma");
+  SAGD_CALL(exp_sampler_from_config(cfg, &o->sampler));
+  o->key = info->key;
+  SAGD_CHECK(o->gamma * o->delta < 2, SAGD_ERR_CONFIG,
+             "sagd.gamma * sagd.delta = %g: expected < 2 (the underdamped momentum decay "
+             "1 - gamma*delta must stay above -1)",
+             o->gamma * o->delta);
+
+  const char *on = sagd_config_string(cfg, "sagd", "optimizer");
+  c->otype = sagd_optimizer_type_find(on);
+  SAGD_CHECK(c->otype != NULL, SAGD_ERR_CONFIG, "sagd.optimizer = '%s': expected sgd or adam",
+             on);
+  c->beta1 = sagd_config_real(cfg, "sagd", "beta1");
+  c->beta2 = sagd_config_real(cfg, "sagd", "beta2");
+  SAGD_CHECK(c->beta1 < 1 && c->beta2 < 1, SAGD_ERR_CONFIG,
+             "sagd.beta1 = %g, sagd.beta2 = %g: expected values in (0, 1)", c->beta1, c->beta2);
+  c->msamples = (size_t)sagd_config_int(cfg, "metrics", "samples");
+  c->nodes = (size_t)sagd_config_int(cfg, "metrics", "nodes");
+  c->ll_every = (uint64_t)sagd_config_int(cfg, "metrics", "loglik_every");
+  c->loglik = c->p == 1 && c->r == 1;
+  if (c->loglik) {
+    SAGD_CHECK(c->nodes >= 20, SAGD_ERR_CONFIG,
+               "metrics.nodes = %zu: expected at least 20 Gauss-Hermite nodes", c->nodes);
+  }
+  c->every = (int)sagd_config_int(cfg, "run", "progress_every");
+  return SAGD_OK;
+}
+
+/* ---- run state: every buffer a resumed run needs --------------------------------------- */
+
+typedef struct {
+  size_t T;           /* iterations of the phase */
+  size_t nll;         /* rows of the log-likelihood trace */
+  double *obj, *gnorm, *accept, *seconds; /* [T] */
+  double *ll, *ll_iter; /* [nll] (NaN where not computed) */
+} dv_trace;
+
+typedef struct {
+  /* counters */
+  uint64_t phase, iter, total;
+  /* parameters */
+  double *theta, *phi, *theta_pre, *phi_pre;
+  double *opt_t, *opt_p; /* optimizer states (point into the optimizers) */
+  size_t lopt_t, lopt_p;
+  /* per phase: final parameters and scalar results */
+  double *theta_fin; /* NPHASE × pt */
+  double loglik_fin[NPHASE], accept_fin[NPHASE], secs[NPHASE];
+  dv_trace tr[NPHASE];
+} dv_state;
+
+static int trace_alloc_(dv_trace *t, size_t T, uint64_t every) {
+  t->T = T;
+  t->nll = (every > 0 ? T / every : 0) + 2;
+  SAGD_CALLOC(t->obj, T, "trace objective");
+  SAGD_CALLOC(t->gnorm, T, "trace |g|");
+  SAGD_CALLOC(t->accept, T, "trace acceptance");
+  SAGD_CALLOC(t->seconds, T, "trace seconds");
+  SAGD_CALLOC(t->ll, t->nll, "trace log-likelihood");
+  SAGD_CALLOC(t->ll_iter, t->nll, "trace log-likelihood iterations");
+  for (size_t i = 0; i < t->nll; i++) {
+    t->ll[i] = NAN;
+    t->ll_iter[i] = NAN;
+  }
+  return SAGD_OK;
+}
+
+static void trace_free_(dv_trace *t) {
+  free(t->obj);
+  free(t->gnorm);
+  free(t->accept);
+  free(t->seconds);
+  free(t->ll);
+  free(t->ll_iter);
+  memset(t, 0, sizeof *t);
+}
+
+static const char *phase_name_(const dv_config *c, uint64_t ph) {
+  return ph == 0 ? "pretrain" : c->methods[ph - 1]->name;
+}
+
+/* ---- one phase's parts -------------------------------------------------------------------- */
+
+typedef struct {
+  const sagd_run_info *info;
+  const dv_config *c;
+  dv_state *s;
+  sagd_vae v;
+  sagd_mlp gen, enc;
+  sagd_optimizer ot, op;
+  size_t pt, pp, i0, i1;
+  double *gt, *gp;     /* gradients */
+  double *gen_u, *gen_out, *col; /* metric scratch */
+  sagd_checkpointer cp;
+} dv_run;
+
+static double norm2_(const double *g, size_t n) {
+  double s = 0;
+  for (size_t j = 0; j < n; j++) {
+    s += g[j] * g[j];
+  }
+  return s;
+}
+
+/* KS and W1 of the generated values of θ against the truth, per dimension (ks, w1: [p]). */
+static int metrics_(dv_run *R, const double *theta, double *ks, double *w1) {
+  const dv_config *c = R->c;
+  size_t m = c->msamples, p = c->p;
+  SAGD_CALL(sagd_vae_generate(R->gen, theta, R->info->key, m, R->gen_u, R->gen_out));
+  for (size_t d = 0; d < p; d++) {
+    for (size_t j = 0; j < m; j++) {
+      R->col[j] = R->gen_out[j * p + d];
+    }
+    ks[d] = sagd_stats_ks(R->col, m, c->truth->cdf, NULL);
+    SAGD_CALL(sagd_stats_w1(R->col, m, c->truth->cdf, NULL, &w1[d]));
+  }
+  return SAGD_OK;
+}
+
+static int loglik_(dv_run *R, const double *theta, double *ll) {
+  *ll = NAN;
+  if (R->c->loglik) {
+    SAGD_CALL(sagd_vae_loglik(R->v, theta, R->c->nodes, ll));
+  }
+  return SAGD_OK;
+}
+
+static uint64_t phase_iters_(const dv_config *c, uint64_t ph) {
+  return (ph == 0 ? c->pre_epochs : c->ft_epochs) * c->batches;
+}
+
+/* The RNG iteration of update `it` (0-based) of phase ph: unique over the run's VAE phases
+ * and starting a new epoch at every phase. */
+static uint64_t rng_t_(const dv_config *c, uint64_t ph, uint64_t it) {
+  return (ph == 0 ? 0 : phase_iters_(c, 0)) + it + 1;
+}
+
+static int phase_start_(dv_run *R, uint64_t ph) {
+  const dv_config *c = R->c;
+  dv_state *s = R->s;
+  if (ph == 0) {
+    SAGD_CALL(sagd_mlp_init_xavier(R->gen, R->info->key, 0, s->theta));
+    SAGD_CALL(sagd_mlp_init_xavier(R->enc, R->info->key, 1, s->phi));
+  } else {
+    memcpy(s->theta, s->theta_pre, R->pt * sizeof(double));
+    memcpy(s->phi, s->phi_pre, R->pp * sizeof(double));
+    SAGD_CALL(c->methods[ph - 1]->start(R->v, s->theta, s->phi));
+  }
+  sagd_optimizer_reset(R->ot);
+  sagd_optimizer_reset(R->op);
+  s->secs[ph] = 0;
+  dv_trace *t = &s->tr[ph];
+  if (c->loglik && c->ll_every > 0) {
+    SAGD_CALL(loglik_(R, s->theta, &t->ll[0]));
+    t->ll_iter[0] = 0;
+  }
+  return SAGD_OK;
+}
+
+static int run_phase_(dv_run *R, uint64_t ph) {
+  const dv_config *c = R->c;
+  dv_state *s = R->s;
+  const sagd_vae_method_type *m = ph == 0 ? &sagd_vae_method_vae : c->methods[ph - 1];
+  const char *pn = phase_name_(c, ph);
+  uint64_t T = phase_iters_(c, ph);
+  double lr = ph == 0 ? c->pre_lr : c->ft_lr;
+  dv_trace *t = &s->tr[ph];
+  if (s->iter == 0) {
+    SAGD_CALL(phase_start_(R, ph));
+  }
+  double t0 = exp_now(), base = s->secs[ph];
+  uint64_t it0 = s->iter;
+  char label[96];
+  while (s->iter < T) {
+    uint64_t it = s->iter;
+    sagd_vae_stats st;
+    SAGD_CALL(m->gradient(R->v, s->theta, s->phi, rng_t_(c, ph, it), R->gt,
+                          m->trains_encoder ? R->gp : NULL, &st));
+    double gn = norm2_(R->gt, R->pt);
+    SAGD_CALL(sagd_optimizer_step(R->ot, lr, R->gt, s->theta));
+    if (m->trains_encoder) {
+      gn += norm2_(R->gp, R->pp);
+      SAGD_CALL(sagd_optimizer_step(R->op, lr, R->gp, s->phi));
+    }
+    gn = sqrt(gn);
+    t->obj[it] = st.objective;
+    t->gnorm[it] = gn;
+    t->accept[it] = st.accept;
+    s->iter = it + 1;
+    s->total++;
+    double ll = NAN;
+    if (c->loglik && c->ll_every > 0 && (s->iter % c->ll_every == 0 || s->iter == T)) {
+      size_t row = (size_t)((s->iter + c->ll_every - 1) / c->ll_every);
+      SAGD_CALL(loglik_(R, s->theta, &ll));
+      t->ll[row] = ll;
+      t->ll_iter[row] = (double)s->iter;
+    }
+    double now = exp_now() - t0;
+    s->secs[ph] = base + now;
+    t->seconds[it] = s->secs[ph];
+    if (c->every > 0 && (s->iter % (uint64_t)c->every == 0 || s->iter == T)) {
+      char eta[32], extra[96] = "";
+      exp_format_seconds(now / (double)(s->iter - it0) * (double)(T - s->iter), eta,
+                         sizeof eta);
+      if (isfinite(ll)) {
+        snprintf(extra, sizeof extra, "  loglik %.4f", ll);
+      }
+      if (isfinite(st.accept)) {
+        size_t len = strlen(extra);
+        snprintf(extra + len, sizeof extra - len, "  accept %.3f", st.accept);
+      }
+      exp_progress(R->info, "%-8s %llu/%llu: objective %.5f  |g| %.3e%s  ETA %s\n", pn,
+                   (unsigned long long)s->iter, (unsigned long long)T, st.objective, gn, extra,
+                   eta);
+    }
+    snprintf(label, sizeof label, "%s %llu/%llu", pn, (unsigned long long)s->iter,
+             (unsigned long long)T);
+    SAGD_CALL(sagd_checkpointer_tick(R->cp, s->total, label, 0));
+  }
+  /* end of the phase: results */
+  memcpy(s->theta_fin + ph * R->pt, s->theta, R->pt * sizeof(double));
+  SAGD_CALL(loglik_(R, s->theta, &s->loglik_fin[ph]));
+  double acc = 0, nacc = 0;
+  for (uint64_t it = 0; it < T; it++) {
+    if (isfinite(t->accept[it])) {
+      acc += t->accept[it];
+      nacc++;
+    }
+  }
+  s->accept_fin[ph] = nacc > 0 ? acc / nacc : NAN;
+  if (ph == 0) {
+    memcpy(s->theta_pre, s->theta, R->pt * sizeof(double));
+    memcpy(s->phi_pre, s->phi, R->pp * sizeof(double));
+  }
+  return SAGD_OK;
+}
+
+/* ---- checkpoint adapter: the only code that talks to checkpoint.h ----------------------- */
+
+static int ckpt_register_(dv_run *R, sagd_state st) {
+  const dv_config *c = R->c;
+  dv_state *s = R->s;
+  SAGD_CALL(sagd_state_add_u64(st, "phase", &s->phase));
+  SAGD_CALL(sagd_state_add_u64(st, "iter", &s->iter));
+  SAGD_CALL(sagd_state_add_u64(st, "total", &s->total));
+  SAGD_CALL(sagd_state_add(st, "theta", s->theta, R->pt));
+  SAGD_CALL(sagd_state_add(st, "phi", s->phi, R->pp));
+  SAGD_CALL(sagd_state_add(st, "theta_pre", s->theta_pre, R->pt));
+  SAGD_CALL(sagd_state_add(st, "phi_pre", s->phi_pre, R->pp));
+  SAGD_CALL(sagd_state_add(st, "optimizer_theta", s->opt_t, s->lopt_t));
+  SAGD_CALL(sagd_state_add(st, "optimizer_phi", s->opt_p, s->lopt_p));
+  SAGD_CALL(sagd_state_add(st, "theta_final", s->theta_fin, NPHASE * R->pt));
+  SAGD_CALL(sagd_state_add(st, "loglik_final", s->loglik_fin, NPHASE));
+  SAGD_CALL(sagd_state_add(st, "accept_final", s->accept_fin, NPHASE));
+  SAGD_CALL(sagd_state_add(st, "seconds", s->secs, NPHASE));
+  for (uint64_t ph = 0; ph <= c->nm; ph++) {
+    dv_trace *t = &s->tr[ph];
+    const struct {
+      const char *what;
+      double *buf;
+      size_t len;
+    } cols[] = {{"objective", t->obj, t->T}, {"grad_norm", t->gnorm, t->T},
+                {"accept", t->accept, t->T}, {"seconds", t->seconds, t->T},
+                {"loglik", t->ll, t->nll},   {"loglik_iter", t->ll_iter, t->nll}};
+    for (size_t j = 0; j < sizeof cols / sizeof cols[0]; j++) {
+      char name[64];
+      snprintf(name, sizeof name, "trace/%s/%s", phase_name_(c, ph), cols[j].what);
+      SAGD_CALL(sagd_state_add(st, name, cols[j].buf, cols[j].len));
+    }
+  }
+  double *xi, *rho;
+  size_t nch, r;
+  sagd_vae_chains(R->v, &xi, &rho, &nch, &r);
+  size_t C = c->vo.chains;
+  SAGD_CALL(sagd_state_add_rows(st, "chains/xi", xi, c->n * C, r, R->i0 * C, nch));
+  SAGD_CALL(sagd_state_add_rows(st, "chains/rho", rho, c->n * C, r, R->i0 * C, nch));
+  return SAGD_OK;
+}
+
+static int ckpt_open_(dv_run *R, sagd_state st, int *resumed) {
+  SAGD_CALL(sagd_checkpointer_create(R->info, st, &R->cp));
+  char phase[128] = "";
+  SAGD_CALL(sagd_checkpointer_resume(R->cp, resumed, phase, sizeof phase));
+  if (*resumed) {
+    exp_progress(R->info, "resumed from the checkpoint at '%s'\n", phase);
+  }
+  return SAGD_OK;
+}
+
+/* ---- start-up estimate of the whole run's wall time ------------------------------------- */
+
+static int estimate_(dv_run *R) {
+  const dv_config *c = R->c;
+  double *th = NULL, *ph = NULL;
+  SAGD_CALLOC(th, R->pt, "estimate theta");
+  SAGD_CALLOC(ph, R->pp, "estimate phi");
+  SAGD_CALL(sagd_mlp_init_xavier(R->gen, R->info->key, 0, th));
+  SAGD_CALL(sagd_mlp_init_xavier(R->enc, R->info->key, 1, ph));
+  double per[NPHASE], ll_time = 0;
+  const int reps = 2;
+  for (uint64_t p = 0; p <= c->nm; p++) {
+    const sagd_vae_method_type *m = p == 0 ? &sagd_vae_method_vae : c->methods[p - 1];
+    SAGD_CALL(m->start(R->v, th, ph));
+    sagd_vae_stats st;
+    double t0 = exp_now();
+    SAGD_CALL(m->gradient(R->v, th, ph, 1, R->gt, R->gp, &st)); /* warm-up */
+    double warm = exp_now() - t0;
+    /* all ranks agree on the number of timed calls */
+    SAGD_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, &warm, 1, MPI_DOUBLE, MPI_MAX, R->info->comm));
+    int nrep = warm > 0.5 ? 1 : reps;
+    t0 = exp_now();
+    for (int k = 0; k < nrep; k++) {
+      SAGD_CALL(m->gradient(R->v, th, ph, 2 + (uint64_t)k, R->gt, R->gp, &st));
+    }
+    per[p] = (exp_now() - t0) / nrep;
+  }
+  if (c->loglik && c->ll_every > 0) {
+    double ll, t0 = exp_now();
+    SAGD_CALL(sagd_vae_loglik(R->v, th, c->nodes, &ll));
+    ll_time = exp_now() - t0;
+  }
+  SAGD_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, per, (int)(c->nm + 1), MPI_DOUBLE, MPI_MAX,
+                               R->info->comm));
+  SAGD_CHECK_MPI(
+      MPI_Allreduce(MPI_IN_PLACE, &ll_time, 1, MPI_DOUBLE, MPI_MAX, R->info->comm));
+  double total = 0;
+  char buf[1024] = "", tb[32];
+  for (uint64_t p = 0; p <= c->nm; p++) {
+    uint64_t T = phase_iters_(c, p);
+    double nll = (c->loglik && c->ll_every > 0 && p > 0) ? (double)(T / c->ll_every + 2) : 0;
+    double ph_t = per[p] * (double)T + nll * ll_time;
+    total += ph_t;
+    exp_format_seconds(ph_t, tb, sizeof tb);
+    size_t len = strlen(buf);
+    snprintf(buf + len, sizeof buf - len, "%s%s %s (%.3gs/it)", p ? ", " : "",
+             phase_name_(c, p), tb, per[p]);
+  }
+  exp_format_seconds(total, tb, sizeof tb);
+  exp_progress(R->info, "estimated wall time of the full run on %d rank(s): %s  [%s]\n",
+               R->info->size, tb, buf);
+  free(th);
+  free(ph);
+  return SAGD_OK;
+}
+
+/* ---- result file and summary table ---------------------------------------------------------- */
+
+static int write_trace_(sagd_h5 f, const char *group, const dv_trace *t, int accept,
+                        int first_is_elbo) {
+  char path[160];
+  size_t d[1] = {t->T};
+  snprintf(path, sizeof path, "%s/%s", group, first_is_elbo ? "elbo" : "objective");
+  SAGD_CALL(sagd_h5_write(f, path, 1, d, t->obj));
+  snprintf(path, sizeof path, "%s/grad_norm", group);
+  SAGD_CALL(sagd_h5_write(f, path, 1, d, t->gnorm));
+  snprintf(path, sizeof path, "%s/seconds", group);
+  SAGD_CALL(sagd_h5_write(f, path, 1, d, t->seconds));
+  if (accept) {
+    snprintf(path, sizeof path, "%s/accept", group);
+    SAGD_CALL(sagd_h5_write(f, path, 1, d, t->accept));
+  }
+  /* the log-likelihood rows that were computed, with their iterations */
+  size_t k = 0;
+  double *ll = NULL, *it = NULL;
+  SAGD_CALLOC(ll, t->nll, "log-likelihood trace");
+  SAGD_CALLOC(it, t->nll, "log-likelihood iterations");
+  for (size_t i = 0; i < t->nll; i++) {
+    if (isfinite(t->ll_iter[i])) {
+      ll[k] = t->ll[i];
+      it[k] = t->ll_iter[i];
+      k++;
+    }
+  }
+  if (k > 0) {
+    size_t dk[1] = {k};
+    snprintf(path, sizeof path, "%s/loglik", group);
+    SAGD_CALL(sagd_h5_write(f, path, 1, dk, ll));
+    snprintf(path, sizeof path, "%s/loglik_iter", group);
+    SAGD_CALL(sagd_h5_write(f, path, 1, dk, it));
+  }
+  free(ll);
+  free(it);
+  return SAGD_OK;
+}
+
+typedef struct {
+  double ks, ks_se, w1, w1_se;
+} dv_metric;
+
+static int write_result_(dv_run *R, const double *x, const double *z, dv_metric *met) {
+  const dv_config *c = R->c;
+  dv_state *s = R->s;
+  size_t p = c->p, m = c->msamples, nloc = R->i1 - R->i0;
+  double *ks = NULL, *w1 = NULL;
+  SAGD_CALLOC(ks, p, "KS per dimension");
+  SAGD_CALLOC(w1, p, "W1 per dimension");
+  sagd_h5 f = NULL;
+  SAGD_CALL(sagd_runfile_begin(R->info, "result.h5", &f));
+  SAGD_CALL(sagd_h5_write_rows(f, "/data/x", c->n, p, R->i0, nloc, x));
+  SAGD_CALL(sagd_h5_write_rows(f, "/data/z", c->n, p, R->i0, nloc, z));
+  for (uint64_t ph = 0; ph <= c->nm; ph++) {
+    const char *pn = phase_name_(c, ph);
+    char g[96], path[160];
+    snprintf(g, sizeof g, "/trace/%s", pn);
+    int is_hmc = ph > 0 && c->methods[ph - 1] == &sagd_vae_method_hmc;
+    SAGD_CALL(write_trace_(f, g, &s->tr[ph], is_hmc, ph == 0));
+    snprintf(g, sizeof g, "/results/%s", pn);
+    const double *th = s->theta_fin + ph * R->pt;
+    SAGD_CALL(metrics_(R, th, ks, w1));
+    dv_metric *mt = &met[ph];
+    sagd_stats_mean_se(ks, p, &mt->ks, &mt->ks_se);
+    sagd_stats_mean_se(w1, p, &mt->w1, &mt->w1_se);
+    const struct {
+      const char *name;
+      double v;
+    } sc[] = {{"ks", mt->ks}, {"w1", mt->w1}, {"ks_se", mt->ks_se}, {"w1_se", mt->w1_se},
+              {"seconds", s->secs[ph]}};
+    for (size_t j = 0; j < sizeof sc / sizeof sc[0]; j++) {
+      snprintf(path, sizeof path, "%s/%s", g, sc[j].name);
+      SAGD_CALL(sagd_h5_write(f, path, 0, NULL, &sc[j].v));
+    }
+    size_t dp[1] = {p}, dt[1] = {R->pt}, ds[2] = {m, p};
+    snprintf(path, sizeof path, "%s/ks_dim", g);
+    SAGD_CALL(sagd_h5_write(f, path, 1, dp, ks));
+    snprintf(path, sizeof path, "%s/w1_dim", g);
+    SAGD_CALL(sagd_h5_write(f, path, 1, dp, w1));
+    snprintf(path, sizeof path, "%s/samples", g);
+    SAGD_CALL(sagd_h5_write(f, path, p == 1 ? 1 : 2, ds, R->gen_out));
+    snprintf(path, sizeof path, "%s/theta", g);
+    SAGD_CALL(sagd_h5_write(f, path, 1, dt, th));
+    if (c->loglik) {
+      snprintf(path, sizeof path, "%s/loglik", g);
+      SAGD_CALL(sagd_h5_write(f, path, 0, NULL, &s->loglik_fin[ph]));
+    }
+    if (is_hmc) {
+      snprintf(path, sizeof path, "%s/accept_rate", g);
+      SAGD_CALL(sagd_h5_write(f, path, 0, NULL, &s->accept_fin[ph]));
+    }
+    if (ph > 0 && c->methods[ph - 1] == &sagd_vae_method_sagd) {
+      double *xi, *rho;
+      size_t nch, r;
+      sagd_vae_chains(R->v, &xi, &rho, &nch, &r);
+      size_t C = c->vo.chains;
+      SAGD_CALL(sagd_h5_write_rows(f, "/chains/sagd/xi", c->n * C, r, R->i0 * C, nch, xi));
+      SAGD_CALL(sagd_h5_write_rows(f, "/chains/sagd/rho", c->n * C, r, R->i0 * C, nch, rho));
+    }
+  }
+  SAGD_CALL(sagd_runfile_commit(R->info, "result.h5", 0, &f));
+  free(ks);
+  free(w1);
+  return SAGD_OK;
+}
+
+static void print_table_(dv_run *R, const dv_metric *met) {
+  const dv_config *c = R->c;
+  const dv_state *s = R->s;
+  if (R->info->rank != 0) {
+    return;
+  }
+  int se = c->p > 1;
+  printf("\n| method | KS | W1 | true loglik | wall time |\n|---|---|---|---|---|\n");
+  for (uint64_t ph = 0; ph <= c->nm; ph++) {
+    char ks[48], w1[48], ll[32], tb[32];
+    if (se) {
+      snprintf(ks, sizeof ks, "%.4f (%.4f)", met[ph].ks, met[ph].ks_se);
+      snprintf(w1, sizeof w1, "%.4f (%.4f)", met[ph].w1, met[ph].w1_se);
+    } else {
+      snprintf(ks, sizeof ks, "%.4f", met[ph].ks);
+      snprintf(w1, sizeof w1, "%.4f", met[ph].w1);
+    }
+    if (c->loglik) {
+      snprintf(ll, sizeof ll, "%.3f", s->loglik_fin[ph]);
+    } else {
+      snprintf(ll, sizeof ll, "-");
+    }
+    exp_format_seconds(s->secs[ph], tb, sizeof tb);
+    char name[48];
+    if (ph == 0) {
+      snprintf(name, sizeof name, "pretrain (VAE)");
+    } else if (c->methods[ph - 1] == &sagd_vae_method_hmc) {
+      snprintf(name, sizeof name, "hmc (accept %.2f)", s->accept_fin[ph]);
+    } else {
+      snprintf(name, sizeof name, "%s", c->methods[ph - 1]->name);
+    }
+    printf("| %s | %s | %s | %s | %s |\n", name, ks, w1, ll, tb);
+  }
+  fflush(stdout);
+}
+
+/* ---- the experiment ---------------------------------------------------------------------- */
+
+static int state_alloc_(dv_run *R) {
+  const dv_config *c = R->c;
+  dv_state *s = R->s;
+  SAGD_CALLOC(s->theta, R->pt, "theta");
+  SAGD_CALLOC(s->phi, R->pp, "phi");
+  SAGD_CALLOC(s->theta_pre, R->pt, "pre-trained theta");
+  SAGD_CALLOC(s->phi_pre, R->pp, "pre-trained phi");
+  SAGD_CALLOC(s->theta_fin, NPHASE * R->pt, "final thetas");
+  for (uint64_t ph = 0; ph <= c->nm; ph++) {
+    SAGD_CALL(trace_alloc_(&s->tr[ph], (size_t)phase_iters_(c, ph), c->ll_every));
+  }
+  for (size_t ph = 0; ph < NPHASE; ph++) {
+    s->loglik_fin[ph] = NAN;
+    s->accept_fin[ph] = NAN;
+  }
+  sagd_optimizer_state(R->ot, &s->opt_t, &s->lopt_t);
+  sagd_optimizer_state(R->op, &s->opt_p, &s->lopt_p);
+  SAGD_CALLOC(R->gt, R->pt, "theta gradient");
+  SAGD_CALLOC(R->gp, R->pp, "phi gradient");
+  SAGD_CALLOC(R->gen_u, sagd_mlp_max_batch(R->gen) * c->r, "generator input");
+  SAGD_CALLOC(R->gen_out, c->msamples * c->p, "generated values");
+  SAGD_CALLOC(R->col, c->msamples, "one dimension of the generated values");
+  return SAGD_OK;
+}
+
+static void state_free_(dv_run *R) {
+  dv_state *s = R->s;
+  free(s->theta);
+  free(s->phi);
+  free(s->theta_pre);
+  free(s->phi_pre);
+  free(s->theta_fin);
+  for (size_t ph = 0; ph < NPHASE; ph++) {
+    trace_free_(&s->tr[ph]);
+  }
+  free(R->gt);
+  free(R->gp);
+  free(R->gen_u);
+  free(R->gen_out);
+  free(R->col);
+}
+
+static int deconv_vae_run_(const sagd_run_info *info) {
+  /* 1. everything that can be wrong with the input, before anything is written */
+  dv_config c;
+  SAGD_CALL(read_config_(info, &c));
+  dv_state s;
+  memset(&s, 0, sizeof s);
+  dv_run R;
+  memset(&R, 0, sizeof R);
+  R.info = info;
+  R.c = &c;
+  R.s = &s;
+  sagd_shard_range(c.n, c.vo.block, info->rank, info->size, &R.i0, &R.i1);
+  size_t nloc = R.i1 - R.i0;
+  size_t rows = sagd_vae_max_rows(&c.vo, c.n);
+  size_t gmax = rows > c.nodes ? rows : c.nodes;
+  gmax = gmax > 1024 ? gmax : 1024;
+  SAGD_CALL(sagd_mlp_create(c.ngw - 1, c.gw, c.act, &sagd_act_identity, gmax, &R.gen));
+  SAGD_CALL(sagd_mlp_create(c.new_ - 1, c.ew, c.act, &sagd_act_identity, rows, &R.enc));
+  R.pt = sagd_mlp_nparams(R.gen);
+  R.pp = sagd_mlp_nparams(R.enc);
+  sagd_optimizer_options oo = {c.beta1, c.beta2, 1e-8, NULL, NULL};
+  SAGD_CALL(sagd_optimizer_create(c.otype, R.pt, &oo, &R.ot));
+  SAGD_CALL(sagd_optimizer_create(c.otype, R.pp, &oo, &R.op));
+  double *x = NULL, *z = NULL;
+  SAGD_CALLOC(x, nloc * c.p, "data x");
+  SAGD_CALLOC(z, nloc * c.p, "data z");
+  SAGD_CALL(sagd_deconv_generate(info->key, c.truth, c.p, R.i0, R.i1, x, z));
+  SAGD_CALL(sagd_vae_create(info->comm, R.gen, R.enc, x, c.n, R.i0, R.i1, &c.vo, &R.v));
+  SAGD_CALL(state_alloc_(&R));
+
+  char methods[64] = "";
+  for (size_t i = 0; i < c.nm; i++) {
+    size_t len = strlen(methods);
+    snprintf(methods + len, sizeof methods - len, "%s%s", i ? ", " : "", c.methods[i]->name);
+  }
+  exp_progress(info,
+               "deconv_vae: truth %s, n = %zu, p = %zu, r = %zu, %zu generator / %zu encoder "
+               "parameters, %d rank(s); pre-training %llu epochs x %llu batch(es), then %s "
+               "for %llu epochs each; delta = %g, K = %llu, gamma = %g, L = %zu, k = %zu; seed "
+               "%llu, replication %llu\n",
+               c.truth->name, c.n, c.p, c.r, R.pt, R.pp, info->size,
+               (unsigned long long)c.pre_epochs, (unsigned long long)c.batches, methods,
+               (unsigned long long)c.ft_epochs, c.vo.delta, (unsigned long long)c.vo.K,
+               c.vo.gamma, c.vo.leapfrog, c.vo.iwae_k, (unsigned long long)info->key.seed,
+               (unsigned long long)info->key.replication);
+  if (c.estimate) {
+    SAGD_CALL(estimate_(&R));
+  }
+
+  /* 2. the run state, resumed from a checkpoint if there is one */
+  sagd_state st = NULL;
+  SAGD_CALL(sagd_state_create(&st));
+  SAGD_CALL(ckpt_register_(&R, st));
+  int resumed = 0;
+  SAGD_CALL(ckpt_open_(&R, st, &resumed));
+
+  /* 3. pre-training and the fine-tunings */
+  while (s.phase <= c.nm) {
+    SAGD_CALL(run_phase_(&R, s.phase));
+    if (info->rank == 0 && !info->quiet) {
+      double ks = NAN, w1 = NAN;
+      if (c.p == 1) {
+        SAGD_CALL(metrics_(&R, s.theta, &ks, &w1));
+        exp_progress(info, "%s done: KS %.4f  W1 %.4f  loglik %.4f  (%.1fs)\n",
+                     phase_name_(&c, s.phase), ks, w1, s.loglik_fin[s.phase],
+                     s.secs[s.phase]);
+      } else {
+        exp_progress(info, "%s done (%.1fs)\n", phase_name_(&c, s.phase), s.secs[s.phase]);
+      }
+    }
+    char label[64];
+    snprintf(label, sizeof label, "%s done", phase_name_(&c, s.phase));
+    s.phase++;
+    s.iter = 0;
+    SAGD_CALL(sagd_checkpointer_tick(R.cp, s.total, label, 1));
+  }
+
+  /* 4. result file and summary */
+  dv_metric met[NPHASE];
+  SAGD_CALL(write_result_(&R, x, z, met));
+  print_table_(&R, met);
+  exp_progress(info, "wrote %s/result.h5\n", info->out_dir);
+
+  sagd_checkpointer_destroy(&R.cp);
+  sagd_state_destroy(&st);
+  state_free_(&R);
+  sagd_vae_destroy(&R.v);
+  sagd_optimizer_destroy(&R.ot);
+  sagd_optimizer_destroy(&R.op);
+  sagd_mlp_destroy(&R.gen);
+  sagd_mlp_destroy(&R.enc);
+  free(x);
+  free(z);
+  return SAGD_OK;
+}
+
+const sagd_experiment_type sagd_experiment_deconv_vae = {
+    "deconv_vae",
+    "debiased VAE on the deconvolution model: VAE pre-training, then VAE / IWAE / HMC / SAGD "
+    "fine-tuning (paper Table 1)",
+    deconv_vae_run_};

@@ -1,0 +1,651 @@
+/* VAE pre-training and the VAE / IWAE / HMC / SAGD fine-tuning gradients of the debiased-VAE
+ * experiment (see include/sagd/vae.h). */
+#include "sagd/vae.h"
+
+#include <gsl/gsl_randist.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sagd/deconv.h"
+#include "sagd/error.h"
+#include "sagd/hmc.h"
+#include "sagd/model.h"
+#include "sagd/reduce.h"
+
+/* Extra sums carried with every gradient: [objective, points, accepted, proposals]. */
+enum { X_OBJ = 0, X_PTS, X_ACC, X_PROP, X_N };
+
+struct sagd_vae_s {
+  MPI_Comm comm;
+  sagd_mlp gen, enc; /* borrowed */
+  sagd_vae_options opt;
+  size_t r, p, pt, pp; /* latent, data dimension, |θ|, |φ| */
+  size_t n, i_begin, i_end, nloc, maxpart;
+  double *x;           /* nloc*p */
+  sagd_model model;    /* the deconvolution model over the shard (owned) */
+  sagd_sampler sampler;
+  sagd_hmc hmc;
+  double *xi, *rho;    /* persistent SAGD chains, nloc*C*r each */
+  sagd_xsum acc_full;  /* X_N + pt + pp */
+  sagd_xsum acc_theta; /* X_N + pt */
+  sagd_xsum acc_one;   /* 1 (log-likelihood) */
+  double *blk;         /* X_N + pt + pp: one block's sums */
+  double *red;         /* X_N + pt + pp: reduced sums */
+  sagd_rng_gsl rng;
+  size_t *perm;        /* M */
+  /* scratch for one part of a block: m <= maxpart points, R = maxpart*max(S,k,C) rows */
+  double *eo, *deo;    /* maxpart*2r: encoder outputs (μ, log σ²) and their gradients */
+  double *u, *eps, *du; /* R*r */
+  double *h, *dh;      /* R*p */
+  double *lw;          /* R */
+  double *cV, *cgrad, *cxi; /* HMC chain states: maxpart*C, maxpart*C*r (x2) */
+};
+
+static const double LOG_2PI = 1.8378770664093454836;
+
+static size_t max3_(size_t a, size_t b, size_t c) {
+  size_t m = a > b ? a : b;
+  return m > c ? m : c;
+}
+
+static size_t max_part_(const sagd_vae_options *opt, size_t n) {
+  size_t bs = opt->block < n ? opt->block : n;
+  size_t M = opt->batches >= 1 ? opt->batches : 1;
+  return (bs + M - 1) / M;
+}
+
+size_t sagd_vae_max_rows(const sagd_vae_options *opt, size_t n) {
+  return max_part_(opt, n) * max3_(opt->samples, opt->iwae_k, opt->chains);
+}
+
+void sagd_minibatch_part(sagd_rng_gsl r, sagd_rng_key key, size_t n, size_t block, size_t M,
+                         uint64_t t, size_t b, size_t *perm, size_t *i0, size_t *i1) {
+  size_t start = b * block;
+  size_t bs = start < n ? (n - start < block ? n - start : block) : 0;
+  if (M <= 1 || bs == 0) {
+    *i0 = start;
+    *i1 = start + bs;
+    return;
+  }
+  uint64_t e = (t - 1) / M, m = (t - 1) % M;
+  for (size_t j = 0; j < M; j++) {
+    perm[j] = j;
+  }
+  sagd_rng_gsl_reset(r, key, SAGD_STREAM_MINIBATCH, (uint64_t)b, e, 0);
+  gsl_ran_shuffle(sagd_rng_gsl_get(r), perm, M, sizeof(size_t));
+  size_t j = perm[m];
+  *i0 = start + j * bs / M;
+  *i1 = start + (j + 1) * bs / M;
+}
+
+#define VAE_ALLOC_(ptr, count, what)                                                        \
+  do {                                                                                      \
+    size_t c_ = (size_t)(count);                                                            \
+    (ptr) = calloc(c_ > 0 ? c_ : 1, sizeof(*(ptr)));                                        \
+    if ((ptr) == NULL) {                                                                    \
+      err = sagd_error_set(SAGD_ERR_MEM, __FILE__, __LINE__, __func__,                      \
+                           "cannot allocate %zu elements for %s", c_, (what));              \
+      goto fail;                                                                            \
+    }                                                                                       \
+  } while (0)
+
+int sagd_vae_create(MPI_Comm comm, sagd_mlp gen, sagd_mlp enc, const double *x_local,
+                    size_t n, size_t i_begin, size_t i_end, const sagd_vae_options *opt,
+                    sagd_vae *out) {
+  SAGD_CHECK(out != NULL && opt != NULL && gen != NULL && enc != NULL, SAGD_ERR_ARG,
+             "sagd_vae_create: generator, encoder, options and output handle must be given");
+  *out = NULL;
+  SAGD_CHECK(opt->block >= 1, SAGD_ERR_ARG, "vae: block = %zu, expected >= 1", opt->block);
+  SAGD_CHECK(opt->batches >= 1 && opt->batches <= opt->block, SAGD_ERR_ARG,
+             "vae: %zu minibatches per epoch, expected between 1 and the block size %zu",
+             opt->batches, opt->block);
+  SAGD_CHECK(opt->samples >= 1, SAGD_ERR_ARG, "vae: ELBO samples = %zu, expected >= 1",
+             opt->samples);
+  SAGD_CHECK(opt->iwae_k >= 1, SAGD_ERR_ARG, "vae: IWAE k = %zu, expected >= 1", opt->iwae_k);
+  SAGD_CHECK(opt->chains >= 1, SAGD_ERR_ARG, "vae: chains per point = %zu, expected >= 1",
+             opt->chains);
+  SAGD_CHECK(opt->leapfrog >= 1, SAGD_ERR_ARG, "vae: leapfrog steps L = %zu, expected >= 1",
+             opt->leapfrog);
+  SAGD_CHECK(opt->K >= 1, SAGD_ERR_ARG, "vae: chain length K = %llu, expected >= 1",
+             (unsigned long long)opt->K);
+  SAGD_CHECK(isfinite(opt->delta) && opt->delta > 0, SAGD_ERR_ARG,
+             "vae: step size delta = %g, expected a finite value > 0", opt->delta);
+  size_t r = sagd_mlp_in(gen), p = sagd_mlp_out(gen);
+  SAGD_CHECK(sagd_mlp_in(enc) == p, SAGD_ERR_ARG,
+             "vae: encoder input width %zu differs from the generator output (data) width %zu",
+             sagd_mlp_in(enc), p);
+  SAGD_CHECK(sagd_mlp_out(enc) == 2 * r, SAGD_ERR_ARG,
+             "vae: encoder output width %zu, expected 2 x latent dimension = %zu",
+             sagd_mlp_out(enc), 2 * r);
+  int rank, size;
+  SAGD_CHECK_MPI(MPI_Comm_rank(comm, &rank));
+  SAGD_CHECK_MPI(MPI_Comm_size(comm, &size));
+  size_t b0, b1;
+  sagd_shard_range(n, opt->block, rank, size, &b0, &b1);
+  SAGD_CHECK(i_begin == b0 && i_end == b1, SAGD_ERR_ARG,
+             "vae: shard [%zu, %zu) on rank %d is not the block-aligned shard [%zu, %zu)",
+             i_begin, i_end, rank, b0, b1);
+  size_t maxpart = max_part_(opt, n);
+  size_t rows = sagd_vae_max_rows(opt, n);
+  SAGD_CHECK(sagd_mlp_max_batch(gen) >= rows, SAGD_ERR_ARG,
+             "vae: generator max_batch %zu < %zu rows needed", sagd_mlp_max_batch(gen), rows);
+  SAGD_CHECK(sagd_mlp_max_batch(enc) >= maxpart, SAGD_ERR_ARG,
+             "vae: encoder max_batch %zu < %zu rows needed", sagd_mlp_max_batch(enc), maxpart);
+
+  int err = SAGD_OK;
+  struct sagd_vae_s *v = calloc(1, sizeof *v);
+  SAGD_CHECK(v != NULL, SAGD_ERR_MEM, "cannot allocate the VAE");
+  v->comm = comm;
+  v->gen = gen;
+  v->enc = enc;
+  v->opt = *opt;
+  if (v->opt.sampler == NULL) {
+    v->opt.sampler = &sagd_sampler_underdamped;
+  }
+  v->r = r;
+  v->p = p;
+  v->pt = sagd_mlp_nparams(gen);
+  v->pp = sagd_mlp_nparams(enc);
+  v->n = n;
+  v->i_begin = i_begin;
+  v->i_end = i_end;
+  v->nloc = i_end - i_begin;
+  v->maxpart = maxpart;
+  size_t C = opt->chains;
+  VAE_ALLOC_(v->x, v->nloc * p, "VAE data shard");
+  if (v->nloc > 0) {
+    memcpy(v->x, x_local, v->nloc * p * sizeof(double));
+  }
+  VAE_ALLOC_(v->xi, v->nloc * C * r, "SAGD chain positions");
+  VAE_ALLOC_(v->rho, v->nloc * C * r, "SAGD chain momenta");
+  VAE_ALLOC_(v->blk, X_N + v->pt + v->pp, "block sums");
+  VAE_ALLOC_(v->red, X_N + v->pt + v->pp, "reduced sums");
+  VAE_ALLOC_(v->perm, opt->batches, "minibatch permutation");
+  VAE_ALLOC_(v->eo, maxpart * 2 * r, "encoder outputs");
+  VAE_ALLOC_(v->deo, maxpart * 2 * r, "encoder output gradients");
+  VAE_ALLOC_(v->u, rows * r, "latent samples");
+  VAE_ALLOC_(v->eps, rows * r, "reparameterisation noise");
+  VAE_ALLOC_(v->du, rows * r, "latent gradients");
+  VAE_ALLOC_(v->h, rows * p, "generator outputs");
+  VAE_ALLOC_(v->dh, rows * p, "generator output gradients");
+  VAE_ALLOC_(v->lw, rows, "importance log-weights");
+  VAE_ALLOC_(v->cV, maxpart * C, "HMC potentials");
+  VAE_ALLOC_(v->cgrad, maxpart * C * r, "HMC gradients");
+  VAE_ALLOC_(v->cxi, maxpart * C * r, "HMC chain states");
+  if ((err = sagd_xsum_create(X_N + v->pt + v->pp, &v->acc_full)) != SAGD_OK ||
+      (err = sagd_xsum_create(X_N + v->pt, &v->acc_theta)) != SAGD_OK ||
+      (err = sagd_xsum_create(1, &v->acc_one)) != SAGD_OK ||
+      (err = sagd_rng_gsl_create(&v->rng)) != SAGD_OK ||
+      (err = sagd_deconv_model_create(gen, v->x, n, i_begin, i_end, &v->model)) != SAGD_OK ||
+      (err = sagd_sampler_create(v->opt.sampler, v->model, C, maxpart, opt->gamma, opt->key,
+                                 &v->sampler)) != SAGD_OK ||
+      (err = sagd_hmc_create(v->model, C, maxpart, opt->key, &v->hmc)) != SAGD_OK) {
+    goto fail;
+  }
+  *out = v;
+  return SAGD_OK;
+fail:
+  sagd_vae_destroy(&v);
+  return sagd_error_trace(err, __FILE__, __LINE__, __func__);
+}
+
+void sagd_vae_destroy(sagd_vae *pv) {
+  if (pv == NULL || *pv == NULL) {
+    return;
+  }
+  sagd_vae v = *pv;
+  sagd_hmc_destroy(&v->hmc);
+  sagd_sampler_destroy(&v->sampler);
+  sagd_model_destroy(&v->model);
+  sagd_rng_gsl_destroy(&v->rng);
+  sagd_xsum_destroy(&v->acc_full);
+  sagd_xsum_destroy(&v->acc_theta);
+  sagd_xsum_destroy(&v->acc_one);
+  free(v->x);
+  free(v->xi);
+  free(v->rho);
+  free(v->blk);
+  free(v->red);
+  free(v->perm);
+  free(v->eo);
+  free(v->deo);
+  free(v->u);
+  free(v->eps);
+  free(v->du);
+  free(v->h);
+  free(v->dh);
+  free(v->lw);
+  free(v->cV);
+  free(v->cgrad);
+  free(v->cxi);
+  free(v);
+  *pv = NULL;
+}
+
+void sagd_vae_chains(sagd_vae v, double **xi, double **rho, size_t *nchains, size_t *r) {
+  *xi = v->xi;
+  *rho = v->rho;
+  *nchains = v->nloc * v->opt.chains;
+  *r = v->r;
+}
+
+/* ---- the block loop: per-block sums, exact reduction, means ------------------------------ */
+
+/* Accumulate one part [a, e) of a block into blk = [extras | gθ | gφ]. */
+typedef int (*part_fn)(sagd_vae v, const double *theta, const double *phi, uint64_t t,
+                       size_t a, size_t e, double *blk);
+
+static int run_parts_(sagd_vae v, const double *theta, const double *phi, uint64_t t,
+                      int with_phi, part_fn fn, double *g_theta, double *g_phi,
+                      sagd_vae_stats *stats, double grad_scale) {
+  SAGD_CHECK(t >= 1, SAGD_ERR_ARG, "vae: update t = 0, expected t >= 1");
+  size_t len = X_N + v->pt + (with_phi ? v->pp : 0);
+  sagd_xsum acc = with_phi ? v->acc_full : v->acc_theta;
+  sagd_xsum_zero(acc);
+  size_t block = v->opt.block;
+  for (size_t b = v->i_begin / block; b * block < v->i_end; b++) {
+    size_t a, e;
+    sagd_minibatch_part(v->rng, v->opt.key, v->n, block, v->opt.batches, t, b, v->perm, &a,
+                        &e);
+    if (a == e) {
+      continue;
+    }
+    memset(v->blk, 0, len * sizeof(double));
+    SAGD_CALL(fn(v, theta, phi, t, a, e, v->blk));
+    SAGD_CALL(sagd_xsum_add(acc, v->blk));
+  }
+  SAGD_CALL(sagd_xsum_allreduce(acc, v->comm, v->red));
+  double pts = v->red[X_PTS];
+  SAGD_CHECK(pts > 0, SAGD_ERR_INTERNAL, "vae: update %llu has no data points",
+             (unsigned long long)t);
+  double s = 1.0 / (pts * grad_scale);
+  for (size_t j = 0; j < v->pt; j++) {
+    g_theta[j] = v->red[X_N + j] * s;
+  }
+  if (with_phi) {
+    for (size_t j = 0; j < v->pp; j++) {
+      g_phi[j] = v->red[X_N + v->pt + j] * s;
+    }
+  }
+  if (stats != NULL) {
+    stats->objective = v->red[X_OBJ] / pts;
+    stats->points = pts;
+    stats->accept = v->red[X_PROP] > 0 ? v->red[X_ACC] / v->red[X_PROP] : NAN;
+  }
+  return SAGD_OK;
+}
+
+/* Encoder on the part's m points: eo = (μ, log σ²) rows of 2r. */
+static int encode_(sagd_vae v, const double *phi, size_t a, size_t m) {
+  SAGD_CALL(sagd_mlp_forward(v->enc, phi, m, v->x + (a - v->i_begin) * v->p, v->eo));
+  return SAGD_OK;
+}
+
+/* u rows q*S + s = μ_q + σ_q ε, ε at (REPARAM, a+q, t, s). */
+static void reparam_(sagd_vae v, size_t a, size_t m, size_t S, uint64_t t) {
+  const size_t r = v->r;
+  for (size_t q = 0; q < m; q++) {
+    const double *mu = v->eo + q * 2 * r, *lv = mu + r;
+    for (size_t s = 0; s < S; s++) {
+      size_t row = q * S + s;
+      double *eps = v->eps + row * r, *u = v->u + row * r;
+      sagd_rng_normals(v->rng, v->opt.key, SAGD_STREAM_REPARAM, (uint64_t)(a + q), t, s, r, eps);
+      for (size_t j = 0; j < r; j++) {
+        u[j] = mu[j] + exp(0.5 * lv[j]) * eps[j];
+      }
+    }
+  }
+}
+
+/* -ELBO on [a, e): S samples, closed-form KL. */
+static int elbo_part_(sagd_vae v, const double *theta, const double *phi, uint64_t t, size_t a,
+                      size_t e, double *blk) {
+  const size_t m = e - a, S = v->opt.samples, r = v->r, p = v->p, rows = m * S;
+  SAGD_CALL(encode_(v, phi, a, m));
+  reparam_(v, a, m, S, t);
+  SAGD_CALL(sagd_mlp_forward(v->gen, theta, rows, v->u, v->h));
+  const double invS = 1.0 / (double)S;
+  double obj = 0;
+  for (size_t q = 0; q < m; q++) {
+    const double *x = v->x + (a - v->i_begin + q) * p;
+    const double *mu = v->eo + q * 2 * r, *lv = mu + r;
+    double rec = 0;
+    for (size_t s = 0; s < S; s++) {
+      size_t row = q * S + s;
+      for (size_t j = 0; j < p; j++) {
+        double d = v->h[row * p + j] - x[j];
+        rec += 0.5 * d * d;
+        v->dh[row * p + j] = d * invS;
+      }
+    }
+    double kl = 0;
+    for (size_t j = 0; j < r; j++) {
+      kl += 0.5 * (mu[j] * mu[j] + exp(lv[j]) - 1.0 - lv[j]);
+    }
+    obj += -rec * invS - 0.5 * (double)p * LOG_2PI - kl;
+  }
+  SAGD_CALL(sagd_mlp_backward(v->gen, theta, rows, v->dh, blk + X_N, v->du));
+  for (size_t q = 0; q < m; q++) {
+    const double *mu = v->eo + q * 2 * r, *lv = mu + r;
+    double *dmu = v->deo + q * 2 * r, *dlv = dmu + r;
+    for (size_t j = 0; j < r; j++) {
+      double sig = exp(0.5 * lv[j]);
+      double gm = 0, gl = 0;
+      for (size_t s = 0; s < S; s++) {
+        size_t row = q * S + s;
+        gm += v->du[row * r + j];
+        gl += v->du[row * r + j] * v->eps[row * r + j];
+      }
+      dmu[j] = gm + mu[j];
+      dlv[j] = 0.5 * sig * gl + 0.5 * (exp(lv[j]) - 1.0);
+    }
+  }
+  SAGD_CALL(sagd_mlp_backward(v->enc, phi, m, v->deo, blk + X_N + v->pt, NULL));
+  blk[X_OBJ] += obj;
+  blk[X_PTS] += (double)m;
+  return SAGD_OK;
+}
+
+/* -IWAE bound on [a, e) with k samples (reparameterised gradient, normalised weights). */
+static int iwae_part_(sagd_vae v, const double *theta, const double *phi, uint64_t t, size_t a,
+                      size_t e, double *blk) {
+  const size_t m = e - a, k = v->opt.iwae_k, r = v->r, p = v->p, rows = m * k;
+  SAGD_CALL(encode_(v, phi, a, m));
+  reparam_(v, a, m, k, t);
+  SAGD_CALL(sagd_mlp_forward(v->gen, theta, rows, v->u, v->h));
+  double obj = 0;
+  const double logk = log((double)k);
+  for (size_t q = 0; q < m; q++) {
+    const double *x = v->x + (a - v->i_begin + q) * p;
+    const double *lv = v->eo + q * 2 * r + r;
+    double slv = 0;
+    for (size_t j = 0; j < r; j++) {
+      slv += lv[j];
+    }
+    double mx = -INFINITY;
+    for (size_t s = 0; s < k; s++) {
+      size_t row = q * k + s;
+      double rec = 0, uu = 0, ee = 0;
+      for (size_t j = 0; j < p; j++) {
+        double d = v->h[row * p + j] - x[j];
+        rec += d * d;
+      }
+      for (size_t j = 0; j < r; j++) {
+        uu += v->u[row * r + j] * v->u[row * r + j];
+        ee += v->eps[row * r + j] * v->eps[row * r + j];
+      }
+      double lw = -0.5 * rec - 0.5 * (double)p * LOG_2PI - 0.5 * uu + 0.5 * slv + 0.5 * ee;
+      v->lw[row] = lw;
+      mx = lw > mx ? lw : mx;
+    }
+    SAGD_CHECK(isfinite(mx), SAGD_ERR_NUMERIC,
+               "iwae: non-finite importance weights for data point %zu", a + q);
+    double sw = 0;
+    for (size_t s = 0; s < k; s++) {
+      sw += exp(v->lw[q * k + s] - mx);
+    }
+    obj += mx + log(sw) - logk;
+    for (size_t s = 0; s < k; s++) {
+      size_t row = q * k + s;
+      double w = exp(v->lw[row] - mx) / sw;
+      v->lw[row] = w; /* now the normalised weight */
+      for (size_t j = 0; j < p; j++) {
+        v->dh[row * p + j] = w * (v->h[row * p + j] - x[j]);
+      }
+    }
+  }
+  SAGD_CALL(sagd_mlp_backward(v->gen, theta, rows, v->dh, blk + X_N, v->du));
+  for (size_t q = 0; q < m; q++) {
+    const double *lv = v->eo + q * 2 * r + r;
+    double *dmu = v->deo + q * 2 * r, *dlv = dmu + r;
+    for (size_t j = 0; j < r; j++) {
+      double sig = exp(0.5 * lv[j]);
+      double gm = 0, gl = 0;
+      for (size_t s = 0; s < k; s++) {
+        size_t row = q * k + s;
+        double G = v->du[row * r + j] + v->lw[row] * v->u[row * r + j];
+        gm += G;
+        gl += G * v->eps[row * r + j];
+      }
+      dmu[j] = gm;
+      dlv[j] = 0.5 * sig * gl - 0.5;
+    }
+  }
+  SAGD_CALL(sagd_mlp_backward(v->enc, phi, m, v->deo, blk + X_N + v->pt, NULL));
+  blk[X_OBJ] += obj;
+  blk[X_PTS] += (double)m;
+  return SAGD_OK;
+}
+
+/* Chains of the part's points drawn from the encoder: ξ = μ + σ ε at (CHAIN_INIT, g, t, kk). */
+static void chains_from_eo_(sagd_vae v, size_t a, size_t m, uint64_t t, uint64_t kk,
+                            double *xi) {
+  const size_t r = v->r, C = v->opt.chains;
+  for (size_t q = 0; q < m; q++) {
+    const double *mu = v->eo + q * 2 * r, *lv = mu + r;
+    for (size_t c = 0; c < C; c++) {
+      size_t qc = q * C + c;
+      double *x = xi + qc * r;
+      sagd_rng_normals(v->rng, v->opt.key, SAGD_STREAM_CHAIN_INIT, (uint64_t)((a + q) * C + c),
+                       t, kk, r, x);
+      for (size_t j = 0; j < r; j++) {
+        x[j] = mu[j] + exp(0.5 * lv[j]) * x[j];
+      }
+    }
+  }
+}
+
+/* HMC gradient on [a, e): chains from the encoder, K transitions, ∇θ f after each. */
+static int hmc_part_(sagd_vae v, const double *theta, const double *phi, uint64_t t, size_t a,
+                     size_t e, double *blk) {
+  const size_t m = e - a, nc = m * v->opt.chains;
+  SAGD_CALL(encode_(v, phi, a, m));
+  chains_from_eo_(v, a, m, t, 0, v->cxi);
+  SAGD_CALL(sagd_hmc_prepare(v->hmc, theta, a, m, v->cxi, v->cV, v->cgrad));
+  size_t acc = 0;
+  for (uint64_t k = 0; k < v->opt.K; k++) {
+    SAGD_CALL(sagd_hmc_step(v->hmc, theta, a, m, v->opt.delta, v->opt.leapfrog, t, k, v->cxi,
+                            v->cV, v->cgrad, &acc));
+    SAGD_CALL(sagd_model_grad_theta(v->model, theta, a, m, v->opt.chains, v->cxi, blk + X_N));
+  }
+  double obj = 0;
+  for (size_t q = 0; q < nc; q++) {
+    obj -= v->cV[q];
+  }
+  blk[X_OBJ] += obj / (double)v->opt.chains;
+  blk[X_PTS] += (double)m;
+  blk[X_ACC] += (double)acc;
+  blk[X_PROP] += (double)(nc * v->opt.K);
+  return SAGD_OK;
+}
+
+/* One underdamped step of the part's chains given ∇V at the current states (the sampler's
+ * update and noise keying, see sampler.h): ξ' = ξ + δρ, ρ' = (1 - γδ)ρ - δ∇V + sqrt(2γδ)η. */
+static void underdamped_(sagd_vae v, size_t a, size_t nc, uint64_t t, uint64_t k, double *xi,
+                         double *rho, const double *grad) {
+  const size_t r = v->r;
+  const double delta = v->opt.delta, damp = 1.0 - v->opt.gamma * delta;
+  const double scale = sqrt(2.0 * v->opt.gamma * delta);
+  for (size_t q = 0; q < nc; q++) {
+    sagd_rng_normals(v->rng, v->opt.key, SAGD_STREAM_LANGEVIN, (uint64_t)(a * v->opt.chains + q),
+                     t, k, r, v->eps);
+    double *x = xi + q * r, *p = rho + q * r;
+    const double *g = grad + q * r;
+    for (size_t j = 0; j < r; j++) {
+      const double p_old = p[j];
+      x[j] += delta * p_old;
+      p[j] = damp * p_old - delta * g[j] + scale * v->eps[j];
+    }
+  }
+}
+
+/* SAGD gradient on [a, e): K underdamped steps of the persistent chains, ∇θ f at each state
+ * before a step. With the model's fused op (one forward + one backward for ∇_ξ V and ∇θ f)
+ * when the sampler is underdamped; otherwise grad_theta then the sampler's step — the same
+ * numbers, bit for bit. */
+static int sagd_part_(sagd_vae v, const double *theta, const double *phi, uint64_t t, size_t a,
+                      size_t e, double *blk) {
+  (void)phi;
+  const size_t m = e - a, C = v->opt.chains, nc = m * C;
+  size_t off = (a - v->i_begin) * C * v->r;
+  double *xi = v->xi + off, *rho = v->rho + off;
+  sagd_model md = v->model;
+  if (!v->opt.unfused && md->type->potential_grad_theta != NULL &&
+      v->opt.sampler == &sagd_sampler_underdamped) {
+    for (uint64_t k = 0; k < v->opt.K; k++) {
+      SAGD_CALL(md->type->potential_grad_theta(md->ctx, theta, a, m, C, xi, v->cgrad,
+                                               blk + X_N));
+      underdamped_(v, a, nc, t, k, xi, rho, v->cgrad);
+    }
+  } else {
+    for (uint64_t k = 0; k < v->opt.K; k++) {
+      SAGD_CALL(sagd_model_grad_theta(md, theta, a, m, C, xi, blk + X_N));
+      SAGD_CALL(sagd_sampler_step(v->sampler, theta, a, m, v->opt.delta, SAGD_STREAM_LANGEVIN, t,
+                                  k, xi, rho));
+    }
+  }
+  SAGD_CALL(sagd_model_potential(md, theta, a, m, C, xi, v->cV, NULL));
+  double obj = 0;
+  for (size_t q = 0; q < nc; q++) {
+    obj -= v->cV[q];
+  }
+  blk[X_OBJ] += obj / (double)C;
+  blk[X_PTS] += (double)m;
+  return SAGD_OK;
+}
+
+int sagd_vae_elbo_grad(sagd_vae v, const double *theta, const double *phi, uint64_t t,
+                       double *g_theta, double *g_phi, sagd_vae_stats *stats) {
+  SAGD_CALL(run_parts_(v, theta, phi, t, 1, elbo_part_, g_theta, g_phi, stats, 1.0));
+  if (stats != NULL) {
+    stats->accept = NAN;
+  }
+  return SAGD_OK;
+}
+
+int sagd_vae_iwae_grad(sagd_vae v, const double *theta, const double *phi, uint64_t t,
+                       double *g_theta, double *g_phi, sagd_vae_stats *stats) {
+  SAGD_CALL(run_parts_(v, theta, phi, t, 1, iwae_part_, g_theta, g_phi, stats, 1.0));
+  if (stats != NULL) {
+    stats->accept = NAN;
+  }
+  return SAGD_OK;
+}
+
+int sagd_vae_chains_from_encoder(sagd_vae v, const double *phi) {
+  const size_t C = v->opt.chains, r = v->r;
+  /* chunks of maxpart points from each block's start: the same network calls on any number
+   * of ranks */
+  for (size_t b0 = v->i_begin; b0 < v->i_end; b0 += v->opt.block) {
+    size_t b1 = v->i_end - b0 < v->opt.block ? v->i_end : b0 + v->opt.block;
+    for (size_t a = b0; a < b1; a += v->maxpart) {
+      size_t m = b1 - a < v->maxpart ? b1 - a : v->maxpart;
+      SAGD_CALL(encode_(v, phi, a, m));
+      size_t off = (a - v->i_begin) * C * r;
+      chains_from_eo_(v, a, m, 0, 0, v->xi + off);
+      for (size_t qc = 0; qc < m * C; qc++) {
+        sagd_rng_normals(v->rng, v->opt.key, SAGD_STREAM_CHAIN_INIT, (uint64_t)(a * C + qc), 0,
+                         1, r, v->rho + off + qc * r);
+      }
+    }
+  }
+  return SAGD_OK;
+}
+
+/* ---- the methods as an ops table ------------------------------------------------------- */
+
+static int start_none_(sagd_vae v, const double *theta, const double *phi) {
+  (void)v;
+  (void)theta;
+  (void)phi;
+  return SAGD_OK;
+}
+
+static int start_sagd_(sagd_vae v, const double *theta, const double *phi) {
+  (void)theta;
+  SAGD_CALL(sagd_vae_chains_from_encoder(v, phi));
+  return SAGD_OK;
+}
+
+static int grad_hmc_(sagd_vae v, const double *theta, const double *phi, uint64_t t,
+                     double *g_theta, double *g_phi, sagd_vae_stats *stats) {
+  (void)g_phi;
+  SAGD_CALL(run_parts_(v, theta, phi, t, 0, hmc_part_, g_theta, NULL, stats,
+                       (double)v->opt.K * (double)v->opt.chains));
+  return SAGD_OK;
+}
+
+static int grad_sagd_(sagd_vae v, const double *theta, const double *phi, uint64_t t,
+                      double *g_theta, double *g_phi, sagd_vae_stats *stats) {
+  (void)g_phi;
+  SAGD_CALL(run_parts_(v, theta, phi, t, 0, sagd_part_, g_theta, NULL, stats,
+                       (double)v->opt.K * (double)v->opt.chains));
+  if (stats != NULL) {
+    stats->accept = NAN;
+  }
+  return SAGD_OK;
+}
+
+const sagd_vae_method_type sagd_vae_method_vae = {"vae", 1, start_none_, sagd_vae_elbo_grad};
+const sagd_vae_method_type sagd_vae_method_iwae = {"iwae", 1, start_none_, sagd_vae_iwae_grad};
+const sagd_vae_method_type sagd_vae_method_hmc = {"hmc", 0, start_none_, grad_hmc_};
+const sagd_vae_method_type sagd_vae_method_sagd = {"sagd", 0, start_sagd_, grad_sagd_};
+
+static const sagd_vae_method_type *const methods_[] = {
+    &sagd_vae_method_vae, &sagd_vae_method_iwae, &sagd_vae_method_hmc, &sagd_vae_method_sagd,
+    NULL};
+static const char *const method_names_[] = {"vae", "iwae", "hmc", "sagd", NULL};
+
+const sagd_vae_method_type *sagd_vae_method_find(const char *name) {
+  if (name == NULL) {
+    return NULL;
+  }
+  for (size_t i = 0; methods_[i] != NULL; i++) {
+    if (strcmp(methods_[i]->name, name) == 0) {
+      return methods_[i];
+    }
+  }
+  return NULL;
+}
+
+const char *const *sagd_vae_method_names(void) { return method_names_; }
+
+/* ---- metrics ------------------------------------------------------------------------- */
+
+int sagd_vae_loglik(sagd_vae v, const double *theta, size_t nodes, double *ll) {
+  SAGD_CHECK(v->r == 1 && v->p == 1, SAGD_ERR_ARG,
+             "vae: the quadrature log-likelihood needs latent and data dimension 1 (have r = "
+             "%zu, p = %zu)",
+             v->r, v->p);
+  sagd_xsum_zero(v->acc_one);
+  size_t block = v->opt.block;
+  for (size_t a = v->i_begin; a < v->i_end; a += block) {
+    size_t nb = v->i_end - a < block ? v->i_end - a : block;
+    double lb = 0;
+    SAGD_CALL(sagd_deconv_loglik_quad(v->gen, theta, v->x + (a - v->i_begin), nb, nodes, &lb));
+    SAGD_CALL(sagd_xsum_add(v->acc_one, &lb));
+  }
+  SAGD_CALL(sagd_xsum_allreduce(v->acc_one, v->comm, ll));
+  return SAGD_OK;
+}
+
+int sagd_vae_generate(sagd_mlp gen, const double *theta, sagd_rng_key key, size_t m, double *u,
+                      double *out) {
+  size_t r = sagd_mlp_in(gen), p = sagd_mlp_out(gen), cap = sagd_mlp_max_batch(gen);
+  sagd_rng_gsl rng = NULL;
+  SAGD_CALL(sagd_rng_gsl_create(&rng));
+  for (size_t j0 = 0; j0 < m; j0 += cap) {
+    size_t nb = m - j0 < cap ? m - j0 : cap;
+    for (size_t q = 0; q < nb; q++) {
+      sagd_rng_normals(rng, key, SAGD_STREAM_SAMPLE, (uint64_t)(j0 + q), 0, 0, r, u + q * r);
+    }
+    int err = sagd_mlp_forward(gen, theta, nb, u, out + j0 * p);
+    if (err != SAGD_OK) {
+      sagd_rng_gsl_destroy(&rng);
+      return sagd_error_trace(err, __FILE__, __LINE__, __func__);
+    }
+  }
+  sagd_rng_gsl_destroy(&rng);
+  return SAGD_OK;
+}

@@ -1,0 +1,313 @@
+/* Dense MLPs on row-major batches via OpenBLAS GEMMs (see include/sagd/nn.h).
+ *
+ * Layer l (0-based, l < L) maps A_{l-1} [B × w_l] (A_{-1} = X) to
+ *   Z_l = A_{l-1} · W_lᵀ + b_l   (one GEMM; the bias is added in the activation pass)
+ *   A_l = act(Z_l),  D_l = act'(Z_l)
+ * computed in place: the GEMM writes into A_l's buffer (Y for the last layer), the
+ * activation pass overwrites it with A_l and stores D_l (not for identity layers).
+ * Backward, with dZ_l = dA_l ⊙ D_l:
+ *   dW_l += dZ_lᵀ · A_{l-1}   (GEMM, beta = 1),   db_l += column sums of dZ_l (row order)
+ *   dA_{l-1} = dZ_l · W_l     (GEMM; the first layer's goes to dX, and only if wanted)
+ * dZ goes through two ping-pong scratch buffers, so forward's workspace is left intact. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "nn/nn_impl.h"
+#include "sagd/error.h"
+#include "sagd/nn.h"
+
+struct sagd_mlp_s {
+  size_t L;            /* layers */
+  size_t *w;           /* widths w[0..L] */
+  size_t *woff, *boff; /* offsets of W_l and b_l in the flat parameters */
+  size_t nparams, maxw, max_batch;
+  const sagd_activation_type *hidden, *output;
+  double **A;        /* A[l], l < L-1: hidden activations, max_batch × w[l+1] */
+  double **D;        /* D[l]: activation derivatives (NULL for identity layers) */
+  double *S[2];      /* backward scratch, max_batch × maxw each */
+  const double *X;   /* the last forward's input (borrowed) */
+  size_t last_batch; /* rows of the last forward (0: none yet) */
+};
+
+static const sagd_activation_type *layer_act_(sagd_mlp net, size_t l) {
+  return l + 1 == net->L ? net->output : net->hidden;
+}
+
+void sagd_mlp_destroy(sagd_mlp *net) {
+  if (net == NULL || *net == NULL) {
+    return;
+  }
+  sagd_mlp m = *net;
+  if (m->A != NULL) {
+    for (size_t l = 0; l < m->L; l++) {
+      free(m->A[l]);
+    }
+  }
+  if (m->D != NULL) {
+    for (size_t l = 0; l < m->L; l++) {
+      free(m->D[l]);
+    }
+  }
+  free(m->A);
+  free(m->D);
+  free(m->S[0]);
+  free(m->S[1]);
+  free(m->w);
+  free(m->woff);
+  free(m->boff);
+  free(m);
+  *net = NULL;
+}
+
+/* Allocate every buffer of a net whose sizes are set; 0 or SAGD_ERR_MEM. */
+static int mlp_alloc_(sagd_mlp m) {
+  const size_t L = m->L, B = m->max_batch;
+  SAGD_CALLOC(m->A, L, "MLP activation buffers");
+  SAGD_CALLOC(m->D, L, "MLP derivative buffers");
+  for (size_t l = 0; l < L; l++) {
+    const size_t n = B * m->w[l + 1];
+    if (l + 1 < L) {
+      SAGD_CALLOC(m->A[l], n, "MLP hidden activations");
+    }
+    if (layer_act_(m, l) != &sagd_act_identity) {
+      SAGD_CALLOC(m->D[l], n, "MLP activation derivatives");
+    }
+  }
+  SAGD_CALLOC(m->S[0], B * m->maxw, "MLP backward scratch");
+  SAGD_CALLOC(m->S[1], B * m->maxw, "MLP backward scratch");
+  return SAGD_OK;
+}
+
+int sagd_mlp_create(size_t nlayers, const size_t *widths, const sagd_activation_type *hidden,
+                    const sagd_activation_type *output, size_t max_batch, sagd_mlp *net) {
+  SAGD_CHECK(net != NULL, SAGD_ERR_ARG, "sagd_mlp_create: output pointer must be given");
+  *net = NULL;
+  SAGD_CHECK(nlayers >= 1, SAGD_ERR_ARG, "MLP with %zu layers: expected >= 1", nlayers);
+  SAGD_CHECK(widths != NULL, SAGD_ERR_ARG, "MLP: layer widths must be given");
+  for (size_t l = 0; l <= nlayers; l++) {
+    SAGD_CHECK(widths[l] >= 1, SAGD_ERR_ARG, "layer %zu width = %zu: expected >= 1", l,
+               widths[l]);
+    SAGD_CHECK(widths[l] <= INT32_MAX, SAGD_ERR_ARG,
+               "layer %zu width = %zu: expected <= %d (a BLAS int)", l, widths[l],
+               (int)INT32_MAX);
+  }
+  SAGD_CHECK(max_batch >= 1, SAGD_ERR_ARG, "MLP max_batch = %zu: expected >= 1", max_batch);
+  SAGD_CHECK(max_batch <= INT32_MAX, SAGD_ERR_ARG,
+             "MLP max_batch = %zu: expected <= %d (a BLAS int)", max_batch, (int)INT32_MAX);
+  size_t maxw = 0, np = 0;
+  for (size_t l = 0; l <= nlayers; l++) {
+    maxw = widths[l] > maxw ? widths[l] : maxw;
+  }
+  SAGD_CHECK(max_batch <= SIZE_MAX / sizeof(double) / maxw, SAGD_ERR_ARG,
+             "MLP max_batch = %zu rows of width %zu is too large", max_batch, maxw);
+  for (size_t l = 0; l < nlayers; l++) {
+    SAGD_CHECK(widths[l + 1] <= (SIZE_MAX / sizeof(double) - np) / (widths[l] + 1),
+               SAGD_ERR_ARG, "MLP: too many parameters at layer %zu", l);
+    np += widths[l + 1] * (widths[l] + 1);
+  }
+
+  sagd_mlp m = calloc(1, sizeof(*m));
+  SAGD_CHECK(m != NULL, SAGD_ERR_MEM, "cannot allocate an MLP");
+  m->L = nlayers;
+  m->maxw = maxw;
+  m->nparams = np;
+  m->max_batch = max_batch;
+  m->hidden = hidden != NULL ? hidden : &sagd_act_identity;
+  m->output = output != NULL ? output : &sagd_act_identity;
+  m->w = calloc(nlayers + 1, sizeof(size_t));
+  m->woff = calloc(nlayers, sizeof(size_t));
+  m->boff = calloc(nlayers, sizeof(size_t));
+  int err = SAGD_OK;
+  if (m->w == NULL || m->woff == NULL || m->boff == NULL) {
+    err = sagd_error_set(SAGD_ERR_MEM, __FILE__, __LINE__, __func__,
+                         "cannot allocate an MLP of %zu layers", nlayers);
+  } else {
+    memcpy(m->w, widths, (nlayers + 1) * sizeof(size_t));
+    size_t off = 0;
+    for (size_t l = 0; l < nlayers; l++) {
+      m->woff[l] = off;
+      off += widths[l + 1] * widths[l];
+      m->boff[l] = off;
+      off += widths[l + 1];
+    }
+    err = mlp_alloc_(m);
+  }
+  if (err != SAGD_OK) {
+    sagd_mlp_destroy(&m);
+    return sagd_error_trace(err, __FILE__, __LINE__, __func__);
+  }
+  *net = m;
+  return SAGD_OK;
+}
+
+size_t sagd_mlp_nparams(sagd_mlp net) { return net->nparams; }
+size_t sagd_mlp_in(sagd_mlp net) { return net->w[0]; }
+size_t sagd_mlp_out(sagd_mlp net) { return net->w[net->L]; }
+size_t sagd_mlp_max_batch(sagd_mlp net) { return net->max_batch; }
+
+int sagd_mlp_init_xavier(sagd_mlp net, sagd_rng_key key, uint64_t net_id, double *params) {
+  SAGD_CHECK(net != NULL && params != NULL, SAGD_ERR_ARG,
+             "sagd_mlp_init_xavier: a network and a parameter vector must be given");
+  SAGD_CHECK(key.replication < ((uint64_t)1 << 48), SAGD_ERR_ARG,
+             "sagd_mlp_init_xavier: replication = %llu, expected < 2^48",
+             (unsigned long long)key.replication);
+  sagd_rng_gsl rng = NULL;
+  SAGD_CALL(sagd_rng_gsl_create(&rng));
+  for (size_t l = 0; l < net->L; l++) {
+    const size_t fin = net->w[l], fout = net->w[l + 1];
+    const double limit = sqrt(6.0 / ((double)fin + (double)fout));
+    double *W = params + net->woff[l];
+    sagd_rng_uniforms(rng, key, SAGD_STREAM_NN_INIT, net_id, (uint64_t)l, 0, fin * fout, W);
+    for (size_t j = 0; j < fin * fout; j++) {
+      W[j] = (2.0 * W[j] - 1.0) * limit;
+    }
+    memset(params + net->boff[l], 0, fout * sizeof(double));
+  }
+  sagd_rng_gsl_destroy(&rng);
+  return SAGD_OK;
+}
+
+static int check_batch_(sagd_mlp net, size_t batch, const char *what) {
+  SAGD_CHECK(batch >= 1 && batch <= net->max_batch, SAGD_ERR_ARG,
+             "MLP %s: batch = %zu rows, expected 1 .. max_batch = %zu", what, batch,
+             net->max_batch);
+  return SAGD_OK;
+}
+
+int sagd_mlp_forward(sagd_mlp net, const double *params, size_t batch, const double *X,
+                     double *Y) {
+  SAGD_CHECK(net != NULL, SAGD_ERR_ARG, "sagd_mlp_forward: no network given");
+  SAGD_CALL(check_batch_(net, batch, "forward"));
+  SAGD_CHECK(params != NULL && X != NULL && Y != NULL, SAGD_ERR_ARG,
+             "sagd_mlp_forward: params, X and Y must be given");
+  const int B = (int)batch;
+  const double *in = X;
+  for (size_t l = 0; l < net->L; l++) {
+    const size_t nin = net->w[l], nout = net->w[l + 1];
+    double *Z = l + 1 == net->L ? Y : net->A[l];
+    const double *W = params + net->woff[l], *b = params + net->boff[l];
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, (int)nout, (int)nin, 1.0, in,
+                (int)nin, W, (int)nin, 0.0, Z, (int)nout);
+    const sagd_activation_type *act = layer_act_(net, l);
+    double *D = net->D[l];
+    /* The bias and the activation in one pass where a fused kernel exists. */
+    if (D != NULL && sagd_nn_bias_fdf_(act, batch, nout, b, Z, D)) {
+      in = Z;
+      continue;
+    }
+    for (size_t q = 0; q < batch; q++) {
+      double *z = Z + q * nout;
+      for (size_t j = 0; j < nout; j++) {
+        z[j] += b[j];
+      }
+    }
+    if (D != NULL) { /* else identity: A = Z */
+      const size_t n = batch * nout;
+      if (act->fdf != NULL) {
+        act->fdf(n, Z, Z, D);
+      } else {
+        /* No fused op: keep Z in the derivative buffer, A = f(Z) over Z, then
+         * D = df(Z, A) elementwise over the copy. */
+        memcpy(D, Z, n * sizeof(double));
+        act->f(n, D, Z);
+        act->df(n, D, Z, D);
+      }
+    }
+    in = Z;
+  }
+  net->X = X;
+  net->last_batch = batch;
+  return SAGD_OK;
+}
+
+int sagd_mlp_backward(sagd_mlp net, const double *params, size_t batch, const double *dY,
+                      double *grad_params, double *dX) {
+  SAGD_CHECK(net != NULL, SAGD_ERR_ARG, "sagd_mlp_backward: no network given");
+  SAGD_CALL(check_batch_(net, batch, "backward"));
+  SAGD_CHECK(net->last_batch == batch, SAGD_ERR_ARG,
+             "MLP backward: batch = %zu rows but the last forward had %zu (backward must "
+             "follow the forward of the same batch)",
+             batch, net->last_batch);
+  SAGD_CHECK(params != NULL && dY != NULL, SAGD_ERR_ARG,
+             "sagd_mlp_backward: params and dY must be given");
+  if (grad_params == NULL && dX == NULL) {
+    return SAGD_OK;
+  }
+  const int B = (int)batch;
+  const size_t L = net->L;
+  /* dZ of the last layer: dY ⊙ D (or dY itself for an identity output). */
+  const double *dZ = dY;
+  int cur = 0;
+  if (net->D[L - 1] != NULL) {
+    const size_t n = batch * net->w[L];
+    const double *D = net->D[L - 1];
+    double *S = net->S[cur];
+    for (size_t i = 0; i < n; i++) {
+      S[i] = dY[i] * D[i];
+    }
+    dZ = S;
+  }
+  for (size_t l = L; l-- > 0;) {
+    const size_t nin = net->w[l], nout = net->w[l + 1];
+    const double *W = params + net->woff[l];
+    const double *Ain = l == 0 ? net->X : net->A[l - 1];
+    if (grad_params != NULL) {
+      cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nout, (int)nin, B, 1.0, dZ,
+                  (int)nout, Ain, (int)nin, 1.0, grad_params + net->woff[l], (int)nin);
+      double *gb = grad_params + net->boff[l];
+      for (size_t q = 0; q < batch; q++) {
+        const double *dz = dZ + q * nout;
+        for (size_t j = 0; j < nout; j++) {
+          gb[j] += dz[j];
+        }
+      }
+    }
+    if (l == 0) {
+      if (dX != NULL) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, (int)nin, (int)nout, 1.0,
+                    dZ, (int)nout, W, (int)nin, 0.0, dX, (int)nin);
+      }
+      break;
+    }
+    /* dA_{l-1} into the scratch buffer not holding dZ, then ⊙ D_{l-1} in place. */
+    const int nxt = dZ == net->S[cur] ? 1 - cur : cur;
+    double *S = net->S[nxt];
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, (int)nin, (int)nout, 1.0, dZ,
+                (int)nout, W, (int)nin, 0.0, S, (int)nin);
+    const double *D = net->D[l - 1];
+    if (D != NULL) {
+      const size_t n = batch * nin;
+      for (size_t i = 0; i < n; i++) {
+        S[i] *= D[i];
+      }
+    }
+    dZ = S;
+    cur = nxt;
+  }
+  return SAGD_OK;
+}
+
+double sagd_mlp_flops(sagd_mlp net, size_t batch, int with_backward) {
+  double per_row = 0.0, first = 0.0;
+  for (size_t l = 0; l < net->L; l++) {
+    const double mac = (double)net->w[l] * (double)net->w[l + 1];
+    per_row += 2.0 * mac;
+    if (l == 0) {
+      first = 2.0 * mac;
+    }
+  }
+  double total = per_row; /* forward */
+  if (with_backward & SAGD_MLP_BACKWARD_PARAMS) {
+    total += per_row; /* dW GEMMs */
+  }
+  if (with_backward & SAGD_MLP_BACKWARD_INPUT) {
+    total += per_row; /* dA GEMMs down to dX */
+  } else if (with_backward & SAGD_MLP_BACKWARD_PARAMS) {
+    total += per_row - first; /* dA GEMMs for the layers above the first */
+  }
+  return total * (double)batch;
+}

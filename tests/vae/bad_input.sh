@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Bad deconv_vae configurations get one clear message naming the key and value, exit
+# status 2, and nothing written (the output directory is not even created).
+. "$SRC/tests/cli/lib.sh"
+cfg="$SRC/data/table1-exp.ini"
+n=0
+# expect_bad "what" "text the message must contain" sagd-run-args...
+expect_bad() {
+  local what=$1 want=$2; shift 2
+  n=$((n + 1))
+  local out="$TMP/out$n"
+  sagd_np 2 run "$@" --out "$out" --quiet > "$TMP/stdout" 2> "$TMP/stderr"
+  local st=$?
+  local msg; msg=$(grep "sagd: error" "$TMP/stderr")
+  if [ "$st" -ne 2 ]; then fail "$what: exit status $st, expected 2"; cat "$TMP/stderr"; return; fi
+  if ! grep -qF -- "$want" <<< "$msg"; then fail "$what: message lacks '$want': $msg"; return; fi
+  if [ "$(grep -c "sagd: error" "$TMP/stderr")" -ne 1 ]; then fail "$what: message printed more than once"; fi
+  if [ -e "$out" ]; then fail "$what: output directory was created"; return; fi
+  pass "$what -> $msg"
+}
+
+expect_bad "unknown method" "'gibbs'" "$cfg" --set vae.methods="vae, gibbs"
+expect_bad "method listed twice" "'sagd' is listed twice" "$cfg" --set vae.methods="sagd, vae, sagd"
+expect_bad "IWAE k = 0" "iwae.k" "$cfg" --set iwae.k=0
+expect_bad "leapfrog L = 0" "hmc.leapfrog" "$cfg" --set hmc.leapfrog=0
+expect_bad "layer width 0" "model.generator[1] = 0" "$cfg" --set model.generator="1, 0, 1"
+expect_bad "non-integer width" "model.generator[1] = 10.5" "$cfg" --set model.generator="1, 10.5, 1"
+expect_bad "non-numeric width" "model.encoder" "$cfg" --set model.encoder="1, ten, 2"
+expect_bad "generator output vs data dimension" "data.dim = 1" "$cfg" --set model.generator="1, 10, 2"
+expect_bad "encoder input vs data dimension" "model.encoder: input width 2" "$cfg" --set model.encoder="2, 10, 2"
+expect_bad "latent vs encoder output" "model.encoder: output width 2" "$cfg" --set model.generator="2, 10, 1"
+expect_bad "encoder output not 2r" "expected 2 x the latent dimension" "$cfg" --set model.encoder="1, 10, 3"
+expect_bad "unknown truth" "data.truth = 'gamma'" "$cfg" --set data.truth=gamma
+expect_bad "unknown activation" "model.activation = 'swish'" "$cfg" --set model.activation=swish
+expect_bad "chain length 0" "sagd.K0" "$cfg" --set sagd.K0=0
+expect_bad "unstable friction" "sagd.gamma * sagd.delta" "$cfg" --set sagd.gamma=50
+expect_bad "more minibatches than block points" "vae.batches = 200" "$cfg" --set vae.batches=200
+expect_bad "too few quadrature nodes" "metrics.nodes" "$cfg" --set metrics.nodes=5
+finish
