@@ -71,6 +71,9 @@ typedef struct sagd_estimator_type_s {
   /** **Collective.** Estimate ∇_θ of -Q(θ; θ_target)/n at update t (1-based within the
    *  M-step) with global update counter t_global (unique across the run). */
   int (*gradient)(void *ctx, const double *theta, uint64_t t, uint64_t t_global, double *g);
+  /** Optional: the target after a resume inside an M-step is θ_target, without set_target's
+   *  side effects (e.g. no burn-in: it is in the restored chains). NULL: nothing is called. */
+  int (*restore_target)(void *ctx, const double *theta_target);
 } sagd_estimator_type;
 
 /** The SAGD estimator over a solver: set_target burns in `burnin` steps at δ of the next
@@ -114,9 +117,9 @@ int sagd_em_run(const sagd_estimator_type *est, void *est_ctx, sagd_optimizer op
  *  the current M-step's target is set, i.e. its burn-in done). With the estimator's chains
  *  registered too, a run restored at any boundary continues bit-identically: the RNG is
  *  counter-based (keyed by the global update counter), so it has no state.
- *  On resume inside an M-step the estimator is told the target without its side effects:
- *  for sagd_estimator_sagd the ctx's theta_target is set (the burn-in is in the restored
- *  chains); any other estimator gets set_target again, which must then only store it. */
+ *  On resume inside an M-step the estimator is told the target by its restore_target op
+ *  (if it has one), without set_target's side effects (the burn-in is in the restored
+ *  chains). */
 typedef struct sagd_em_s *sagd_em;
 
 /** Called at every boundary of the loop, when the state is consistent and could be saved:

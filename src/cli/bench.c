@@ -289,6 +289,8 @@ int sagd_cli_bench(MPI_Comm comm, int argc, char **argv) {
   n = n ? n : (is_mlp ? 10000 : 20000);
   r = r ? r : (is_mlp ? 100 : 10);
   block = block ? block : (is_mlp ? 500 : 64);
+  int blas_threads = 1;
+  SAGD_CALL(sagd_cli_blas_threads(comm, &blas_threads));
   if (is_mlp) {
     mlp_bench_opts mo = {n, C, K, r, pdim, hidden, block, repeat};
     SAGD_CALL(bench_mlp_(comm, &mo));

@@ -192,6 +192,8 @@ int sagd_cli_run(MPI_Comm comm, int argc, char **argv) {
     out = default_out;
   }
   info.out_dir = out;
+  int blas_threads = 1;
+  SAGD_CALL(sagd_cli_blas_threads(comm, &blas_threads));
   SAGD_CALL(sagd_runfile_check_output(comm, out));
   SAGD_CALL(start_mode_(&info, resume, force));
   if (info.resume != NULL && strcmp(info.resume, "done") == 0) {

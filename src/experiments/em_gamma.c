@@ -20,12 +20,16 @@ typedef struct {
   const double *target;
 } exact_ctx;
 
+static int exact_restore_target_(void *c, const double *theta_target) {
+  ((exact_ctx *)c)->target = theta_target;
+  return SAGD_OK;
+}
+
 static int exact_set_target_(void *c, const double *theta_target, uint64_t mstep,
                              uint64_t t_next) {
   (void)mstep;
   (void)t_next;
-  ((exact_ctx *)c)->target = theta_target;
-  return SAGD_OK;
+  return exact_restore_target_(c, theta_target);
 }
 
 static int exact_gradient_(void *c, const double *theta, uint64_t t, uint64_t t_global,
@@ -38,7 +42,7 @@ static int exact_gradient_(void *c, const double *theta, uint64_t t, uint64_t t_
 }
 
 static const sagd_estimator_type exact_estimator_ = {"exact", exact_set_target_,
-                                                     exact_gradient_};
+                                                     exact_gradient_, exact_restore_target_};
 
 /* ---- per-update monitor: trace, log-likelihood, progress ------------------------------ */
 

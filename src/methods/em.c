@@ -117,11 +117,9 @@ static int boundary_(sagd_em em, sagd_em_boundary boundary, void *bctx, int end)
 
 /* Tell the estimator the current target after a resume, without repeating its burn-in. */
 static int restore_target_(sagd_em em) {
-  if (em->est == &sagd_estimator_sagd) {
-    ((sagd_estimator_sagd_ctx *)em->ctx)->theta_target = em->target;
-    return SAGD_OK;
+  if (em->est->restore_target != NULL) {
+    SAGD_CALL(em->est->restore_target(em->ctx, em->target));
   }
-  SAGD_CALL(em->est->set_target(em->ctx, em->target, em->m, em->m * em->o.updates + 1));
   return SAGD_OK;
 }
 

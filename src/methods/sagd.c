@@ -171,4 +171,11 @@ static int sagd_gradient_(void *vctx, const double *theta, uint64_t t, uint64_t 
   return SAGD_OK;
 }
 
-const sagd_estimator_type sagd_estimator_sagd = {"sagd", sagd_set_target_, sagd_gradient_};
+/* After a resume: the burn-in at this target is already in the restored chains. */
+static int sagd_restore_target_(void *vctx, const double *theta_target) {
+  ((sagd_estimator_sagd_ctx *)vctx)->theta_target = theta_target;
+  return SAGD_OK;
+}
+
+const sagd_estimator_type sagd_estimator_sagd = {"sagd", sagd_set_target_, sagd_gradient_,
+                                                 sagd_restore_target_};

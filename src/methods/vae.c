@@ -460,30 +460,10 @@ static int hmc_part_(sagd_vae v, const double *theta, const double *phi, uint64_
   return SAGD_OK;
 }
 
-/* One underdamped step of the part's chains given ∇V at the current states (the sampler's
- * update and noise keying, see sampler.h): ξ' = ξ + δρ, ρ' = (1 - γδ)ρ - δ∇V + sqrt(2γδ)η. */
-static void underdamped_(sagd_vae v, size_t a, size_t nc, uint64_t t, uint64_t k, double *xi,
-                         double *rho, const double *grad) {
-  const size_t r = v->r;
-  const double delta = v->opt.delta, damp = 1.0 - v->opt.gamma * delta;
-  const double scale = sqrt(2.0 * v->opt.gamma * delta);
-  for (size_t q = 0; q < nc; q++) {
-    sagd_rng_normals(v->rng, v->opt.key, SAGD_STREAM_LANGEVIN, (uint64_t)(a * v->opt.chains + q),
-                     t, k, r, v->eps);
-    double *x = xi + q * r, *p = rho + q * r;
-    const double *g = grad + q * r;
-    for (size_t j = 0; j < r; j++) {
-      const double p_old = p[j];
-      x[j] += delta * p_old;
-      p[j] = damp * p_old - delta * g[j] + scale * v->eps[j];
-    }
-  }
-}
-
 /* SAGD gradient on [a, e): K underdamped steps of the persistent chains, ∇θ f at each state
  * before a step. With the model's fused op (one forward + one backward for ∇_ξ V and ∇θ f)
- * when the sampler is underdamped; otherwise grad_theta then the sampler's step — the same
- * numbers, bit for bit. */
+ * and the sampler's step from that gradient when the sampler is underdamped; otherwise
+ * grad_theta then the sampler's own step — the same numbers, bit for bit. */
 static int sagd_part_(sagd_vae v, const double *theta, const double *phi, uint64_t t, size_t a,
                       size_t e, double *blk) {
   (void)phi;
@@ -496,7 +476,8 @@ static int sagd_part_(sagd_vae v, const double *theta, const double *phi, uint64
     for (uint64_t k = 0; k < v->opt.K; k++) {
       SAGD_CALL(md->type->potential_grad_theta(md->ctx, theta, a, m, C, xi, v->cgrad,
                                                blk + X_N));
-      underdamped_(v, a, nc, t, k, xi, rho, v->cgrad);
+      SAGD_CALL(sagd_sampler_step_with_grad(v->sampler, v->cgrad, a, m, v->opt.delta,
+                                            SAGD_STREAM_LANGEVIN, t, k, xi, rho));
     }
   } else {
     for (uint64_t k = 0; k < v->opt.K; k++) {

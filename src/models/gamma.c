@@ -146,23 +146,37 @@ static int bad_t_(double t, const double *theta, size_t i, size_t q, double u) {
             t, i, q, theta[0], theta[1], u);
 }
 
+/* The per-chain terms both ops need, for chain q of the block starting at data point i0:
+ * the shard index li of its data point, u = ξ_q, and terms_ at t = a + b u. */
+typedef struct {
+  size_t li;
+  double u, s, lgs, A, B;
+} chain_terms_t_;
+
+static int chain_terms_(const gamma_ctx *c, const double *theta, size_t i0, size_t C, size_t q,
+                        const double *xi, chain_terms_t_ *o) {
+  o->li = i0 + q / C - c->i_begin;
+  o->u = xi[q];
+  double t = theta[0] + theta[1] * o->u;
+  if (!isfinite(t)) {
+    return bad_t_(t, theta, i0 + q / C, q, o->u);
+  }
+  terms_(c->S, c->logS, t, &o->s, &o->lgs, &o->A, &o->B);
+  return SAGD_OK;
+}
+
 static int gamma_potential_(void *vctx, const double *theta, size_t i0, size_t nb, size_t C,
                             const double *xi, double *V, double *grad_xi) {
   const gamma_ctx *c = vctx;
-  const double a = theta[0], b = theta[1];
+  const double b = theta[1];
   for (size_t q = 0; q < nb * C; q++) {
-    size_t li = i0 + q / C - c->i_begin;
-    double u = xi[q], t = a + b * u;
-    if (!isfinite(t)) {
-      return bad_t_(t, theta, i0 + q / C, q, u);
-    }
-    double s, lgs, A, B;
-    terms_(c->S, c->logS, t, &s, &lgs, &A, &B);
+    chain_terms_t_ k;
+    SAGD_CALL(chain_terms_(c, theta, i0, C, q, xi, &k));
     if (V != NULL) {
-      V[q] = 0.5 * u * u + lgs - (s - 1.0) * c->logx[li] + c->x[li] + LOG_SQRT_2PI_;
+      V[q] = 0.5 * k.u * k.u + k.lgs - (k.s - 1.0) * c->logx[k.li] + c->x[k.li] + LOG_SQRT_2PI_;
     }
     if (grad_xi != NULL) {
-      grad_xi[q] = u + b * (A - B * c->logx[li]);
+      grad_xi[q] = k.u + b * (k.A - k.B * c->logx[k.li]);
     }
   }
   return SAGD_OK;
@@ -171,18 +185,12 @@ static int gamma_potential_(void *vctx, const double *theta, size_t i0, size_t n
 static int gamma_grad_theta_(void *vctx, const double *theta, size_t i0, size_t nb, size_t C,
                              const double *xi, double *g) {
   const gamma_ctx *c = vctx;
-  const double a = theta[0], b = theta[1];
   for (size_t q = 0; q < nb * C; q++) {
-    size_t li = i0 + q / C - c->i_begin;
-    double u = xi[q], t = a + b * u;
-    if (!isfinite(t)) {
-      return bad_t_(t, theta, i0 + q / C, q, u);
-    }
-    double s, lgs, A, B;
-    terms_(c->S, c->logS, t, &s, &lgs, &A, &B);
-    double da = A - B * c->logx[li];
+    chain_terms_t_ k;
+    SAGD_CALL(chain_terms_(c, theta, i0, C, q, xi, &k));
+    double da = k.A - k.B * c->logx[k.li];
     g[0] += da;
-    g[1] += u * da;
+    g[1] += k.u * da;
   }
   return SAGD_OK;
 }

@@ -3,21 +3,6 @@
 # status 2, and nothing written (the output directory is not even created).
 . "$(dirname "$0")/lib.sh"
 cfg="$SRC/data/em_gamma.ini"
-n=0
-# expect_bad "what" "text the message must contain" sagd-run-args...
-expect_bad() {
-  local what=$1 want=$2; shift 2
-  n=$((n + 1))
-  local out="$TMP/out$n"
-  sagd_np 2 run "$@" --out "$out" --quiet > "$TMP/stdout" 2> "$TMP/stderr"
-  local st=$?
-  local msg; msg=$(grep "sagd: error" "$TMP/stderr")
-  if [ "$st" -ne 2 ]; then fail "$what: exit status $st, expected 2"; cat "$TMP/stderr"; return; fi
-  if ! grep -qF -- "$want" <<< "$msg"; then fail "$what: message lacks '$want': $msg"; return; fi
-  if [ "$(grep -c "sagd: error" "$TMP/stderr")" -ne 1 ]; then fail "$what: message printed more than once"; fi
-  if [ -e "$out" ]; then fail "$what: output directory was created"; return; fi
-  pass "$what -> $msg"
-}
 
 printf '[run]\nexperiment = em_gamma\n[bogus]\nx = 1\n' > "$TMP/unknown_section.ini"
 printf '[sagd]\ndeltaa = 0.1\n' > "$TMP/unknown_key.ini"
@@ -57,7 +42,6 @@ expect_bad "bad --seed" "--seed" "$cfg" --seed abc
 
 # Output path that cannot be written (a regular file in the way).
 touch "$TMP/afile"
-n=$((n + 1))
 sagd_np 2 run "$cfg" --out "$TMP/afile/sub" --quiet 2> "$TMP/stderr"; st=$?
 if [ $st -eq 2 ] && grep -q "afile" "$TMP/stderr" && [ ! -e "$TMP/afile/sub" ]; then
   pass "unwritable output -> $(grep 'sagd: error' "$TMP/stderr")"

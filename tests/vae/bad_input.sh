@@ -3,21 +3,6 @@
 # status 2, and nothing written (the output directory is not even created).
 . "$SRC/tests/cli/lib.sh"
 cfg="$SRC/data/table1-exp.ini"
-n=0
-# expect_bad "what" "text the message must contain" sagd-run-args...
-expect_bad() {
-  local what=$1 want=$2; shift 2
-  n=$((n + 1))
-  local out="$TMP/out$n"
-  sagd_np 2 run "$@" --out "$out" --quiet > "$TMP/stdout" 2> "$TMP/stderr"
-  local st=$?
-  local msg; msg=$(grep "sagd: error" "$TMP/stderr")
-  if [ "$st" -ne 2 ]; then fail "$what: exit status $st, expected 2"; cat "$TMP/stderr"; return; fi
-  if ! grep -qF -- "$want" <<< "$msg"; then fail "$what: message lacks '$want': $msg"; return; fi
-  if [ "$(grep -c "sagd: error" "$TMP/stderr")" -ne 1 ]; then fail "$what: message printed more than once"; fi
-  if [ -e "$out" ]; then fail "$what: output directory was created"; return; fi
-  pass "$what -> $msg"
-}
 
 expect_bad "unknown method" "'gibbs'" "$cfg" --set vae.methods="vae, gibbs"
 expect_bad "method listed twice" "'sagd' is listed twice" "$cfg" --set vae.methods="sagd, vae, sagd"
