@@ -41,7 +41,7 @@ start)
   [ "$(id -u)" = 0 ] || die "the daemons are started as root"
   for c in munged slurmctld slurmd sinfo ss; do command -v "$c" >/dev/null || die "$c not found (bash jobs/setup-debian.sh)"; done
   [ ! -s "$DIR/pids" ] || die "$DIR/pids exists: a cluster may be running there (stop it first)"
-  mkdir -p "$DIR/state" "$DIR/spool" "$DIR/log"
+  mkdir -p "$DIR/state" "$DIR/spool" "$DIR/log" "$DIR/pmix"
   DIR=$(cd "$DIR" && pwd)
   chmod 755 "$DIR"
   port_free() { [ -z "$(ss -Htln "sport = :$1" 2>/dev/null)" ]; }
@@ -52,8 +52,13 @@ start)
   HOST=$(hostname)
   dd if=/dev/urandom of="$DIR/munge.key" bs=1024 count=1 2>/dev/null
   chmod 600 "$DIR/munge.key"
+  # Several private clusters may run at once on one host (tests in parallel): distinct job
+  # ids and a private PMIx directory keep their job steps apart (slurm's PMIx plugin names
+  # /tmp/spmix_appdir_<uid>_<job>.<step> otherwise).
+  echo "PMIxCliTmpDirBase=$DIR/pmix" > "$DIR/mpi.conf"
   cat > "$DIR/slurm.conf" <<EOF
 ClusterName=sagdlocal
+FirstJobId=$((1000 + RANDOM * 100))
 SlurmctldHost=$HOST(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
