@@ -164,26 +164,25 @@ int sagd_state_add(sagd_state st, const char *name, double *buf, size_t len) {
   return SAGD_OK;
 }
 
-int sagd_state_add_u64(sagd_state st, const char *name, uint64_t *v) {
-  SAGD_CHECK(v != NULL, SAGD_ERR_ARG, "state '%s': NULL counter", name);
+/* A counter: one replicated slot, stored through either a uint64_t or a size_t. */
+static int add_counter_(sagd_state st, const char *name, uint64_t *u64, size_t *sz) {
+  SAGD_CHECK(u64 != NULL || sz != NULL, SAGD_ERR_ARG, "state '%s': NULL counter", name);
   ck_entry *e = NULL;
   SAGD_CALL(add_entry_(st, name, &e));
   e->kind = 'C';
-  e->u64 = v;
+  e->u64 = u64;
+  e->sz = sz;
   e->rows = e->cols = e->nrows = 1;
   e->offset = st->rep_total++;
   return SAGD_OK;
 }
 
+int sagd_state_add_u64(sagd_state st, const char *name, uint64_t *v) {
+  return add_counter_(st, name, v, NULL);
+}
+
 int sagd_state_add_size(sagd_state st, const char *name, size_t *v) {
-  SAGD_CHECK(v != NULL, SAGD_ERR_ARG, "state '%s': NULL counter", name);
-  ck_entry *e = NULL;
-  SAGD_CALL(add_entry_(st, name, &e));
-  e->kind = 'C';
-  e->sz = v;
-  e->rows = e->cols = e->nrows = 1;
-  e->offset = st->rep_total++;
-  return SAGD_OK;
+  return add_counter_(st, name, NULL, v);
 }
 
 int sagd_state_add_rows(sagd_state st, const char *name, double *buf, size_t global_rows,

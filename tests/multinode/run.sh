@@ -21,20 +21,7 @@
 # iproute2 or unshare).
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-SRC=${SRC:-$(cd "$HERE/../.." && pwd)}
-SAGD=${SAGD:-$SRC/build/sagd}
-MPIEXEC=${MPIEXEC:-mpiexec}
-KEEP=0
-[ "${1:-}" = --keep ] && KEEP=1
-. "$HERE/../slurm/compare.sh"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
-export OMPI_MCA_rmaps_base_oversubscribe=1
-
-skip() { echo "SKIP: $*"; exit 77; }
-FAILS=0
-PASSES=0
-fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
-pass() { echo "ok: $*"; PASSES=$((PASSES + 1)); }
+. "$HERE/../slurm/standalone.sh"
 
 [ "$(id -u)" = 0 ] || skip "network namespaces need root"
 for c in ip unshare mpirun h5diff h5ls; do command -v "$c" >/dev/null || skip "$c not found"; done

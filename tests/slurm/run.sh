@@ -20,20 +20,7 @@
 # package manager); 0 when every check passed, 1 otherwise. --keep leaves the directory.
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-SRC=${SRC:-$(cd "$HERE/../.." && pwd)}
-SAGD=${SAGD:-$SRC/build/sagd}
-MPIEXEC=${MPIEXEC:-mpiexec}
-KEEP=0
-[ "${1:-}" = --keep ] && KEEP=1
-. "$HERE/compare.sh"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
-export OMPI_MCA_rmaps_base_oversubscribe=1
-
-skip() { echo "SKIP: $*"; exit 77; }
-FAILS=0
-PASSES=0
-fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
-pass() { echo "ok: $*"; PASSES=$((PASSES + 1)); }
+. "$HERE/../slurm/standalone.sh"
 note() { echo "--- $(date +%T) $*"; }
 
 [ "$(id -u)" = 0 ] || skip "starting munged/slurmctld/slurmd needs root"
