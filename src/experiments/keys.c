@@ -47,7 +47,8 @@ const sagd_config_key sagd_config_keys[] = {
      "theta_{k+1} after an M-step: 'last' iterate or 'average' of the T iterates"},
     /* [sagd] */
     {"sagd", "sampler", SAGD_CFG_STRING, "underdamped", SAGD_CFG_ANY,
-     "Langevin sampler: underdamped or overdamped"},
+     "Langevin sampler: underdamped (DESIGN/paper scheme), symplectic (kick then drift: "
+     "O(delta^2) stationary bias on Gaussian targets) or overdamped"},
     {"sagd", "gamma", SAGD_CFG_REAL, "2", SAGD_CFG_POSITIVE, "friction of underdamped Langevin"},
     {"sagd", "chains", SAGD_CFG_INT, "1", SAGD_CFG_AT_LEAST_1, "C: chains per data point"},
     {"sagd", "schedule", SAGD_CFG_STRING, "em", SAGD_CFG_ANY,

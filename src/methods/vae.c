@@ -462,7 +462,7 @@ static int hmc_part_(sagd_vae v, const double *theta, const double *phi, uint64_
 
 /* SAGD gradient on [a, e): K underdamped steps of the persistent chains, ∇θ f at each state
  * before a step. With the model's fused op (one forward + one backward for ∇_ξ V and ∇θ f)
- * and the sampler's step from that gradient when the sampler is underdamped; otherwise
+ * and the sampler's step from that gradient when the sampler has that form; otherwise
  * grad_theta then the sampler's own step — the same numbers, bit for bit. */
 static int sagd_part_(sagd_vae v, const double *theta, const double *phi, uint64_t t, size_t a,
                       size_t e, double *blk) {
@@ -472,7 +472,7 @@ static int sagd_part_(sagd_vae v, const double *theta, const double *phi, uint64
   double *xi = v->xi + off, *rho = v->rho + off;
   sagd_model md = v->model;
   if (!v->opt.unfused && md->type->potential_grad_theta != NULL &&
-      v->opt.sampler == &sagd_sampler_underdamped) {
+      sagd_sampler_has_grad_step(v->sampler)) {
     for (uint64_t k = 0; k < v->opt.K; k++) {
       SAGD_CALL(md->type->potential_grad_theta(md->ctx, theta, a, m, C, xi, v->cgrad,
                                                blk + X_N));

@@ -102,17 +102,22 @@ def check(ok, msg):
 
 
 # 1. exact EM path, same loop as the C code
-theta = np.clip(theta0.copy(), lower, upper)
-path = [theta.copy()]
-for m in range(M):
+def mstep(theta, path=None):
+    """One exact M-step from theta: T projected gradient updates on -Q(.; theta)."""
     target = theta.copy()
     acc = np.zeros(2)
     for t in range(1, T + 1):
         theta = np.clip(theta - alpha * qgrad(target, theta), lower, upper)
         acc += theta
-        path.append(theta.copy())
-    if use_avg:
-        theta = acc / T
+        if path is not None:
+            path.append(theta.copy())
+    return acc / T if use_avg else theta
+
+
+theta = np.clip(theta0.copy(), lower, upper)
+path = [theta.copy()]
+for m in range(M):
+    theta = mstep(theta, path)
 path = np.array(path)
 if "/trace/exact/theta" in f:
     ref = f["/trace/exact/theta"][...]
@@ -135,6 +140,15 @@ if "/results/mle" in f:
     check(d <= 1e-5, f"MLE {cm} matches scipy's {mle}: |diff| = {d:.2e}")
     mx = float(f["/results/max_loglik"][()])
     check(abs(mx - loglik(mle)) <= 1e-6 * n, f"max loglik {mx:.8f} matches {loglik(mle):.8f}")
+
+# 3. EM's rate near the MLE: spectral radius of the M-step map's Jacobian (central
+# differences, numpy's eigenvalues)
+if "/results/em_rate" in f:
+    h = 1e-4
+    J = np.column_stack([(mstep(mle + h * e) - mstep(mle - h * e)) / (2 * h) for e in np.eye(2)])
+    lam = float(np.max(np.abs(np.linalg.eigvals(J))))
+    cr = float(f["/results/em_rate"][()])
+    check(abs(cr - lam) <= 1e-4, f"EM rate {cr:.6f} matches numpy's {lam:.6f}")
 
 sagd = f["/results/sagd_theta"][...]
 exact = f["/results/exact_theta"][...] if "/results/exact_theta" in f else None

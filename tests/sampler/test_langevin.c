@@ -1,13 +1,17 @@
 /* Langevin samplers on Gaussian targets against an independent reference.
  *
- * On the Gaussian target V(ξ) = ½(ξ-μ)ᵀP(ξ-μ) both schemes are linear AR(1) recursions in
- * z = (ξ-μ, ρ) (underdamped) or z = ξ-μ (overdamped):  z' = A z + B η, with
- *   underdamped  A = [[I, δI], [-δP, (1-γδ)I]],  B = [0; sqrt(2γδ) I]
- *   overdamped   A = I - δP,                       B = sqrt(2δ) I.
+ * On the Gaussian target V(ξ) = ½(ξ-μ)ᵀP(ξ-μ) every scheme is a linear AR(1) recursion in
+ * z = (ξ-μ, ρ) (underdamped, symplectic) or z = ξ-μ (overdamped):  z' = A z + B η, with
+ *   underdamped  A = [[I, δI], [-δP, (1-γδ)I]],                B = [0; s I]
+ *   symplectic   A = [[I - δ²P, δ(1-γδ)I], [-δP, (1-γδ)I]],    B = [δ s I; s I]
+ *   overdamped   A = I - δP,                                    B = sqrt(2δ) I,
+ * s = sqrt(2γδ).
  * Their exact stationary covariance solves the discrete Lyapunov equation Σ = AΣAᵀ + BBᵀ,
  * computed here with GSL as (I - A⊗A) vec Σ = vec BBᵀ. The empirical mean and covariance
  * of many independent chains must match it, and as δ → 0 it must converge to the target
- * covariance P⁻¹ (the discretisation bias of Theorem 2 vanishes with the step size).
+ * covariance P⁻¹ (the discretisation bias of Theorem 2 vanishes with the step size): at
+ * first order in δ for the underdamped and overdamped schemes, at second order for the
+ * symplectic one.
  * Finally a chain's trajectory must be bit-identical whatever block it is stepped in. */
 #include <stdlib.h>
 #include <string.h>
@@ -40,18 +44,30 @@ typedef struct {
 /* ---------------------------------------------------------------- reference (GSL) ---- */
 
 /* The AR(1) matrices A and Q = BBᵀ of a scheme for precision P (n = 2r or r). */
-static void ar1_(int under, size_t r, const gsl_matrix *P, double delta, gsl_matrix *A,
-                 gsl_matrix *Q) {
+static void ar1_(const sagd_sampler_type *type, size_t r, const gsl_matrix *P, double delta,
+                 gsl_matrix *A, gsl_matrix *Q) {
   gsl_matrix_set_zero(A);
   gsl_matrix_set_zero(Q);
-  if (under) {
+  if (type->momentum) {
+    /* drift coefficient of ξ on (ξ, ρ, η): 0, 1, 0 (underdamped) or the kick's (symplectic) */
+    const int sym = type == &sagd_sampler_symplectic;
+    const double damp = 1.0 - GAMMA * delta, s2 = 2.0 * GAMMA * delta;
     for (size_t i = 0; i < r; i++) {
       gsl_matrix_set(A, i, i, 1.0);
-      gsl_matrix_set(A, i, r + i, delta);
-      gsl_matrix_set(A, r + i, r + i, 1.0 - GAMMA * delta);
-      gsl_matrix_set(Q, r + i, r + i, 2.0 * GAMMA * delta);
+      gsl_matrix_set(A, i, r + i, sym ? delta * damp : delta);
+      gsl_matrix_set(A, r + i, r + i, damp);
+      gsl_matrix_set(Q, r + i, r + i, s2);
+      if (sym) {
+        gsl_matrix_set(Q, i, i, delta * delta * s2);
+        gsl_matrix_set(Q, i, r + i, delta * s2);
+        gsl_matrix_set(Q, r + i, i, delta * s2);
+      }
       for (size_t j = 0; j < r; j++) {
-        gsl_matrix_set(A, r + i, j, -delta * gsl_matrix_get(P, i, j));
+        const double pij = gsl_matrix_get(P, i, j);
+        gsl_matrix_set(A, r + i, j, -delta * pij);
+        if (sym) {
+          gsl_matrix_set(A, i, j, (i == j) - delta * delta * pij);
+        }
       }
     }
   } else {
@@ -110,6 +126,30 @@ static void recursion_(const gsl_matrix *A, const gsl_matrix *Q, size_t K, gsl_m
   gsl_matrix_free(T);
 }
 
+/* |Σ_ξ,∞ - Σ|_F: the stationary bias of a scheme's ξ-covariance (reference only). */
+static double ref_bias_(const target *tg, const sagd_sampler_type *type, double delta) {
+  const size_t r = tg->r, n = type->momentum ? 2 * r : r;
+  gsl_matrix *P = gsl_matrix_alloc(r, r), *A = gsl_matrix_alloc(n, n);
+  gsl_matrix *Q = gsl_matrix_alloc(n, n), *S = gsl_matrix_alloc(n, n);
+  memcpy(P->data, tg->sigma, r * r * sizeof(double));
+  REQUIRE_OK(gsl_linalg_cholesky_decomp1(P));
+  REQUIRE_OK(gsl_linalg_cholesky_invert(P));
+  ar1_(type, r, P, delta, A, Q);
+  lyapunov_(A, Q, S);
+  double b2 = 0;
+  for (size_t i = 0; i < r; i++) {
+    for (size_t j = 0; j < r; j++) {
+      const double e = gsl_matrix_get(S, i, j) - tg->sigma[i * r + j];
+      b2 += e * e;
+    }
+  }
+  gsl_matrix_free(P);
+  gsl_matrix_free(A);
+  gsl_matrix_free(Q);
+  gsl_matrix_free(S);
+  return sqrt(b2);
+}
+
 /* ---------------------------------------------------------------- simulation ---------- */
 
 typedef struct {
@@ -122,8 +162,7 @@ typedef struct {
 static void simulate_(const sagd_sampler_type *type, sagd_model m, const target *tg,
                       const double *L, double delta, size_t K, moments *out) {
   const size_t r = tg->r, C = 4, nd = tg->nchains / C, N = nd * C, blk = 64;
-  const int under = type == &sagd_sampler_underdamped;
-  const size_t n = under ? 2 * r : r;
+  const size_t n = type->momentum ? 2 * r : r;
   sagd_rng_key key = {20240607, 0};
   double *xi = malloc(N * r * sizeof(double)), *rho = malloc(N * r * sizeof(double));
   double theta[16] = {0}, z[16];
@@ -184,8 +223,8 @@ static void simulate_(const sagd_sampler_type *type, sagd_model m, const target 
 
 static void check_target(const target *tg, const sagd_sampler_type *type) {
   const size_t r = tg->r;
-  const int under = type == &sagd_sampler_underdamped;
-  const size_t n = under ? 2 * r : r;
+  const size_t n = type->momentum ? 2 * r : r;
+  const int second_order = type == &sagd_sampler_symplectic;
   const double N = (double)(tg->nchains / 4 * 4);
 
   /* Precision P = Σ⁻¹ and the Cholesky factor L of Σ (GSL). */
@@ -211,7 +250,7 @@ static void check_target(const target *tg, const sagd_sampler_type *type) {
   for (int d = 0; d < NDELTA; d++) {
     const double delta = DELTAS[d];
     const size_t K = (size_t)ceil(T_SIM / delta);
-    ar1_(under, r, P, delta, A, Q);
+    ar1_(type, r, P, delta, A, Q);
     lyapunov_(A, Q, Sinf);
     /* Exact covariance after K steps from the initial law (blockdiag(Σ, I)). */
     gsl_matrix_set_zero(SK);
@@ -280,12 +319,17 @@ static void check_target(const target *tg, const sagd_sampler_type *type) {
   }
 
   /* δ → 0: the stationary covariance of the discretised chain converges to the target's,
-   * to first order in δ (quartering δ divides the bias by about 4). */
+   * to first order in δ (quartering δ divides the bias by about 4), or to second order for
+   * the symplectic scheme (by about 16). */
   for (int d = 0; d + 1 < NDELTA; d++) {
     CHECK(bias_ref[d] > bias_ref[d + 1]);
     const double ratio = bias_ref[d] / bias_ref[d + 1];
+    printf("  bias(%g) / bias(%g) = %.2f (reference)\n", DELTAS[d], DELTAS[d + 1], ratio);
     if (d > 0) {
-      CHECK(ratio > 3.0 && ratio < 5.5);
+      CHECK(second_order ? ratio > 13.0 && ratio < 19.0 : ratio > 3.0 && ratio < 5.5);
+    }
+    if (second_order) {
+      continue; /* too small to resolve empirically: the 5-SE agreement above stands */
     }
     /* Empirically too: the run sizes are chosen so the reference gap is at least 5
      * standard errors of the difference of the two estimates (treated as independent),
@@ -343,9 +387,10 @@ static void check_block_independence(const target *tg) {
   double *x1 = malloc(len * sizeof(double)), *p1 = malloc(len * sizeof(double));
   double *x2 = malloc(len * sizeof(double)), *p2 = malloc(len * sizeof(double));
   REQUIRE_OK(!x1 || !p1 || !x2 || !p2 ? SAGD_ERR_MEM : SAGD_OK);
-  const sagd_sampler_type *types[2] = {&sagd_sampler_underdamped, &sagd_sampler_overdamped};
+  const sagd_sampler_type *types[3] = {&sagd_sampler_underdamped, &sagd_sampler_symplectic,
+                                       &sagd_sampler_overdamped};
   sagd_rng_key key = {5, 2}, other = {6, 2};
-  for (int t = 0; t < 2; t++) {
+  for (int t = 0; t < 3; t++) {
     run_blocks_(types[t], m, 16, key, x1, p1);
     run_blocks_(types[t], m, 1, key, x2, p2);
     CHECK(memcmp(x1, x2, len * sizeof(double)) == 0);
@@ -387,10 +432,21 @@ int main(void) {
   }
   const target t1 = {"1-D", 1, mu1, sigma1, 20000};
   const target t5 = {"5-D", 5, mu5, sigma5, 10000};
-  check_target(&t1, &sagd_sampler_underdamped);
-  check_target(&t1, &sagd_sampler_overdamped);
-  check_target(&t5, &sagd_sampler_underdamped);
-  check_target(&t5, &sagd_sampler_overdamped);
+  const sagd_sampler_type *types[3] = {&sagd_sampler_underdamped, &sagd_sampler_symplectic,
+                                       &sagd_sampler_overdamped};
+  for (int i = 0; i < 3; i++) {
+    check_target(&t1, types[i]);
+    check_target(&t5, types[i]);
+  }
+  /* Same gradient evaluations, same noise: the symplectic order's bias is the smaller one
+   * at every step size (reference covariances, no sampling error involved). */
+  for (int d = 0; d < NDELTA; d++) {
+    printf("5-D |Sinf-Sigma|_F at delta=%g: underdamped %.3g, symplectic %.3g\n", DELTAS[d],
+           ref_bias_(&t5, &sagd_sampler_underdamped, DELTAS[d]),
+           ref_bias_(&t5, &sagd_sampler_symplectic, DELTAS[d]));
+    CHECK(ref_bias_(&t5, &sagd_sampler_symplectic, DELTAS[d]) <
+          0.5 * ref_bias_(&t5, &sagd_sampler_underdamped, DELTAS[d]));
+  }
   check_block_independence(&t5);
   return TEST_EXIT();
 }

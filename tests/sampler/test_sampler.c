@@ -15,6 +15,7 @@ static const double PREC[R * R] = {3.0, -1.0, -1.0, 2.0};
 static void test_types(void) {
   CHECK(sagd_sampler_type_find("underdamped") == &sagd_sampler_underdamped);
   CHECK(sagd_sampler_type_find("overdamped") == &sagd_sampler_overdamped);
+  CHECK(sagd_sampler_type_find("symplectic") == &sagd_sampler_symplectic);
   CHECK(sagd_sampler_type_find("hmc") == NULL);
   CHECK(sagd_sampler_type_find("") == NULL);
   CHECK(sagd_sampler_type_find(NULL) == NULL);
@@ -24,7 +25,7 @@ static void test_types(void) {
     const sagd_sampler_type *t = sagd_sampler_type_find(names[n]);
     CHECK(t != NULL && strcmp(t->name, names[n]) == 0);
   }
-  CHECK(n == 2);
+  CHECK(n == 3);
 }
 
 static void test_validation(sagd_model m) {
@@ -96,9 +97,11 @@ static void test_one_step(sagd_model m) {
   sagd_rng_gsl rng = NULL;
   REQUIRE_OK(sagd_rng_gsl_create(&rng));
 
-  for (int type = 0; type < 2; type++) {
+  const sagd_sampler_type *types[3] = {&sagd_sampler_underdamped, &sagd_sampler_symplectic,
+                                       &sagd_sampler_overdamped};
+  for (int type = 0; type < 3; type++) {
     sagd_sampler s = NULL;
-    const sagd_sampler_type *st = type == 0 ? &sagd_sampler_underdamped : &sagd_sampler_overdamped;
+    const sagd_sampler_type *st = types[type];
     REQUIRE_OK(sagd_sampler_create(st, m, C, 4, gamma, key, &s));
     memcpy(xi, xi0, sizeof xi);
     memcpy(rho, rho0, sizeof rho);
@@ -115,10 +118,10 @@ static void test_one_step(sagd_model m) {
         }
       }
       for (size_t j = 0; j < R; j++) {
-        if (type == 0) {
-          double xe = x[j] + delta * p[j];
+        if (type < 2) {
           double pe = (1 - gamma * delta) * p[j] - delta * grad[j] +
                       sqrt(2 * gamma * delta) * eta[j];
+          double xe = x[j] + delta * (type == 0 ? p[j] : pe); /* drift with old/new ρ */
           maxerr = fmax(maxerr, fabs(xe - xi[q * R + j]));
           maxerr = fmax(maxerr, fabs(pe - rho[q * R + j]));
         } else {
