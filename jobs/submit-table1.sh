@@ -138,13 +138,19 @@ if [ -n "$HIGHDIM" ] && [ "$HIGHDIM" != none ]; then
 fi
 [ ${#NAMES[@]} -gt 0 ] || die "nothing to run: no configs"
 
-mkdir -p "$OUT/logs"
-OUT=$(cd "$OUT" && pwd)
+# --dry-run creates and writes nothing: it only prints what would be submitted.
+if [ "$DRY" = 1 ]; then
+  OUT=$(realpath -m "$OUT")
+else
+  mkdir -p "$OUT/logs"
+  OUT=$(cd "$OUT" && pwd)
+fi
 STUDIES=()
 for j in "${!NAMES[@]}"; do
   STUDIES+=("$OUT/${NAMES[$j]}")
   # Every replication's directory exists from the start, so `sagd table` names the ones
   # that never produced a result.
+  [ "$DRY" = 1 ] && continue
   for ((r = 0; r < ${NREPS[$j]}; r++)); do mkdir -p "$(printf '%s/rep-%03d' "${STUDIES[$j]}" "$r")"; done
 done
 set_args=()
@@ -192,7 +198,9 @@ submit() { # prints the job id
   fi
 }
 
-: > "$OUT/jobids.tmp"
+jobids_tmp="$OUT/jobids.tmp"
+[ "$DRY" = 1 ] && jobids_tmp=/dev/null
+: > "$jobids_tmp"
 ids=()
 for j in "${!NAMES[@]}"; do
   array="0-$((${NREPS[$j]} - 1))${ARRAY_LIMIT:+%$ARRAY_LIMIT}"
@@ -203,7 +211,7 @@ for j in "${!NAMES[@]}"; do
          --study "${STUDIES[$j]}" --max-requeues "$MAX_REQUEUES" "${set_args[@]}")
   id=${id%%;*}
   ids+=("$id")
-  echo "${NAMES[$j]}=$id" >> "$OUT/jobids.tmp"
+  echo "${NAMES[$j]}=$id" >> "$jobids_tmp"
   echo "submit-table1: ${NAMES[$j]}: array job $id, replications $array, ${JNODES[$j]} node(s) x ${JTASKS[$j]} task(s), time ${JTIME[$j]}"
 done
 dep="afterany$(printf ':%s' "${ids[@]}")"
@@ -216,7 +224,11 @@ aid=$(submit "${agg_common[@]}" "${extra[@]}" --job-name=sagd-table --dependency
         "$JOBS_DIR/aggregate.sbatch" --sagd "$SAGD_BIN" --out "$OUT" \
         --figures "$JOBS_DIR/figures.py" "${STUDIES[@]}")
 aid=${aid%%;*}
-echo "aggregate=$aid" >> "$OUT/jobids.tmp"
-mv -f "$OUT/jobids.tmp" "$OUT/jobids"
+echo "aggregate=$aid" >> "$jobids_tmp"
+if [ "$DRY" = 1 ]; then
+  echo "submit-table1: dry run: nothing submitted, nothing created under $OUT"
+  exit 0
+fi
+mv -f "$jobids_tmp" "$OUT/jobids"
 echo "submit-table1: aggregate: job $aid ($dep): $OUT/table1.md, $OUT/table1.csv, $OUT/figures/"
 echo "submit-table1: job ids in $OUT/jobids; watch with: squeue -u $(id -un)"

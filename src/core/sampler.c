@@ -19,10 +19,13 @@ static int block_grad_(sagd_sampler s, const double *theta, size_t i0, size_t nb
  * below and sagd_sampler_step_with_grad both run these, so a precomputed gradient gives the
  * same bits as one evaluated here. */
 
-/* ξ' = ξ + δρ;  ρ' = (1 - γδ)ρ - δ∇V(ξ) + sqrt(2γδ)η. */
-static void update_underdamped_(sagd_sampler s, const double *grad, size_t i0, size_t nb,
-                                double delta, uint32_t stream, uint64_t t, uint64_t k,
-                                double *xi, double *rho) {
+/* Both momentum schemes: the kick ρ' = (1 - γδ)ρ - δ∇V(ξ) + sqrt(2γδ)η, and the drift
+ * ξ' = ξ + δρ with the old momentum (underdamped, DESIGN.md §1) or ξ' = ξ + δρ' with the new
+ * one (symplectic Euler: on Gaussian targets the stationary law of ξ is off by O(δ²) instead
+ * of O(δ), tests/sampler/test_langevin.c). Same gradient, same noise, same cost. */
+static inline void update_momentum_(sagd_sampler s, const double *grad, size_t i0, size_t nb,
+                                    double delta, uint32_t stream, uint64_t t, uint64_t k,
+                                    double *xi, double *rho, int drift_after_kick) {
   const size_t r = s->model->r, nc = nb * s->C;
   const double damp = 1.0 - s->gamma * delta;
   const double scale = sqrt(2.0 * s->gamma * delta);
@@ -33,32 +36,22 @@ static void update_underdamped_(sagd_sampler s, const double *grad, size_t i0, s
     const double *gr = grad + q * r;
     for (size_t j = 0; j < r; j++) {
       const double p_old = p[j];
-      x[j] += delta * p_old;
       p[j] = damp * p_old - delta * gr[j] + scale * s->noise[j];
+      x[j] += delta * (drift_after_kick ? p[j] : p_old);
     }
   }
 }
 
-/* Kick, then drift (symplectic Euler):
- * ρ' = (1 - γδ)ρ - δ∇V(ξ) + sqrt(2γδ)η;  ξ' = ξ + δρ'. The same gradient and noise as the
- * scheme above, but the drift uses the new momentum: on Gaussian targets the stationary law
- * of ξ is off by O(δ²) instead of O(δ) (tests/sampler/test_sampler.c). */
+static void update_underdamped_(sagd_sampler s, const double *grad, size_t i0, size_t nb,
+                                double delta, uint32_t stream, uint64_t t, uint64_t k,
+                                double *xi, double *rho) {
+  update_momentum_(s, grad, i0, nb, delta, stream, t, k, xi, rho, 0);
+}
+
 static void update_symplectic_(sagd_sampler s, const double *grad, size_t i0, size_t nb,
                                double delta, uint32_t stream, uint64_t t, uint64_t k,
                                double *xi, double *rho) {
-  const size_t r = s->model->r, nc = nb * s->C;
-  const double damp = 1.0 - s->gamma * delta;
-  const double scale = sqrt(2.0 * s->gamma * delta);
-  for (size_t q = 0; q < nc; q++) {
-    const uint64_t g = (uint64_t)(i0 * s->C + q);
-    sagd_rng_normals(s->rng, s->key, stream, g, t, k, r, s->noise);
-    double *x = xi + q * r, *p = rho + q * r;
-    const double *gr = grad + q * r;
-    for (size_t j = 0; j < r; j++) {
-      p[j] = damp * p[j] - delta * gr[j] + scale * s->noise[j];
-      x[j] += delta * p[j];
-    }
-  }
+  update_momentum_(s, grad, i0, nb, delta, stream, t, k, xi, rho, 1);
 }
 
 /* ξ' = ξ - δ∇V(ξ) + sqrt(2δ)η  (ρ unused). */

@@ -20,6 +20,15 @@ HD="data.n=60 data.dim=3 model.generator=3,8,3 model.encoder=3,8,6 sagd.block=20
     vae.estimate=false run.progress_every=0"
 BUILD=$(dirname "$SAGD")
 
+# --dry-run (with and without --local) prints the commands and creates nothing.
+for mode in "" --local; do
+  bash "$SRC/jobs/submit-table1.sh" --dry-run $mode --build "$BUILD" --out "$TMP/dry" \
+    > "$TMP/dry.log" 2>&1 || { cat "$TMP/dry.log"; fail "submit-table1.sh --dry-run $mode failed"; }
+  grep -q "table1-mixture" "$TMP/dry.log" || fail "--dry-run $mode printed no mixture command"
+  [ ! -e "$TMP/dry" ] && pass "--dry-run $mode created nothing" ||
+    fail "--dry-run $mode created $(find "$TMP/dry" | head -3)"
+done
+
 SAGD_SET="$TINY" bash "$SRC/jobs/submit-table1.sh" --local --np 1 --build "$BUILD" \
   --out "$OUT" --configs "$SRC/data/table1-normal.ini $SRC/data/table1-mixture.ini" \
   --replications 2 --highdim none > "$TMP/submit.log" 2>&1
