@@ -49,7 +49,8 @@ const sagd_config_key sagd_config_keys[] = {
     {"sagd", "sampler", SAGD_CFG_STRING, "underdamped", SAGD_CFG_ANY,
      "Langevin sampler: underdamped (DESIGN/paper scheme), symplectic (kick then drift: "
      "O(delta^2) stationary bias on Gaussian targets) or overdamped"},
-    {"sagd", "gamma", SAGD_CFG_REAL, "2", SAGD_CFG_POSITIVE, "friction of underdamped Langevin"},
+    {"sagd", "gamma", SAGD_CFG_REAL, "2", SAGD_CFG_POSITIVE,
+     "friction of the underdamped and symplectic schemes"},
     {"sagd", "chains", SAGD_CFG_INT, "1", SAGD_CFG_AT_LEAST_1, "C: chains per data point"},
     {"sagd", "schedule", SAGD_CFG_STRING, "em", SAGD_CFG_ANY,
      "schedule of delta_t, K_t, alpha_t: constant, thm3, thm4, em, power (see README)"},
