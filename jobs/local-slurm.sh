@@ -120,13 +120,25 @@ stop)
   [ -f "$DIR/pids" ] || die "no $DIR/pids: nothing started there"
   export SLURM_CONF="$DIR/slurm.conf"
   ctld=$(awk '$1 == "slurmctld" {print $2}' "$DIR/pids")
+  # Cancel every job (each checkpoints on the SIGTERM and is not requeued), then wait until
+  # the jobs' processes (as `scontrol listpids` reported them while slurmd ran) are gone, so
+  # no job step outlives the daemons; stragglers get SIGKILL after KillWait and 20 s more.
+  jobpids=
   if [ -n "$ctld" ] && kill -0 "$ctld" 2>/dev/null; then
-    ids=$(squeue -h -o %A 2>/dev/null | sort -u || true)
-    if [ -n "$ids" ]; then
+    for round in 1 2 3; do
+      ids=$(squeue -h -o %A 2>/dev/null | sort -u || true)
+      [ -n "$ids" ] || break
+      jobpids="$jobpids $(scontrol listpids 2>/dev/null | awk 'NR > 1 && $1 ~ /^[0-9]+$/ {print $1}' | tr '\n' ' ')"
       echo "local-slurm: cancelling jobs $(echo $ids)" >&2
       scancel $ids 2>/dev/null || true
       for _ in $(seq 1 30); do [ -z "$(squeue -h 2>/dev/null)" ] && break; sleep 1; done
-    fi
+    done
+  fi
+  alive() { local p n=0; for p in $jobpids; do kill -0 "$p" 2>/dev/null && n=$((n + 1)); done; echo $n; }
+  for _ in $(seq 1 150); do [ "$(alive)" = 0 ] && break; sleep 0.2; done
+  if [ "$(alive)" != 0 ]; then
+    echo "local-slurm: $(alive) job process(es) still running after cancel: SIGKILL" >&2
+    for p in $jobpids; do kill -9 "$p" 2>/dev/null || true; done
   fi
   for name in slurmd slurmctld munged; do
     pid=$(awk -v n="$name" '$1 == n {print $2}' "$DIR/pids")

@@ -1,4 +1,4 @@
-/* `sagd inspect FILE`: what a result or checkpoint file holds (experiment, phase, iteration,
+/* `sagd inspect FILE|DIR`: what a result or checkpoint file holds (experiment, phase, iteration,
  * θ summary, chains, ranks that wrote it, when, config hash; for a checkpoint whether every
  * checksum verifies). Exit status 2 (SAGD_ERR_CORRUPT) on a damaged file. Meant for one
  * rank; on several, every rank takes part in the collective reads and rank 0 prints. */
@@ -17,13 +17,14 @@
 
 static void inspect_usage_(FILE *out) {
   fprintf(out,
-          "usage: sagd inspect FILE\n"
+          "usage: sagd inspect FILE|DIR\n"
           "\n"
           "Prints what a result file (DIR/result.h5) or a checkpoint (DIR/checkpoint.h5,\n"
           "checkpoint.h5.prev) holds: experiment, phase, iteration, a summary of theta, the\n"
           "number of chains, how many ranks wrote it and when, the config hash, and for a\n"
           "checkpoint whether its checksums verify. Exit status 0 if the file is sound, 2 if\n"
-          "it is damaged (truncated, zeroed, bit-flipped) or not a sagd file.\n");
+          "it is damaged (truncated, zeroed, bit-flipped) or not a sagd file. Given a run\n"
+          "directory, inspects each of its result.h5, checkpoint.h5 and checkpoint.h5.prev.\n");
 }
 
 /* "[a, b, c]" for short vectors; first values, min, max and 2-norm for long ones. */
@@ -258,32 +259,8 @@ static int inspect_result_(MPI_Comm comm, int rank, const char *path) {
   return SAGD_OK;
 }
 
-int sagd_cli_inspect(MPI_Comm comm, int argc, char **argv) {
-  int rank;
-  SAGD_CHECK_MPI(MPI_Comm_rank(comm, &rank));
-  const char *path = NULL;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      if (rank == 0) {
-        inspect_usage_(stdout);
-      }
-      return SAGD_OK;
-    }
-    SAGD_CHECK(argv[i][0] != '-', SAGD_ERR_ARG, "unknown option '%s' (see sagd inspect --help)",
-               argv[i]);
-    SAGD_CHECK(path == NULL, SAGD_ERR_ARG, "unexpected argument '%s': the file is already '%s'",
-               argv[i], path);
-    path = argv[i];
-  }
-  SAGD_CHECK(path != NULL, SAGD_ERR_ARG, "missing FILE: usage: sagd inspect FILE");
-  int exists = 0;
-  if (rank == 0) {
-    struct stat st;
-    exists = stat(path, &st) == 0;
-  }
-  SAGD_CHECK_MPI(MPI_Bcast(&exists, 1, MPI_INT, 0, comm));
-  SAGD_CHECK(exists, SAGD_ERR_ARG, "cannot inspect '%s': no such file", path);
-
+/* One file: a checkpoint or a result. */
+static int inspect_file_(MPI_Comm comm, int rank, const char *path) {
   /* Which kind? A checkpoint says so in /meta/kind; anything that does not open is damaged. */
   sagd_h5 f = NULL;
   int rc = sagd_h5_open(comm, path, 0, &f);
@@ -305,5 +282,67 @@ int sagd_cli_inspect(MPI_Comm comm, int argc, char **argv) {
   } else {
     SAGD_CALL(inspect_result_(comm, rank, path));
   }
+  return SAGD_OK;
+}
+
+int sagd_cli_inspect(MPI_Comm comm, int argc, char **argv) {
+  int rank;
+  SAGD_CHECK_MPI(MPI_Comm_rank(comm, &rank));
+  const char *path = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      if (rank == 0) {
+        inspect_usage_(stdout);
+      }
+      return SAGD_OK;
+    }
+    SAGD_CHECK(argv[i][0] != '-', SAGD_ERR_ARG, "unknown option '%s' (see sagd inspect --help)",
+               argv[i]);
+    SAGD_CHECK(path == NULL, SAGD_ERR_ARG, "unexpected argument '%s': the file is already '%s'",
+               argv[i], path);
+    path = argv[i];
+  }
+  SAGD_CHECK(path != NULL, SAGD_ERR_ARG, "missing FILE: usage: sagd inspect FILE|DIR");
+  int kind = 0; /* 0 none, 1 file, 2 directory */
+  if (rank == 0) {
+    struct stat st;
+    kind = stat(path, &st) != 0 ? 0 : S_ISDIR(st.st_mode) ? 2 : 1;
+  }
+  SAGD_CHECK_MPI(MPI_Bcast(&kind, 1, MPI_INT, 0, comm));
+  SAGD_CHECK(kind != 0, SAGD_ERR_ARG, "cannot inspect '%s': no such file or directory", path);
+  if (kind == 1) {
+    return inspect_file_(comm, rank, path);
+  }
+  /* A run directory: every run file it holds, the result first; fails if any is damaged. */
+  static const char *const files[] = {"result.h5", "checkpoint.h5", "checkpoint.h5.prev"};
+  int found = 0, worst = SAGD_OK;
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+    char file[4096];
+    SAGD_CHECK(snprintf(file, sizeof file, "%s/%s", path, files[i]) < (int)sizeof file,
+               SAGD_ERR_ARG, "path '%s' is too long", path);
+    int there = 0;
+    if (rank == 0) {
+      struct stat st;
+      there = stat(file, &st) == 0 && S_ISREG(st.st_mode);
+    }
+    SAGD_CHECK_MPI(MPI_Bcast(&there, 1, MPI_INT, 0, comm));
+    if (!there) {
+      continue;
+    }
+    if (found++ && rank == 0) {
+      printf("\n");
+    }
+    int rc = inspect_file_(comm, rank, file);
+    if (rc != SAGD_OK) {
+      if (rank == 0) {
+        fprintf(stderr, "sagd: error: %s\n", sagd_error_message());
+      }
+      sagd_error_clear();
+      worst = rc;
+    }
+  }
+  SAGD_CHECK(found > 0, SAGD_ERR_ARG,
+             "'%s' holds no run file (result.h5, checkpoint.h5 or checkpoint.h5.prev)", path);
+  SAGD_CHECK(worst == SAGD_OK, worst, "a run file in '%s' is damaged (see above)", path);
   return SAGD_OK;
 }

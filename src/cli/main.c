@@ -26,7 +26,7 @@ void sagd_cli_usage(FILE *out) {
           "commands:\n"
           "  run CONFIG.ini [options]   run an experiment; writes DIR/result.h5\n"
           "  bench langevin [options]   print Langevin chain-steps per second\n"
-          "  inspect FILE               what a result or checkpoint file holds; exit 2 if damaged\n"
+          "  inspect FILE|DIR           what a result or checkpoint file holds; exit 2 if damaged\n"
           "  table DIR... [options]     Table 1 (mean (SE) of KS, W1) from replication runs\n"
           "  help | --help              this text\n"
           "  version | --version        print the version\n"

@@ -63,6 +63,12 @@ for how in truncated zeroed flipped-data flipped-meta; do
   [ $st = 2 ] && pass "$how: inspect exits 2 ($(grep -o 'checksum\|damaged\|metadata' "$TMP/inspect_$how.txt" | head -1))" \
     || { fail "$how: inspect exited $st"; cat "$TMP/inspect_$how.txt" >&2; }
   "$SAGD" inspect "$d/checkpoint.h5.prev" > /dev/null 2>&1 || fail "$how: inspect of .prev failed"
+  # the run directory: both files are reported, and the damaged one makes it exit 2
+  "$SAGD" inspect "$d" > "$TMP/inspect_dir_$how.txt" 2>&1; st=$?
+  [ $st = 2 ] && [ "$(grep -c '^file:' "$TMP/inspect_dir_$how.txt")" -ge 1 ] &&
+    grep -q 'checkpoint.h5.prev' "$TMP/inspect_dir_$how.txt" &&
+    pass "$how: inspect DIR reports checkpoint.h5.prev and exits 2" ||
+    { fail "$how: inspect DIR exited $st"; cat "$TMP/inspect_dir_$how.txt" >&2; }
   sagd_np 2 run "$CFG" --out "$d" "${run[@]}" > "$TMP/$how.log" 2>&1; st=$?
   if [ $st = 0 ] && grep -q "falling back to the previous checkpoint" "$TMP/$how.log"; then
     pass "$how: detected, fell back to checkpoint.h5.prev: $(grep -o 'warning: .\{0,90\}' "$TMP/$how.log" | head -1)..."

@@ -15,7 +15,10 @@
 #   3. waits for every job, then checks: all replications complete (`sagd table
 #      --replications 3`), the preempted one restarted once and is bit-identical (h5diff) to
 #      an uninterrupted run (on 2 ranks, outside SLURM), the aggregation job succeeded and wrote table1.md/.csv and the
-#      Figure 1 PNG, and an incomplete study is refused naming the missing replication.
+#      Figure 1 PNG, and an incomplete study is refused naming the missing replication;
+#   4. `scancel` (SIGTERM) of a running job: it checkpoints, exits 75 and stays cancelled;
+#   5. `jobs/local-slurm.sh stop` with a job running: afterwards no job process and no daemon
+#      is left, and the job's checkpoint verifies.
 # Exit status 77 (CTest: skipped) when the daemons cannot be started here (not root, no
 # package manager); 0 when every check passed, 1 otherwise. --keep leaves the directory.
 set -u
@@ -158,6 +161,54 @@ mv "$OUT/em_gamma/rep-002/result.h5" "$TMP/r2.h5"
 st=$?
 [ "$st" = 2 ] && grep -q "rep-002" "$TMP/t2.out" && pass "incomplete study refused (exit 2) naming rep-002" ||
   { cat "$TMP/t2.out"; fail "incomplete study: exit $st"; }
+
+# ---- 4. a user's scancel (SIGTERM) checkpoints and is not requeued ------------------------
+long_job() { # submit one long em_gamma replication R; prints its job id
+  sbatch --parsable --requeue --open-mode=append --signal=B:USR1@60 --ntasks=1 --time=00:10:00 \
+    --job-name=sagd-long --output="$OUT/logs/long-%j.out" "$SRC/jobs/replicate.sbatch" \
+    --sagd "$SAGD" --config "$CFG" --study "$OUT/long" --replication "$1" \
+    --set em.msteps=400 --set run.progress_every=0
+}
+wait_running() { # job log: wait until sagd has done two M-steps
+  for _ in $(seq 1 240); do grep -q "M-step 2/400 done" "$1" 2>/dev/null && return 0; sleep 0.25; done
+  return 1
+}
+note "scancel (SIGTERM) of a running job"
+CJ=$(long_job 0)
+CLOG="$OUT/logs/long-$CJ.out"
+if wait_running "$CLOG"; then
+  scancel "$CJ"
+  for _ in $(seq 1 120); do [ -z "$(squeue -h -j "$CJ" 2>/dev/null)" ] && break; sleep 0.5; done
+  sleep 3 # a requeue (the bug this guards against) would show up here
+  st=$(scontrol show job "$CJ" | grep -o 'JobState=[A-Z]*')
+  rs=$(scontrol show job "$CJ" | grep -o 'Restarts=[0-9]*')
+  [ "$st" = JobState=CANCELLED ] && [ "$rs" = Restarts=0 ] &&
+    pass "cancelled job $CJ stays cancelled: $st $rs" || fail "cancelled job $CJ: $st $rs (requeued?)"
+  grep -q "caught SIGTERM" "$CLOG" && grep -q "exited with status 75" "$CLOG" &&
+    grep -q "not requeueing" "$CLOG" && pass "job script caught SIGTERM, sagd checkpointed (75), no requeue" ||
+    { cat "$CLOG"; fail "cancel: log does not show SIGTERM -> exit 75 -> no requeue"; }
+  "$SAGD" inspect "$OUT/long/rep-000" > "$TMP/inspect.out" 2>&1 &&
+    pass "the cancelled run's checkpoint verifies (sagd inspect)" || { cat "$TMP/inspect.out"; fail "sagd inspect"; }
+else
+  fail "long job $CJ did not start"; cat "$CLOG" 2>/dev/null
+fi
+
+# ---- 5. local-slurm.sh stop with a job running: no job process outlives the daemons --------
+note "local-slurm.sh stop while a job runs"
+SJ=$(long_job 1)
+if wait_running "$OUT/logs/long-$SJ.out"; then
+  jp=$(scontrol listpids "$SJ" 2>/dev/null | awk 'NR > 1 && $1 ~ /^[0-9]+$/ {print $1}' | tr '\n' ' ')
+  [ -n "$jp" ] && pass "job $SJ processes: $jp" || fail "scontrol listpids $SJ gave no processes"
+  bash "$SRC/jobs/local-slurm.sh" stop "$CL" > "$TMP/stop.out" 2>&1 || fail "local-slurm.sh stop failed"
+  left=
+  for p in $jp $PIDS; do kill -0 "$p" 2>/dev/null && left="$left $p"; done
+  [ -z "$left" ] && pass "after stop no job process or daemon is left" ||
+    { ps -o pid,args -p "${left# }" 2>/dev/null; fail "processes left after stop:$left"; }
+  [ -f "$OUT/long/rep-001/checkpoint.h5" ] && "$SAGD" inspect "$OUT/long/rep-001" > /dev/null 2>&1 &&
+    pass "the stopped job checkpointed" || fail "no verified checkpoint after local-slurm.sh stop"
+else
+  fail "long job $SJ did not start"
+fi
 
 echo "$PASSES passed, $FAILS failed"
 [ "$FAILS" -eq 0 ]
