@@ -5,7 +5,14 @@
  * the bits 2^-256 .. 2^159 that terms may occupy; limbs 13 and 14 are carry room (the
  * canonical value can reach about 2^254 before anything overflows).
  *
- * Adding a double x: frexp gives |x| = M · 2^(e-53) with a 53-bit integer M. Bits of M
+ * Layout and cost. Limbs are stored limb-major (limb j of every component is one array of
+ * p int64), and the accumulator remembers the range [lo, hi] of limbs any add has touched.
+ * Gradients span a few dozen binades, so an add streams through ~6 of the 15 limb arrays,
+ * and zeroing, normalising and the allreduce (which sends only the ranks' common range,
+ * agreed by a 2-int allreduce first) cost ~6 limbs per component, not 15. None of this
+ * changes a result: the sum is exact, so its rounding is a function of the terms alone.
+ *
+ * Adding a double x: its bits give |x| = M · 2^(E-1075) with a 53-bit integer M. Bits of M
  * below 2^-SAGD_XSUM_EMIN are dropped, i.e. each term's magnitude is truncated toward
  * zero before it is added (a per-term rule, so still order-independent). The remaining
  * M · 2^s (s < 32) spans at most three limbs; each gets a non-negative piece < 2^32 with
@@ -18,9 +25,9 @@
  * or the split across ranks, the canonical limbs of the same exact sum are identical.
  * MPI_SUM on MPI_INT64_T is exact integer addition, so the global limbs are exact too.
  *
- * Rounding. round_() converts the canonical limbs to the nearest double, ties to even,
- * using the top 64 significant bits plus a sticky bit for everything below: the result is
- * a function of the exact sum only. An exact zero sum gives +0. The result cannot be
+ * Rounding. round_() converts a window of limbs to the nearest double, ties to even, using
+ * the top 64 significant bits plus a sticky bit for everything below: the result is a
+ * function of the exact sum only. An exact zero sum gives +0. The result cannot be
  * subnormal (the smallest nonzero sum is 2^-256) and cannot overflow (sums < 2^255). */
 #include "sagd/reduce.h"
 
@@ -36,97 +43,75 @@
 #define XS_MASK ((uint64_t)0xffffffffu)
 #define XS_RADIX ((int64_t)1 << 32)
 #define XS_ADDS_BEFORE_NORMALISE ((unsigned long)1 << 30)
+#define XS_FRAC ((((uint64_t)1) << 52) - 1)
 
 struct sagd_xsum_s {
   size_t p;
-  int64_t *limb;           /* p * XS_NLIMB, component-major */
-  int64_t *scratch;        /* p * XS_NLIMB, for get/allreduce */
+  int64_t *limb;           /* XS_NLIMB * p, limb-major: limb j of component i at [j p + i] */
+  int64_t *scratch;        /* the same size, for allreduce */
+  int lo, hi;              /* limbs outside [lo, hi] are zero everywhere (lo > hi: all zero) */
   unsigned long n_pending; /* adds since the last normalisation */
 };
 
-/* Propagate carries: limbs 0..N-2 into [0, 2^32), the top limb keeps the sign. */
-static void normalise_(int64_t *l) {
-  for (int j = 0; j < XS_NLIMB - 1; j++) {
-    const int64_t lo = (int64_t)((uint64_t)l[j] & XS_MASK);
-    const int64_t carry = (l[j] - lo) / XS_RADIX; /* exact: l[j] - lo is a multiple of 2^32 */
-    l[j] = lo;
-    l[j + 1] += carry;
+/* Propagate carries in limbs lo..top of every component (limb-major): limbs lo..top-1 into
+ * [0, 2^32), limb top takes the carry and keeps the sign. Value unchanged. */
+static void normalise_range_(int64_t *limb, size_t p, int lo, int top) {
+  for (int j = lo; j < top; j++) {
+    int64_t *a = limb + (size_t)j * p, *b = a + p;
+    for (size_t i = 0; i < p; i++) {
+      const int64_t low = (int64_t)((uint64_t)a[i] & XS_MASK);
+      b[i] += (a[i] - low) / XS_RADIX; /* exact: a[i] - low is a multiple of 2^32 */
+      a[i] = low;
+    }
   }
 }
 
-static void normalise_all_(sagd_xsum x) {
-  for (size_t i = 0; i < x->p; i++) {
-    normalise_(x->limb + i * XS_NLIMB);
+/* Normalise the touched range, with the limb above it as carry room (hi grows by one, up to
+ * the top limb), so every limb stays far from overflow. */
+static void normalise_touched_(sagd_xsum x) {
+  if (x->lo <= x->hi) {
+    const int top = x->hi + 1 < XS_NLIMB ? x->hi + 1 : XS_NLIMB - 1;
+    normalise_range_(x->limb, x->p, x->lo, top);
+    x->hi = top;
   }
   x->n_pending = 0;
 }
 
-/* l += x exactly, after truncating |x| to a multiple of 2^-EMIN. x finite, |x| < 2^EMAX. */
-static void add1_(int64_t *l, double x) {
-  if (x == 0) {
-    return;
+/* Nearest double (ties to even) to sum_k t[k] 2^(32 (lo + k) - EMIN), k < n, n <= XS_NLIMB.
+ * t is overwritten. Any int64 limbs whose exact sum is below 2^254 in magnitude. */
+static double round_(int64_t *t, int lo, int n) {
+  /* in-window carries: t[0..n-2] in [0, 2^32), t[n-1] signed (the value's sign) */
+  for (int k = 0; k < n - 1; k++) {
+    const int64_t low = (int64_t)((uint64_t)t[k] & XS_MASK);
+    t[k + 1] += (t[k] - low) / XS_RADIX;
+    t[k] = low;
   }
-  int e;
-  const double m = frexp(fabs(x), &e);     /* |x| = m 2^e, m in [0.5, 1) */
-  uint64_t mant = (uint64_t)ldexp(m, 53);  /* exact: 2^52 <= mant < 2^53 */
-  int b = e - 53 + SAGD_XSUM_EMIN;         /* bit index of mant's lowest bit */
-  if (b < 0) {
-    if (-b >= 53) {
-      return;
+  const int neg = t[n - 1] < 0;
+  if (neg) { /* magnitude: negate and carry again; the top limb becomes >= 0 */
+    for (int k = 0; k < n; k++) {
+      t[k] = -t[k];
     }
-    mant >>= -b; /* truncate toward zero */
-    b = 0;
-  }
-  const int j = b / 32, s = b % 32;
-  const uint64_t d0 = (mant << s) & XS_MASK;
-  const uint64_t rest = mant >> (32 - s);
-  const uint64_t d1 = rest & XS_MASK, d2 = rest >> 32;
-  if (x > 0) {
-    l[j] += (int64_t)d0;
-    l[j + 1] += (int64_t)d1;
-    l[j + 2] += (int64_t)d2;
-  } else {
-    l[j] -= (int64_t)d0;
-    l[j + 1] -= (int64_t)d1;
-    l[j + 2] -= (int64_t)d2;
-  }
-}
-
-static int bitlen32_(uint64_t d) { /* d < 2^32, d > 0 */
-  int n = 0;
-  while (d != 0) {
-    d >>= 1;
-    n++;
-  }
-  return n;
-}
-
-/* Nearest double (ties to even) to the canonical limbs c. */
-static double round_(const int64_t *c) {
-  int64_t t[XS_NLIMB];
-  memcpy(t, c, sizeof(t));
-  const int neg = t[XS_NLIMB - 1] < 0;
-  if (neg) {
-    for (int j = 0; j < XS_NLIMB; j++) {
-      t[j] = -t[j];
+    for (int k = 0; k < n - 1; k++) {
+      const int64_t low = (int64_t)((uint64_t)t[k] & XS_MASK);
+      t[k + 1] += (t[k] - low) / XS_RADIX;
+      t[k] = low;
     }
-    normalise_(t); /* canonical again, now with a non-negative top limb */
   }
   /* 32-bit digits of the magnitude; the top limb may need two. */
   uint64_t d[XS_NLIMB + 1];
-  for (int j = 0; j < XS_NLIMB - 1; j++) {
-    d[j] = (uint64_t)t[j];
+  for (int k = 0; k < n - 1; k++) {
+    d[k] = (uint64_t)t[k];
   }
-  d[XS_NLIMB - 1] = (uint64_t)t[XS_NLIMB - 1] & XS_MASK;
-  d[XS_NLIMB] = (uint64_t)t[XS_NLIMB - 1] >> 32;
-  int h = XS_NLIMB;
+  d[n - 1] = (uint64_t)t[n - 1] & XS_MASK;
+  d[n] = (uint64_t)t[n - 1] >> 32;
+  int h = n;
   while (h >= 0 && d[h] == 0) {
     h--;
   }
   if (h < 0) {
     return 0.0;
   }
-  const int nb = bitlen32_(d[h]); /* 1..32 */
+  const int nb = 64 - __builtin_clzll(d[h]); /* 1..32 */
   const int sh = 32 - nb;
   const uint64_t a = (d[h] << 32) | (h >= 1 ? d[h - 1] : 0);
   const uint64_t bl = h >= 2 ? d[h - 2] : 0;
@@ -139,20 +124,38 @@ static double round_(const int64_t *c) {
   } else {
     sticky = bl != 0;
   }
-  for (int j = h - 3; j >= 0 && !sticky; j--) {
-    sticky = d[j] != 0;
+  for (int k = h - 3; k >= 0 && !sticky; k--) {
+    sticky = d[k] != 0;
   }
-  uint64_t mant = top64 >> 11;                  /* 53 bits */
+  uint64_t mant = top64 >> 11; /* 53 bits */
   const uint64_t guard = (top64 >> 10) & 1;
   const int below = (top64 & 0x3ff) != 0 || sticky;
   if (guard && (below || (mant & 1))) {
     mant++;
   }
-  /* The leading bit of top64 has weight 2^(32 h + nb - 1 - EMIN); mant's lowest bit has
-   * weight 2^52 less. mant may have become 2^53 by rounding: still exact in ldexp. */
-  const int exp_lsb = 32 * h + nb - 1 - SAGD_XSUM_EMIN - 52;
+  /* The leading bit of top64 has weight 2^(32 (lo + h) + nb - 1 - EMIN); mant's lowest bit
+   * has weight 2^52 less. mant may have become 2^53 by rounding: still exact in ldexp. */
+  const int exp_lsb = 32 * (lo + h) + nb - 1 - SAGD_XSUM_EMIN - 52;
   const double r = ldexp((double)mant, exp_lsb);
   return neg ? -r : r;
+}
+
+/* out[i] = the rounded value of limbs lo..hi of component i of the limb-major array l. */
+static void round_all_(const int64_t *l, size_t p, int lo, int hi, double *out) {
+  if (lo > hi) {
+    for (size_t i = 0; i < p; i++) {
+      out[i] = 0.0;
+    }
+    return;
+  }
+  const int n = hi - lo + 1;
+  for (size_t i = 0; i < p; i++) {
+    int64_t t[XS_NLIMB];
+    for (int k = 0; k < n; k++) {
+      t[k] = l[(size_t)k * p + i];
+    }
+    out[i] = round_(t, lo, n);
+  }
 }
 
 int sagd_xsum_create(size_t p, sagd_xsum *x) {
@@ -170,6 +173,8 @@ int sagd_xsum_create(size_t p, sagd_xsum *x) {
     sagd_xsum_destroy(&n);
     SAGD_FAIL(SAGD_ERR_MEM, "cannot allocate %zu exact accumulators", p);
   }
+  n->lo = XS_NLIMB;
+  n->hi = -1;
   *x = n;
   return SAGD_OK;
 }
@@ -185,41 +190,95 @@ void sagd_xsum_destroy(sagd_xsum *x) {
 }
 
 void sagd_xsum_zero(sagd_xsum x) {
-  memset(x->limb, 0, x->p * XS_NLIMB * sizeof(int64_t));
+  if (x->lo <= x->hi) {
+    memset(x->limb + (size_t)x->lo * x->p, 0,
+           (size_t)(x->hi - x->lo + 1) * x->p * sizeof(int64_t));
+  }
+  x->lo = XS_NLIMB;
+  x->hi = -1;
   x->n_pending = 0;
 }
 
 int sagd_xsum_add(sagd_xsum x, const double *v) {
-  /* Validate everything first so a rejected vector leaves the accumulators unchanged. */
-  for (size_t i = 0; i < x->p; i++) {
-    SAGD_CHECK(isfinite(v[i]), SAGD_ERR_NUMERIC,
-               "exact sum: component %zu is %g, expected a finite value", i, v[i]);
-    SAGD_CHECK(fabs(v[i]) < ldexp(1.0, SAGD_XSUM_EMAX), SAGD_ERR_NUMERIC,
-               "exact sum: component %zu is %.17g, expected |value| < 2^%d", i, v[i],
-               SAGD_XSUM_EMAX);
+  const size_t p = x->p;
+  /* Validate everything first so a rejected vector leaves the accumulators unchanged.
+   * Biased exponent E: 0x7ff is inf/nan; |v| >= 2^EMAX iff E >= 1023 + EMAX. */
+  unsigned emax_seen = 0;
+  for (size_t i = 0; i < p; i++) {
+    uint64_t u;
+    memcpy(&u, &v[i], sizeof u);
+    const unsigned e = (unsigned)(u >> 52) & 0x7ffu;
+    emax_seen = e > emax_seen ? e : emax_seen;
+  }
+  if (emax_seen >= 1023u + SAGD_XSUM_EMAX) {
+    for (size_t i = 0; i < p; i++) {
+      SAGD_CHECK(isfinite(v[i]), SAGD_ERR_NUMERIC,
+                 "exact sum: component %zu is %g, expected a finite value", i, v[i]);
+      SAGD_CHECK(fabs(v[i]) < ldexp(1.0, SAGD_XSUM_EMAX), SAGD_ERR_NUMERIC,
+                 "exact sum: component %zu is %.17g, expected |value| < 2^%d", i, v[i],
+                 SAGD_XSUM_EMAX);
+    }
   }
   if (x->n_pending >= XS_ADDS_BEFORE_NORMALISE) {
-    normalise_all_(x);
+    normalise_touched_(x);
   }
-  for (size_t i = 0; i < x->p; i++) {
-    add1_(x->limb + i * XS_NLIMB, v[i]);
+  int64_t *const l = x->limb;
+  int jmin = XS_NLIMB, jmax = -1;
+  for (size_t i = 0; i < p; i++) {
+    uint64_t u;
+    memcpy(&u, &v[i], sizeof u);
+    const int e = (int)((u >> 52) & 0x7ff);
+    if (e == 0) {
+      continue; /* zero or subnormal: below 2^-EMIN, truncated to zero */
+    }
+    uint64_t mant = (u & XS_FRAC) | ((uint64_t)1 << 52); /* |v| = mant 2^(e - 1075) */
+    int b = e - 1075 + SAGD_XSUM_EMIN;                    /* bit index of mant's lowest bit */
+    if (b < 0) {
+      if (b <= -53) {
+        continue;
+      }
+      mant >>= -b; /* truncate toward zero */
+      b = 0;
+    }
+    const int j = b >> 5, s = b & 31;
+    const uint64_t rest = mant >> (32 - s);
+    const int64_t neg = -(int64_t)(u >> 63); /* 0 or -1: (d ^ neg) - neg is d or -d */
+    const int64_t d0 = (int64_t)((mant << s) & XS_MASK), d1 = (int64_t)(rest & XS_MASK),
+                  d2 = (int64_t)(rest >> 32);
+    int64_t *c = l + (size_t)j * p + i;
+    c[0] += (d0 ^ neg) - neg;
+    c[p] += (d1 ^ neg) - neg;
+    c[2 * p] += (d2 ^ neg) - neg;
+    jmin = j < jmin ? j : jmin;
+    jmax = j > jmax ? j : jmax;
+  }
+  if (jmax >= 0) {
+    x->lo = jmin < x->lo ? jmin : x->lo;
+    x->hi = jmax + 2 > x->hi ? jmax + 2 : x->hi;
   }
   x->n_pending++;
   return SAGD_OK;
 }
 
 void sagd_xsum_get(sagd_xsum x, double *out) {
-  normalise_all_(x); /* changes the representation only, not the value */
-  for (size_t i = 0; i < x->p; i++) {
-    out[i] = round_(x->limb + i * XS_NLIMB);
-  }
+  normalise_touched_(x); /* changes the representation only, not the value */
+  round_all_(x->limb + (x->lo <= x->hi ? (size_t)x->lo * x->p : 0), x->p, x->lo, x->hi, out);
 }
 
 int sagd_xsum_allreduce(sagd_xsum x, MPI_Comm comm, double *out) {
-  normalise_all_(x);
-  const size_t total = x->p * XS_NLIMB;
-  memcpy(x->scratch, x->limb, total * sizeof(int64_t));
-  /* Canonical limbs are < 2^32 and the top limb small, so summing over any realistic
+  normalise_touched_(x);
+  /* The ranks' common range of limbs: only those are sent. */
+  int range[2] = {-x->lo, x->hi}, g[2];
+  SAGD_CHECK_MPI(MPI_Allreduce(range, g, 2, MPI_INT, MPI_MAX, comm));
+  const int lo = -g[0], hi = g[1];
+  if (lo > hi) {
+    round_all_(x->limb, x->p, lo, hi, out); /* zero everywhere */
+    return SAGD_OK;
+  }
+  /* Limbs outside this rank's [x->lo, x->hi] are zero, so the copy is the whole value. */
+  const size_t total = (size_t)(hi - lo + 1) * x->p;
+  memcpy(x->scratch, x->limb + (size_t)lo * x->p, total * sizeof(int64_t));
+  /* Normalised limbs are < 2^32 and the top one small, so summing over any realistic
    * number of ranks (< 2^30) cannot overflow int64. Chunked for counts beyond INT_MAX. */
   for (size_t off = 0; off < total;) {
     const size_t chunk = total - off < (size_t)INT_MAX ? total - off : (size_t)INT_MAX;
@@ -227,10 +286,6 @@ int sagd_xsum_allreduce(sagd_xsum x, MPI_Comm comm, double *out) {
                                  MPI_SUM, comm));
     off += chunk;
   }
-  for (size_t i = 0; i < x->p; i++) {
-    int64_t *l = x->scratch + i * XS_NLIMB;
-    normalise_(l);
-    out[i] = round_(l);
-  }
+  round_all_(x->scratch, x->p, lo, hi, out);
   return SAGD_OK;
 }
