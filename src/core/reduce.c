@@ -134,10 +134,18 @@ static double round_(int64_t *t, int lo, int n) {
     mant++;
   }
   /* The leading bit of top64 has weight 2^(32 (lo + h) + nb - 1 - EMIN); mant's lowest bit
-   * has weight 2^52 less. mant may have become 2^53 by rounding: still exact in ldexp. */
-  const int exp_lsb = 32 * (lo + h) + nb - 1 - SAGD_XSUM_EMIN - 52;
-  const double r = ldexp((double)mant, exp_lsb);
-  return neg ? -r : r;
+   * has weight 2^52 less. mant may have become 2^53 by rounding (then 2^52, one binade up). */
+  int exp_lsb = 32 * (lo + h) + nb - 1 - SAGD_XSUM_EMIN - 52;
+  if (mant >> 53) {
+    mant >>= 1;
+    exp_lsb++;
+  }
+  /* 2^-256 <= result < 2^255: always a normal double, built from its fields. */
+  const uint64_t bits = ((uint64_t)neg << 63) | ((uint64_t)(exp_lsb + 52 + 1023) << 52) |
+                        (mant & XS_FRAC);
+  double r;
+  memcpy(&r, &bits, sizeof r);
+  return r;
 }
 
 /* out[i] = the rounded value of limbs lo..hi of component i of the limb-major array l. */
