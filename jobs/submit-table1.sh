@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Submit the SAGD paper's Table 1 study to SLURM: one array job per 1-D setting (normal,
-# exponential, mixture; 30 replications each), one job for the high-dimensional run, and an
-# aggregation job (afterany all of them) that writes the table and the figures.
+# exponential, mixture; 30 replications each), one job for the high-dimensional run, one
+# em_gamma run for Figure 1, and an aggregation job (afterany all of them) that writes the
+# table and the figures.
 #
 #   bash jobs/submit-table1.sh [options]            # submit; prints the job ids
 #   bash jobs/submit-table1.sh --local [options]    # no SLURM: run everything here, in turn
@@ -25,6 +26,9 @@ options [environment variable] (default):
   --replications R        replications per 1-D setting [SAGD_REPLICATIONS] (30)
   --highdim CFG|none      the high-dimensional run [SAGD_HIGHDIM_CONFIG] (data/table1-highdim.ini)
   --highdim-replications R                      [SAGD_HIGHDIM_REPLICATIONS] (1)
+  --figure1 CFG|none      the em_gamma run drawn as Figure 1 (one replication, --nodes,
+                          --ntasks, --time as the 1-D jobs) [SAGD_FIGURE1_CONFIG]
+                          (data/em_gamma.ini; skipped if CFG is already among --configs)
   --partition P           SLURM partition [SAGD_PARTITION] (cluster default)
   --account A             SLURM account [SAGD_ACCOUNT] (user default)
   --qos Q                 SLURM QOS [SAGD_QOS] (default)
@@ -57,6 +61,7 @@ CONFIGS=${SAGD_CONFIGS:-"$ROOT/data/table1-normal.ini $ROOT/data/table1-exp.ini 
 REPS=${SAGD_REPLICATIONS:-30}
 HIGHDIM=${SAGD_HIGHDIM_CONFIG:-$ROOT/data/table1-highdim.ini}
 HD_REPS=${SAGD_HIGHDIM_REPLICATIONS:-1}
+FIG1=${SAGD_FIGURE1_CONFIG:-$ROOT/data/em_gamma.ini}
 PARTITION=${SAGD_PARTITION:-}
 ACCOUNT=${SAGD_ACCOUNT:-}
 QOS=${SAGD_QOS:-}
@@ -84,6 +89,7 @@ while [ $# -gt 0 ]; do
     --replications) REPS=$2; shift 2 ;;
     --highdim) HIGHDIM=$2; shift 2 ;;
     --highdim-replications) HD_REPS=$2; shift 2 ;;
+    --figure1) FIG1=$2; shift 2 ;;
     --partition) PARTITION=$2; shift 2 ;;
     --account) ACCOUNT=$2; shift 2 ;;
     --qos) QOS=$2; shift 2 ;;
@@ -133,6 +139,13 @@ add_job() {
   NAMES+=("$name"); CFGS+=("$cfg"); NREPS+=("$2"); JNODES+=("$3"); JTASKS+=("$4"); JTIME+=("$5")
 }
 for c in $CONFIGS; do add_job "$c" "$REPS" "$NODES" "$NTASKS" "$TIME"; done
+if [ -n "$FIG1" ] && [ "$FIG1" != none ]; then
+  [ -f "$FIG1" ] || die "config '$FIG1' not found (see --figure1)"
+  fig1_abs=$(cd "$(dirname "$FIG1")" && pwd)/$(basename "$FIG1")
+  have=0
+  for c in "${CFGS[@]}"; do [ "$c" != "$fig1_abs" ] || have=1; done
+  [ "$have" = 1 ] || add_job "$FIG1" 1 "$NODES" "$NTASKS" "$TIME"
+fi
 if [ -n "$HIGHDIM" ] && [ "$HIGHDIM" != none ]; then
   add_job "$HIGHDIM" "$HD_REPS" "$HD_NODES" "$HD_NTASKS" "$HD_TIME"
 fi

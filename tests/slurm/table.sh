@@ -25,13 +25,15 @@ for mode in "" --local; do
   bash "$SRC/jobs/submit-table1.sh" --dry-run $mode --build "$BUILD" --out "$TMP/dry" \
     > "$TMP/dry.log" 2>&1 || { cat "$TMP/dry.log"; fail "submit-table1.sh --dry-run $mode failed"; }
   grep -q "table1-mixture" "$TMP/dry.log" || fail "--dry-run $mode printed no mixture command"
+  grep -q "data/em_gamma.ini" "$TMP/dry.log" && pass "--dry-run $mode includes the Figure 1 em_gamma run" ||
+    fail "--dry-run $mode has no em_gamma run for Figure 1"
   [ ! -e "$TMP/dry" ] && pass "--dry-run $mode created nothing" ||
     fail "--dry-run $mode created $(find "$TMP/dry" | head -3)"
 done
 
 SAGD_SET="$TINY" bash "$SRC/jobs/submit-table1.sh" --local --np 1 --build "$BUILD" \
   --out "$OUT" --configs "$SRC/data/table1-normal.ini $SRC/data/table1-mixture.ini" \
-  --replications 2 --highdim none > "$TMP/submit.log" 2>&1
+  --replications 2 --highdim none --figure1 none > "$TMP/submit.log" 2>&1
 st=$?
 [ "$st" = 0 ] && pass "submit-table1.sh --local ran the toy study and aggregated it" ||
   { tail -n 30 "$TMP/submit.log" "$OUT"/logs/*; fail "submit-table1.sh --local: exit $st"; finish; }
