@@ -816,6 +816,23 @@ static int table_rank0_(int argc, char **argv) {
     s.arg = i;
     rc = tb_add_arg_(&s, dirs[i], expect);
   }
+  /* Directories without a single complete replication have no row: name them under the
+   * tables (with --allow-missing), so nothing drops out silently. */
+  char absent[4096] = "";
+  for (int i = 0; i < ndirs && rc == SAGD_OK; i++) {
+    size_t ok = 0, bad = 0;
+    for (size_t j = 0; j < s.nrep; j++) {
+      ok += s.rep[j].arg == i;
+    }
+    for (size_t j = 0; j < s.nbad; j++) {
+      bad += s.bad[j].arg == i;
+    }
+    if (ok == 0 && bad > 0) {
+      size_t l = strlen(absent);
+      snprintf(absent + l, sizeof absent - l, "%s%s (0 of %zu replication%s complete)",
+               l ? "; " : "", dirs[i], bad, bad == 1 ? "" : "s");
+    }
+  }
   free(dirs);
   if (rc != SAGD_OK) {
     tb_study_free_(&s);
@@ -858,6 +875,9 @@ static int table_rank0_(int argc, char **argv) {
   rc = tb_print_deconv_(&s, show_n, csv);
   if (rc == SAGD_OK) {
     rc = tb_print_em_(&s, show_n, csv);
+  }
+  if (rc == SAGD_OK && absent[0] != '\0') {
+    printf("\nNot in the tables, no complete replication yet: %s.\n", absent);
   }
   fflush(stdout);
   tb_study_free_(&s);

@@ -129,6 +129,13 @@ mv "$N/rep-001/result.h5" "$TMP/keep.h5"
   grep -q "warning: 1 incomplete" "$TMP/am.err" &&
   pass "--allow-missing: table printed, cells say [n=1/2], CSV counts 1 and 2" ||
   { cat "$TMP/am.out" "$TMP/am.err"; fail "--allow-missing: exit $st"; }
+# a study with no complete replication at all is named under the tables, not dropped
+mv "$TMP/hd/rep-000/result.h5" "$TMP/hd-keep.h5"
+"$SAGD" table --allow-missing "${STUDIES[@]:0:3}" > "$TMP/am2.out" 2> /dev/null; st=$?
+[ "$st" = 0 ] && grep -q "no complete replication yet: $TMP/hd (0 of 1 replication complete)" "$TMP/am2.out" &&
+  pass "--allow-missing: a study with no complete replication is named under the tables" ||
+  { cat "$TMP/am2.out"; fail "--allow-missing with an empty study: exit $st"; }
+mv "$TMP/hd-keep.h5" "$TMP/hd/rep-000/result.h5"
 head -c 4000 "$TMP/keep.h5" > "$N/rep-001/result.h5"
 "$SAGD" table "$N" > "$TMP/d.out" 2>&1; st=$?
 [ "$st" = 2 ] && grep -q "rep-001: result.h5 cannot be used" "$TMP/d.out" &&
