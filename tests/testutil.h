@@ -44,4 +44,16 @@ static int test_failures_ = 0;
 #define TEST_EXIT()                                                            \
   (test_failures_ ? (fprintf(stderr, "%d check(s) failed\n", test_failures_), 1) : 0)
 
+#ifdef MPI_VERSION
+/* End of an MPI test: sums the failed checks of every rank (collective), finalises MPI and
+ * gives the exit status (non-zero on every rank if any rank failed). */
+static inline int test_exit_mpi(void) {
+  int total = 0;
+  MPI_Allreduce(&test_failures_, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+  MPI_Finalize();
+  test_failures_ = total;
+  return TEST_EXIT();
+}
+#endif
+
 #endif

@@ -144,8 +144,5 @@ int main(int argc, char **argv) {
   }
   free(xi);
   free(rho);
-  int fails = test_failures_, all = 0;
-  MPI_Allreduce(&fails, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-  MPI_Finalize();
-  return all != 0;
+  return test_exit_mpi();
 }

@@ -130,9 +130,5 @@ int main(int argc, char **argv) {
   free(terms);
   free(out);
   free(plain);
-  int fails = test_failures_, total = 0;
-  MPI_Allreduce(&fails, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-  MPI_Finalize();
-  test_failures_ = total;
-  return TEST_EXIT();
+  return test_exit_mpi();
 }

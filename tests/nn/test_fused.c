@@ -189,8 +189,5 @@ int main(int argc, char **argv) {
   free(th0);
   free(th_world);
   free(th_self);
-  int fails = test_failures_, all = 0;
-  MPI_Allreduce(&fails, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-  MPI_Finalize();
-  return all ? 1 : 0;
+  return test_exit_mpi();
 }
