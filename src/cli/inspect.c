@@ -177,7 +177,11 @@ static int inspect_result_(MPI_Comm comm, int rank, const char *path) {
   SAGD_CALL(sagd_h5_open(comm, path, 0, &f));
   char *experiment = NULL, *created = NULL, *hash = NULL, *version = NULL;
   int64_t nranks = 0, format = 0;
-  int rc = sagd_h5_read_attr_string(f, "/meta", "experiment", &experiment);
+  size_t nds = 0, nck = 0;
+  int rc = sagd_h5_verify(f, &nds, &nck);
+  if (rc == SAGD_OK) {
+    rc = sagd_h5_read_attr_string(f, "/meta", "experiment", &experiment);
+  }
   if (rc == SAGD_OK) {
     rc = sagd_h5_read_attr_string(f, "/meta", "created", &created);
   }
@@ -230,6 +234,13 @@ static int inspect_result_(MPI_Comm comm, int rank, const char *path) {
     printf("phase:        complete\n");
     printf("written:      %s by %lld rank(s), sagd %s\n", created, (long long)nranks, version);
     printf("config hash:  %s\n", hash);
+    if (nck == 0) {
+      printf("checksums:    none stored (written by an older sagd); all %zu datasets read "
+             "back\n", nds);
+    } else {
+      printf("checksums:    %zu datasets verify (HDF5 Fletcher32; the other %zu are scalars, "
+             "which cannot carry one); all %zu read back\n", nck, nds - nck, nds);
+    }
     int first = 1;
     for (int i = 0; thetas[i] != NULL; i++) {
       if (tv[i] != NULL) {

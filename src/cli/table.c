@@ -252,6 +252,9 @@ static int tb_read_result_(const char *path, tb_rep *r) {
   char *exp = NULL, *cfgtext = NULL;
   sagd_config cfg = NULL;
   int rc = sagd_h5_open(MPI_COMM_SELF, path, 0, &f);
+  if (rc == SAGD_OK) { /* every dataset reads back and matches its checksum */
+    rc = sagd_h5_verify(f, NULL, NULL);
+  }
   if (rc == SAGD_OK) {
     rc = sagd_h5_read_attr_string(f, "/meta", "experiment", &exp);
   }

@@ -562,6 +562,7 @@ static int write_result_(dv_run *R, const double *x, const double *z, dv_metric 
   SAGD_CALLOC(w1, p, "W1 per dimension");
   sagd_h5 f = NULL;
   SAGD_CALL(sagd_runfile_begin(R->info, "result.h5", &f));
+  sagd_h5_set_checksums(f, 1); /* every result dataset carries a Fletcher32 checksum */
   SAGD_CALL(sagd_h5_write_rows(f, "/data/x", c->n, p, R->i0, nloc, x));
   SAGD_CALL(sagd_h5_write_rows(f, "/data/z", c->n, p, R->i0, nloc, z));
   for (uint64_t ph = 0; ph <= c->nm; ph++) {

@@ -221,6 +221,7 @@ static int write_result_(const sagd_run_info *info, const double *x, const doubl
                          const double *mle, double llmax, double em_rate) {
   sagd_h5 f = NULL;
   SAGD_CALL(sagd_runfile_begin(info, "result.h5", &f));
+  sagd_h5_set_checksums(f, 1); /* every result dataset carries a Fletcher32 checksum */
   size_t dn[1] = {n}, d2[1] = {2};
   SAGD_CALL(sagd_h5_write(f, "/data/x", 1, dn, x));
   if (z != NULL) {

@@ -27,6 +27,7 @@ struct sagd_h5_s {
   MPI_Comm comm;
   int rank;
   int writable;
+  int checksums; /* datasets created from now on carry the Fletcher32 filter */
   char *path;
 };
 
@@ -235,8 +236,17 @@ int sagd_h5_create(MPI_Comm comm, const char *path, sagd_h5 *f) {
   struct sagd_h5_s *h = NULL;
   hid_t fapl = H5I_INVALID_HID;
   SAGD_CALL(h5_new(comm, path, &h, &fapl));
-  h->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  /* The HDF5 1.8 file format: superblock, object headers (attributes included) and indexes
+   * carry checksums that HDF5 verifies on every read; any HDF5 >= 1.8 reads it. */
   int rc = SAGD_OK;
+  if (H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18) < 0) {
+    rc = h5_fail(SAGD_ERR_HDF5, "set the file format (1.8) of", NULL, path, __LINE__,
+                 __func__);
+    H5Pclose(fapl);
+    h5_free(h);
+    return rc;
+  }
+  h->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   if (h->file < 0) {
     rc = h5_fail(SAGD_ERR_OUTPUT, "create file", NULL, path, __LINE__, __func__);
   }
@@ -314,6 +324,116 @@ int sagd_h5_close(sagd_h5 *fp) {
   }
   h5_free(f);
   return rc;
+}
+
+void sagd_h5_set_checksums(sagd_h5 f, int on) {
+  SAGD_ASSERT(f != NULL);
+  f->checksums = on != 0;
+}
+
+/* ---------------------------------------------------------------- verification */
+
+typedef struct {
+  char **names;
+  size_t n, cap;
+  int oom;
+} dset_list;
+
+static herr_t list_dsets_cb(hid_t g, const char *name, const H5L_info_t *info, void *data) {
+  dset_list *l = data;
+  if (info->type != H5L_TYPE_HARD) {
+    return 0;
+  }
+  hid_t obj = H5Oopen(g, name, H5P_DEFAULT);
+  if (obj < 0) {
+    return -1; /* a damaged object: the walk fails and says so */
+  }
+  H5I_type_t t = H5Iget_type(obj);
+  H5Oclose(obj);
+  if (t != H5I_DATASET) {
+    return 0;
+  }
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? 2 * l->cap : 64;
+    char **nn = realloc(l->names, cap * sizeof *nn);
+    if (nn == NULL) {
+      l->oom = 1;
+      return 1;
+    }
+    l->names = nn;
+    l->cap = cap;
+  }
+  size_t len = strlen(name) + 2;
+  if ((l->names[l->n] = malloc(len)) == NULL) {
+    l->oom = 1;
+    return 1;
+  }
+  snprintf(l->names[l->n++], len, "/%s", name);
+  return 0;
+}
+
+int sagd_h5_verify(sagd_h5 f, size_t *ndatasets, size_t *nchecksummed) {
+  SAGD_ASSERT(f != NULL);
+  dset_list l = {NULL, 0, 0, 0};
+  int rc = SAGD_OK;
+  size_t nck = 0;
+  /* every rank walks the same file in the same (name) order */
+  if (H5Lvisit(f->file, H5_INDEX_NAME, H5_ITER_INC, list_dsets_cb, &l) < 0) {
+    rc = h5_fail(SAGD_ERR_CORRUPT, "walk the groups and datasets of", "/", f->path, __LINE__,
+                 __func__);
+    goto done;
+  }
+  if (l.oom) {
+    H5FAILX(SAGD_ERR_MEM, "cannot list the datasets of '%s'", f->path);
+  }
+  for (size_t i = 0; i < l.n; i++) {
+    hid_t dset = H5Dopen2(f->file, l.names[i], H5P_DEFAULT);
+    if (dset < 0) {
+      rc = h5_fail(SAGD_ERR_CORRUPT, "open dataset", l.names[i], f->path, __LINE__, __func__);
+      goto done;
+    }
+    hid_t dcpl = H5Dget_create_plist(dset);
+    unsigned flags = 0, cd[8];
+    size_t ncd = 8;
+    char fname[64];
+    unsigned fcfg = 0;
+    if (dcpl >= 0 && H5Pget_filter_by_id2(dcpl, H5Z_FILTER_FLETCHER32, &flags, &ncd, cd,
+                                          sizeof fname, fname, &fcfg) >= 0) {
+      nck++;
+    }
+    H5Eclear2(H5E_DEFAULT); /* "filter not found" is an answer, not an error */
+    if (dcpl >= 0) {
+      H5Pclose(dcpl);
+    }
+    H5Dclose(dset);
+    /* reading the whole dataset makes HDF5 check every chunk's checksum */
+    int nd = 0;
+    size_t dims[H5S_MAX_RANK];
+    double *data = NULL;
+    int r = sagd_h5_read(f, l.names[i], H5S_MAX_RANK, &nd, dims, &data);
+    free(data);
+    if (r != SAGD_OK) {
+      char msg[1024];
+      snprintf(msg, sizeof msg, "%s", sagd_error_message());
+      H5FAILX(SAGD_ERR_CORRUPT, "'%s': dataset '%s' is damaged (%s)", f->path, l.names[i],
+              strstr(msg, "Fletcher32") != NULL || strstr(msg, "filter") != NULL
+                  ? "its Fletcher32 checksum does not match"
+                  : msg);
+    }
+  }
+done:
+  for (size_t i = 0; i < l.n; i++) {
+    free(l.names[i]);
+  }
+  free(l.names);
+  SAGD_CALL(rc);
+  if (ndatasets != NULL) {
+    *ndatasets = l.n;
+  }
+  if (nchecksummed != NULL) {
+    *nchecksummed = nck;
+  }
+  return SAGD_OK;
 }
 
 int sagd_h5_exists(sagd_h5 f, const char *path) {
@@ -515,7 +635,7 @@ static void shape_text(int nd, const hsize_t *d, char *buf, size_t cap) {
 static int dset_open_or_create(sagd_h5 f, const char *path, int nd, const hsize_t *dims,
                                hid_t *out) {
   int rc = SAGD_OK;
-  hid_t dset = H5I_INVALID_HID, space = H5I_INVALID_HID;
+  hid_t dset = H5I_INVALID_HID, space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID;
   int ex = 0;
   SAGD_CALL(lookup(f, path, &ex));
   if (ex) {
@@ -542,11 +662,34 @@ static int dset_open_or_create(sagd_h5 f, const char *path, int nd, const hsize_
     } else {
       H5TRY(space = H5Screate(H5S_SCALAR), "create a dataspace for", path);
     }
-    H5TRY(dset = H5Dcreate2(f->file, path, H5T_IEEE_F64LE, space, f->lcpl, H5P_DEFAULT,
-                            H5P_DEFAULT),
+    /* Checksummed datasets are chunked (the filter works per chunk): whole rows, about
+     * 1 MiB per chunk. Scalars and empty datasets cannot be chunked and stay contiguous. */
+    size_t total = 1;
+    for (int i = 0; i < nd; i++) {
+      total *= (size_t)dims[i];
+    }
+    if (f->checksums && nd > 0 && total > 0) {
+      hsize_t chunk[H5S_MAX_RANK];
+      size_t row = sizeof(double);
+      for (int i = 1; i < nd; i++) {
+        chunk[i] = dims[i];
+        row *= (size_t)dims[i];
+      }
+      size_t rows = ((size_t)1 << 20) / row;
+      rows = rows < 1 ? 1 : rows;
+      chunk[0] = dims[0] < rows ? dims[0] : (hsize_t)rows;
+      H5TRY(dcpl = H5Pcreate(H5P_DATASET_CREATE), "create a dataset property list for", path);
+      H5TRY(H5Pset_chunk(dcpl, nd, chunk), "set the chunks of", path);
+      H5TRY(H5Pset_fletcher32(dcpl), "set the Fletcher32 checksum of", path);
+    }
+    H5TRY(dset = H5Dcreate2(f->file, path, H5T_IEEE_F64LE, space, f->lcpl,
+                            dcpl >= 0 ? dcpl : H5P_DEFAULT, H5P_DEFAULT),
           "create dataset", path);
   }
 done:
+  if (dcpl >= 0) {
+    H5Pclose(dcpl);
+  }
   if (space >= 0) {
     H5Sclose(space);
   }

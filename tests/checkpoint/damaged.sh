@@ -138,6 +138,31 @@ sagd_np 1 run "$CFG" --out "$TMP/named2" "${run[@]}" --resume "$TMP/both_newest"
 "$SAGD" inspect "$REF" > "$TMP/inspect_result.txt" 2>&1 && grep -q "^kind: *result" "$TMP/inspect_result.txt" \
   && grep -q "^theta: *sagd_theta = \[" "$TMP/inspect_result.txt" \
   && pass "inspect: a result file" || { fail "inspect result"; cat "$TMP/inspect_result.txt" >&2; }
+grep -q "^checksums: *[1-9][0-9]* datasets verify (HDF5 Fletcher32" "$TMP/inspect_result.txt" &&
+  pass "inspect: the result's datasets carry checksums: $(grep -o '[0-9]* datasets verify' "$TMP/inspect_result.txt")" ||
+  fail "inspect: no Fletcher32 checksums in the result file"
+# A result with one flipped bit in a dataset's stored data, and one in its metadata (the
+# config attribute): both are refused with exit 2, the first naming the dataset.
+PY=${PYTHON:-/usr/bin/python3}
+"$PY" - "$REF" "$TMP/flip_data.h5" "$TMP/flip_meta.h5" <<'PYEOF'
+import sys, h5py
+src, out_data, out_meta = sys.argv[1:4]
+with h5py.File(src, "r") as f:
+    off = f["/trace/sagd/theta"].id.get_chunk_info(0).byte_offset + 8
+b = bytearray(open(src, "rb").read())
+d = bytearray(b); d[off] ^= 0x04
+open(out_data, "wb").write(d)
+m = bytearray(b); i = m.find(b"[em]"); m[i + 1] ^= 0x01
+open(out_meta, "wb").write(m)
+PYEOF
+"$SAGD" inspect "$TMP/flip_data.h5" > "$TMP/flip_data.txt" 2>&1; st=$?
+[ $st = 2 ] && grep -q "dataset '/trace/sagd/theta' is damaged (its Fletcher32 checksum does not match)" "$TMP/flip_data.txt" &&
+  pass "result with a flipped data bit: inspect exits 2 naming /trace/sagd/theta" ||
+  { cat "$TMP/flip_data.txt"; fail "flipped data bit in result.h5: exit $st"; }
+"$SAGD" inspect "$TMP/flip_meta.h5" > "$TMP/flip_meta.txt" 2>&1; st=$?
+[ $st = 2 ] && grep -q "metadata checksum" "$TMP/flip_meta.txt" &&
+  pass "result with a flipped metadata bit: inspect exits 2 (HDF5 metadata checksum)" ||
+  { cat "$TMP/flip_meta.txt"; fail "flipped metadata bit in result.h5: exit $st"; }
 echo "not hdf5" > "$TMP/junk.h5"
 "$SAGD" inspect "$TMP/junk.h5" > /dev/null 2>&1; st=$?
 [ $st = 2 ] && pass "inspect: a non-HDF5 file exits 2" || fail "inspect junk: exit $st"

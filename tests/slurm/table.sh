@@ -136,6 +136,17 @@ mv "$TMP/hd/rep-000/result.h5" "$TMP/hd-keep.h5"
   pass "--allow-missing: a study with no complete replication is named under the tables" ||
   { cat "$TMP/am2.out"; fail "--allow-missing with an empty study: exit $st"; }
 mv "$TMP/hd-keep.h5" "$TMP/hd/rep-000/result.h5"
+# one flipped bit in a dataset of a result: named as damaged (Fletcher32)
+"$PYTHON" - "$TMP/keep.h5" "$N/rep-001/result.h5" <<'PYEOF'
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    off = f["/results/sagd/samples"].id.get_chunk_info(0).byte_offset + 16
+b = bytearray(open(sys.argv[1], "rb").read()); b[off] ^= 0x20
+open(sys.argv[2], "wb").write(b)
+PYEOF
+"$SAGD" table "$N" > "$TMP/f.out" 2>&1; st=$?
+[ "$st" = 2 ] && grep -q "rep-001: result.h5 cannot be used: .*'/results/sagd/samples' is damaged (its Fletcher32" "$TMP/f.out" &&
+  pass "a flipped bit in result.h5: exit 2, named with the damaged dataset" || { cat "$TMP/f.out"; fail "flipped bit: exit $st"; }
 head -c 4000 "$TMP/keep.h5" > "$N/rep-001/result.h5"
 "$SAGD" table "$N" > "$TMP/d.out" 2>&1; st=$?
 [ "$st" = 2 ] && grep -q "rep-001: result.h5 cannot be used" "$TMP/d.out" &&
