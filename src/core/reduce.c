@@ -20,10 +20,11 @@
  * adds since the last normalisation every limb is below 2^62 in magnitude: we normalise
  * (propagate carries) before that bound is reached.
  *
- * Canonical form (after normalise_): limbs 0..N-2 in [0, 2^32), the top limb signed. The
- * value and this form are in one-to-one correspondence, so whatever the order of additions
- * or the split across ranks, the canonical limbs of the same exact sum are identical.
- * MPI_SUM on MPI_INT64_T is exact integer addition, so the global limbs are exact too.
+ * Normalising (propagating carries over the touched limbs) leaves every limb below the top
+ * one in [0, 2^32) and the value unchanged. Limbs are then small enough that MPI_SUM on
+ * MPI_INT64_T over any realistic number of ranks cannot overflow, and integer addition is
+ * exact: the global limbs hold the exact sum whatever the order of additions or the split
+ * across ranks.
  *
  * Rounding. round_() converts a window of limbs to the nearest double, ties to even, using
  * the top 64 significant bits plus a sticky bit for everything below: the result is a
