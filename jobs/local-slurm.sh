@@ -40,7 +40,14 @@ case "$cmd" in
 start)
   [ "$(id -u)" = 0 ] || die "the daemons are started as root"
   for c in munged slurmctld slurmd sinfo ss; do command -v "$c" >/dev/null || die "$c not found (bash jobs/setup-debian.sh)"; done
-  [ ! -s "$DIR/pids" ] || die "$DIR/pids exists: a cluster may be running there (stop it first)"
+  if [ -s "$DIR/pids" ]; then
+    live=
+    for pid in $(awk '{print $2}' "$DIR/pids"); do kill -0 "$pid" 2>/dev/null && live="$live $pid"; done
+    [ -z "$live" ] || die "a cluster is running in $DIR (pids$live): stop it first (bash $0 stop $DIR)"
+    # e.g. the machine was restarted: no daemon of DIR/pids is alive
+    echo "local-slurm: $DIR/pids is stale (none of its daemons is running): starting afresh" >&2
+    rm -f "$DIR/pids"
+  fi
   mkdir -p "$DIR/state" "$DIR/spool" "$DIR/log" "$DIR/pmix"
   DIR=$(cd "$DIR" && pwd)
   chmod 755 "$DIR"

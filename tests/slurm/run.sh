@@ -63,11 +63,15 @@ trap cleanup EXIT
 trap 'echo "interrupted" >&2; exit 1' INT TERM
 
 note "starting munged, slurmctld, slurmd in $CL (jobs/local-slurm.sh)"
+# a pids file left by daemons that are gone (a machine restart) must not block the start
+mkdir -p "$CL" && printf 'munged 4194303\nslurmctld 4194302\n' > "$CL/pids"
 if ! bash "$SRC/jobs/local-slurm.sh" start "$CL" --cpus 2 > "$TMP/start.out" 2> "$TMP/start.err"; then
   cat "$TMP/start.err"
   skip "the SLURM daemons did not start here"
 fi
 cat "$TMP/start.err"
+grep -q "pids is stale" "$TMP/start.err" && pass "a stale pids file (daemons gone) is replaced at start" ||
+  fail "start did not report the stale pids file"
 export SLURM_CONF="$CL/slurm.conf"
 # If this script is killed without running its EXIT trap (a CTest timeout), stop the
 # daemons anyway: a watchdog ends them, by PID, once this shell is gone.
