@@ -45,8 +45,9 @@ start)
     for pid in $(awk '{print $2}' "$DIR/pids"); do kill -0 "$pid" 2>/dev/null && live="$live $pid"; done
     [ -z "$live" ] || die "a cluster is running in $DIR (pids$live): stop it first (bash $0 stop $DIR)"
     # e.g. the machine was restarted: no daemon of DIR/pids is alive
-    echo "local-slurm: $DIR/pids is stale (none of its daemons is running): starting afresh" >&2
-    rm -f "$DIR/pids"
+    echo "local-slurm: $DIR/pids is stale (none of its daemons is running): starting afresh," \
+      "with an empty job queue (resubmit a study to resume it from its checkpoints)" >&2
+    rm -rf "$DIR/pids" "$DIR/state" "$DIR/spool"
   fi
   mkdir -p "$DIR/state" "$DIR/spool" "$DIR/log" "$DIR/pmix"
   DIR=$(cd "$DIR" && pwd)
