@@ -78,15 +78,10 @@ static void normalise_touched_(sagd_xsum x) {
   x->n_pending = 0;
 }
 
-/* Nearest double (ties to even) to sum_k t[k] 2^(32 (lo + k) - EMIN), k < n, n <= XS_NLIMB.
- * t is overwritten. Any int64 limbs whose exact sum is below 2^254 in magnitude. */
+/* Nearest double (ties to even) to sum_k t[k] 2^(32 (lo + k) - EMIN), k < n, n <= XS_NLIMB,
+ * for normalised limbs (t[0..n-2] in [0, 2^32), t[n-1] signed: the value's sign) whose sum
+ * is below 2^254 in magnitude. t is overwritten. */
 static double round_(int64_t *t, int lo, int n) {
-  /* in-window carries: t[0..n-2] in [0, 2^32), t[n-1] signed (the value's sign) */
-  for (int k = 0; k < n - 1; k++) {
-    const int64_t low = (int64_t)((uint64_t)t[k] & XS_MASK);
-    t[k + 1] += (t[k] - low) / XS_RADIX;
-    t[k] = low;
-  }
   const int neg = t[n - 1] < 0;
   if (neg) { /* magnitude: negate and carry again; the top limb becomes >= 0 */
     for (int k = 0; k < n; k++) {
@@ -149,7 +144,8 @@ static double round_(int64_t *t, int lo, int n) {
   return r;
 }
 
-/* out[i] = the rounded value of limbs lo..hi of component i of the limb-major array l. */
+/* out[i] = the rounded value of limbs lo..hi of component i of the limb-major array l,
+ * normalised over lo..hi (normalise_range_). */
 static void round_all_(const int64_t *l, size_t p, int lo, int hi, double *out) {
   if (lo > hi) {
     for (size_t i = 0; i < p; i++) {
@@ -295,6 +291,7 @@ int sagd_xsum_allreduce(sagd_xsum x, MPI_Comm comm, double *out) {
                                  MPI_SUM, comm));
     off += chunk;
   }
+  normalise_range_(x->scratch, x->p, 0, hi - lo); /* the window of the global sum */
   round_all_(x->scratch, x->p, lo, hi, out);
   return SAGD_OK;
 }
