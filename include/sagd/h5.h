@@ -52,8 +52,9 @@ int sagd_h5_read(sagd_h5 f, const char *path, int ndims_cap, int *ndims, size_t 
 int sagd_h5_read_rows(sagd_h5 f, const char *path, size_t row0, size_t nrows, size_t cols,
                       double *data);
 /** Datasets created from now on (on, identical on all ranks) carry HDF5's Fletcher32
- *  checksum filter, in chunks of whole rows (~1 MiB); every read then verifies them. Not
- *  collective. Result files use it; checkpoints keep their own per-row checksums. */
+ *  checksum filter, in chunks of whole rows (~1 MiB); scalars are stored compact, inside
+ *  their object header, which the file format checksums. Every read then verifies them.
+ *  Not collective. Result files use it; checkpoints keep their own per-row checksums. */
 void sagd_h5_set_checksums(sagd_h5 f, int on);
 /** Read every dataset of the file, so HDF5 checks every stored checksum. Returns how many
  *  datasets there are and how many carry a checksum (either may be NULL). Fails with

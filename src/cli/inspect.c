@@ -237,9 +237,12 @@ static int inspect_result_(MPI_Comm comm, int rank, const char *path) {
     if (nck == 0) {
       printf("checksums:    none stored (written by an older sagd); all %zu datasets read "
              "back\n", nds);
+    } else if (nck == nds) {
+      printf("checksums:    all %zu datasets verify (arrays: HDF5 Fletcher32; scalars: their "
+             "checksummed object headers)\n", nds);
     } else {
-      printf("checksums:    %zu datasets verify (HDF5 Fletcher32; the other %zu are scalars, "
-             "which cannot carry one); all %zu read back\n", nck, nds - nck, nds);
+      printf("checksums:    %zu of %zu datasets carry one and verify; all read back\n", nck,
+             nds);
     }
     int first = 1;
     for (int i = 0; thetas[i] != NULL; i++) {

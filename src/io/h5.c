@@ -397,8 +397,11 @@ int sagd_h5_verify(sagd_h5 f, size_t *ndatasets, size_t *nchecksummed) {
     size_t ncd = 8;
     char fname[64];
     unsigned fcfg = 0;
-    if (dcpl >= 0 && H5Pget_filter_by_id2(dcpl, H5Z_FILTER_FLETCHER32, &flags, &ncd, cd,
-                                          sizeof fname, fname, &fcfg) >= 0) {
+    /* checksummed: Fletcher32 on the data, or compact (data inside the object header,
+     * which the 1.8 format checksums; sagd stores only checksummed scalars compact) */
+    if (dcpl >= 0 && (H5Pget_layout(dcpl) == H5D_COMPACT ||
+                      H5Pget_filter_by_id2(dcpl, H5Z_FILTER_FLETCHER32, &flags, &ncd, cd,
+                                           sizeof fname, fname, &fcfg) >= 0)) {
       nck++;
     }
     H5Eclear2(H5E_DEFAULT); /* "filter not found" is an answer, not an error */
@@ -681,6 +684,11 @@ static int dset_open_or_create(sagd_h5 f, const char *path, int nd, const hsize_
       H5TRY(dcpl = H5Pcreate(H5P_DATASET_CREATE), "create a dataset property list for", path);
       H5TRY(H5Pset_chunk(dcpl, nd, chunk), "set the chunks of", path);
       H5TRY(H5Pset_fletcher32(dcpl), "set the Fletcher32 checksum of", path);
+    } else if (f->checksums && nd == 0) {
+      /* a scalar cannot be chunked: stored compact, inside its object header, which the
+       * 1.8 file format checksums */
+      H5TRY(dcpl = H5Pcreate(H5P_DATASET_CREATE), "create a dataset property list for", path);
+      H5TRY(H5Pset_layout(dcpl, H5D_COMPACT), "set the compact layout of", path);
     }
     H5TRY(dset = H5Dcreate2(f->file, path, H5T_IEEE_F64LE, space, f->lcpl,
                             dcpl >= 0 ? dcpl : H5P_DEFAULT, H5P_DEFAULT),
@@ -783,6 +791,7 @@ int sagd_h5_write(sagd_h5 f, const char *path, int ndims, const size_t *dims,
   static const double none = 0;
   int rc = SAGD_OK;
   hid_t dset = H5I_INVALID_HID, fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+  hid_t dcpl = H5I_INVALID_HID;
   SAGD_CALL(dset_open_or_create(f, path, ndims, hd, &dset));
   H5TRY(fspace = H5Dget_space(dset), "get the dataspace of dataset", path);
   if (ndims > 0) {
@@ -790,8 +799,12 @@ int sagd_h5_write(sagd_h5 f, const char *path, int ndims, const size_t *dims,
   } else {
     H5TRY(mspace = H5Screate(H5S_SCALAR), "create a memory dataspace for", path);
   }
-  if (f->rank != 0) {
-    /* Replicated data: rank 0 writes, the others take part with nothing. */
+  /* Replicated data: rank 0 writes, the others take part with nothing; except a compact
+   * dataset (a checksummed scalar), which lives in the object header that every rank
+   * writes, so every rank writes the same value. */
+  H5TRY(dcpl = H5Dget_create_plist(dset), "get the properties of dataset", path);
+  const int compact = H5Pget_layout(dcpl) == H5D_COMPACT;
+  if (f->rank != 0 && !compact) {
     H5TRY(H5Sselect_none(fspace), "select nothing in dataset", path);
     H5TRY(H5Sselect_none(mspace), "select nothing in dataset", path);
   }
@@ -801,6 +814,9 @@ int sagd_h5_write(sagd_h5 f, const char *path, int ndims, const size_t *dims,
           "write dataset", path);
   }
 done:
+  if (dcpl >= 0) {
+    H5Pclose(dcpl);
+  }
   xfer_close(dset, fspace, mspace);
   SAGD_CALL(rc);
   return SAGD_OK;

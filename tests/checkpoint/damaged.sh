@@ -138,8 +138,8 @@ sagd_np 1 run "$CFG" --out "$TMP/named2" "${run[@]}" --resume "$TMP/both_newest"
 "$SAGD" inspect "$REF" > "$TMP/inspect_result.txt" 2>&1 && grep -q "^kind: *result" "$TMP/inspect_result.txt" \
   && grep -q "^theta: *sagd_theta = \[" "$TMP/inspect_result.txt" \
   && pass "inspect: a result file" || { fail "inspect result"; cat "$TMP/inspect_result.txt" >&2; }
-grep -q "^checksums: *[1-9][0-9]* datasets verify (HDF5 Fletcher32" "$TMP/inspect_result.txt" &&
-  pass "inspect: the result's datasets carry checksums: $(grep -o '[0-9]* datasets verify' "$TMP/inspect_result.txt")" ||
+grep -q "^checksums: *all [1-9][0-9]* datasets verify (arrays: HDF5 Fletcher32; scalars:" "$TMP/inspect_result.txt" &&
+  pass "inspect: every dataset of the result carries a checksum: $(grep -o 'all [0-9]* datasets verify' "$TMP/inspect_result.txt")" ||
   fail "inspect: no Fletcher32 checksums in the result file"
 # A result with one flipped bit in a dataset's stored data, and one in its metadata (the
 # config attribute): both are refused with exit 2, the first naming the dataset.
@@ -154,7 +154,16 @@ d = bytearray(b); d[off] ^= 0x04
 open(out_data, "wb").write(d)
 m = bytearray(b); i = m.find(b"[em]"); m[i + 1] ^= 0x01
 open(out_meta, "wb").write(m)
+with h5py.File(src, "r") as f:  # a scalar's value (stored compact, in its object header)
+    v = f["/results/max_loglik"][()]
+import struct
+c = bytearray(b); i = c.find(struct.pack("<d", v)); c[i] ^= 0x01
+open(out_data + ".scalar", "wb").write(c)
 PYEOF
+"$SAGD" inspect "$TMP/flip_data.h5.scalar" > "$TMP/flip_scalar.txt" 2>&1; st=$?
+[ $st = 2 ] && grep -q "metadata checksum" "$TMP/flip_scalar.txt" &&
+  pass "result with a flipped bit in a scalar's value: inspect exits 2 (object header checksum)" ||
+  { cat "$TMP/flip_scalar.txt"; fail "flipped scalar bit in result.h5: exit $st"; }
 "$SAGD" inspect "$TMP/flip_data.h5" > "$TMP/flip_data.txt" 2>&1; st=$?
 [ $st = 2 ] && grep -q "dataset '/trace/sagd/theta' is damaged (its Fletcher32 checksum does not match)" "$TMP/flip_data.txt" &&
   pass "result with a flipped data bit: inspect exits 2 naming /trace/sagd/theta" ||
