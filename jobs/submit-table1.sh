@@ -38,6 +38,10 @@ options [environment variable] (default):
   --highdim-nodes N       [SAGD_HIGHDIM_NODES] (2)
   --highdim-ntasks N      [SAGD_HIGHDIM_NTASKS] (4)
   --highdim-time T        [SAGD_HIGHDIM_TIME] (24:00:00)
+  --highdim-after-1d      start the high-dim job only after the 1-D and Figure 1 jobs
+                          have ended (--dependency=afterany): for a small cluster, whose
+                          FIFO scheduler would otherwise keep CPUs idle while the wide
+                          high-dim job waits for a whole allocation [SAGD_HIGHDIM_AFTER_1D=1]
   --signal-secs S         SIGUSR1 to the job script S seconds before the time limit: sagd
                           checkpoints and the job requeues itself [SAGD_SIGNAL_SECS] (300)
   --array-limit N         at most N replications of a setting running at once
@@ -52,7 +56,8 @@ options [environment variable] (default):
                           started by mpiexec [SAGD_LOCAL=1]; chosen automatically when
                           sbatch is not installed
   --np N                  ranks per run with --local [SAGD_NP] (2)
-  --dry-run               print the sbatch commands, submit nothing
+  --dry-run               print the sbatch commands (or with --local the commands run
+                          here), submit and create nothing
   --help                  this text
 EOF
 }
@@ -71,6 +76,7 @@ TIME=${SAGD_TIME:-02:00:00}
 HD_NODES=${SAGD_HIGHDIM_NODES:-2}
 HD_NTASKS=${SAGD_HIGHDIM_NTASKS:-4}
 HD_TIME=${SAGD_HIGHDIM_TIME:-24:00:00}
+HD_AFTER=${SAGD_HIGHDIM_AFTER_1D:-0}
 SIGNAL_SECS=${SAGD_SIGNAL_SECS:-300}
 ARRAY_LIMIT=${SAGD_ARRAY_LIMIT:-}
 MAX_REQUEUES=${SAGD_MAX_REQUEUES:-20}
@@ -99,6 +105,7 @@ while [ $# -gt 0 ]; do
     --highdim-nodes) HD_NODES=$2; shift 2 ;;
     --highdim-ntasks) HD_NTASKS=$2; shift 2 ;;
     --highdim-time) HD_TIME=$2; shift 2 ;;
+    --highdim-after-1d) HD_AFTER=1; shift ;;
     --signal-secs) SIGNAL_SECS=$2; shift 2 ;;
     --array-limit) ARRAY_LIMIT=$2; shift 2 ;;
     --max-requeues) MAX_REQUEUES=$2; shift 2 ;;
@@ -122,13 +129,15 @@ isnum "$SIGNAL_SECS" || die "--signal-secs '$SIGNAL_SECS': expected seconds"
 SAGD_BIN="$BUILD/sagd"
 [ -x "$SAGD_BIN" ] || die "no sagd binary at '$SAGD_BIN' (build first, or pass --build DIR)"
 SAGD_BIN=$(cd "$(dirname "$SAGD_BIN")" && pwd)/sagd
-if [ "$LOCAL" != 1 ] && ! command -v sbatch >/dev/null 2>&1; then
+# (a dry run prints the sbatch commands whether or not sbatch is installed)
+if [ "$LOCAL" != 1 ] && [ "$DRY" != 1 ] && ! command -v sbatch >/dev/null 2>&1; then
   echo "submit-table1: sbatch not found: running locally (--local)"
   LOCAL=1
 fi
 
 # (name, config, replications, nodes, ntasks, time) per job
 NAMES=(); CFGS=(); NREPS=(); JNODES=(); JTASKS=(); JTIME=()
+HD_INDEX=-1 # index of the high-dim job, if any
 add_job() {
   local cfg=$1
   [ -f "$cfg" ] || die "config '$cfg' not found (see --configs / --highdim)"
@@ -148,6 +157,7 @@ if [ -n "$FIG1" ] && [ "$FIG1" != none ]; then
 fi
 if [ -n "$HIGHDIM" ] && [ "$HIGHDIM" != none ]; then
   add_job "$HIGHDIM" "$HD_REPS" "$HD_NODES" "$HD_NTASKS" "$HD_TIME"
+  HD_INDEX=$((${#NAMES[@]} - 1))
 fi
 [ ${#NAMES[@]} -gt 0 ] || die "nothing to run: no configs"
 
@@ -217,7 +227,11 @@ jobids_tmp="$OUT/jobids.tmp"
 ids=()
 for j in "${!NAMES[@]}"; do
   array="0-$((${NREPS[$j]} - 1))${ARRAY_LIMIT:+%$ARRAY_LIMIT}"
-  id=$(submit "${common[@]}" "${extra[@]}" --job-name="sagd-${NAMES[$j]}" --array="$array" \
+  after=()
+  if [ "$j" = "$HD_INDEX" ] && [ "$HD_AFTER" = 1 ] && [ ${#ids[@]} -gt 0 ]; then
+    after=(--dependency="afterany$(printf ':%s' "${ids[@]}")")
+  fi
+  id=$(submit "${common[@]}" "${extra[@]}" "${after[@]}" --job-name="sagd-${NAMES[$j]}" --array="$array" \
          --nodes="${JNODES[$j]}" --ntasks="${JTASKS[$j]}" --time="${JTIME[$j]}" \
          --export="$env_export" --output="$OUT/logs/%x-%A_%a.out" \
          "$JOBS_DIR/replicate.sbatch" --sagd "$SAGD_BIN" --config "${CFGS[$j]}" \
@@ -225,7 +239,7 @@ for j in "${!NAMES[@]}"; do
   id=${id%%;*}
   ids+=("$id")
   echo "${NAMES[$j]}=$id" >> "$jobids_tmp"
-  echo "submit-table1: ${NAMES[$j]}: array job $id, replications $array, ${JNODES[$j]} node(s) x ${JTASKS[$j]} task(s), time ${JTIME[$j]}"
+  echo "submit-table1: ${NAMES[$j]}: array job $id, replications $array, ${JNODES[$j]} node(s) x ${JTASKS[$j]} task(s), time ${JTIME[$j]}${after[*]:+, ${after[*]#--dependency=}}"
 done
 dep="afterany$(printf ':%s' "${ids[@]}")"
 agg_common=(--parsable --open-mode=append)

@@ -30,6 +30,18 @@ for mode in "" --local; do
   [ ! -e "$TMP/dry" ] && pass "--dry-run $mode created nothing" ||
     fail "--dry-run $mode created $(find "$TMP/dry" | head -3)"
 done
+# The sbatch lines (printed whether or not sbatch is installed): the high-dim job waits for
+# the four other jobs (three 1-D settings, Figure 1) only with --highdim-after-1d.
+for flag in "" --highdim-after-1d; do
+  bash "$SRC/jobs/submit-table1.sh" --dry-run $flag --build "$BUILD" --out "$TMP/dry" \
+    > "$TMP/dry.log" 2>&1 || { cat "$TMP/dry.log"; fail "submit-table1.sh --dry-run $flag failed"; }
+  hd=$(grep '^sbatch .*--job-name=sagd-table1-highdim' "$TMP/dry.log")
+  ndep=$(printf '%s\n' "$hd" | grep -o -- '--dependency=afterany[:A-Z0-9]*' | tr -cd ':' | wc -c)
+  want=0; [ -n "$flag" ] && want=4
+  [ -n "$hd" ] && [ "$ndep" = "$want" ] &&
+    pass "--dry-run ${flag:-(default)}: the high-dim job depends on $want job(s)" ||
+    { cat "$TMP/dry.log"; fail "--dry-run ${flag:-(default)}: high-dim dependencies $ndep, expected $want"; }
+done
 
 SAGD_SET="$TINY" bash "$SRC/jobs/submit-table1.sh" --local --np 1 --build "$BUILD" \
   --out "$OUT" --configs "$SRC/data/table1-normal.ini $SRC/data/table1-mixture.ini" \
