@@ -26,7 +26,7 @@
  * exact: the global limbs hold the exact sum whatever the order of additions or the split
  * across ranks.
  *
- * Rounding. round_() converts a window of limbs to the nearest double, ties to even, using
+ * Rounding. round_one_() converts a window of limbs to the nearest double, ties to even, using
  * the top 64 significant bits plus a sticky bit for everything below: the result is a
  * function of the exact sum only. An exact zero sum gives +0. The result cannot be
  * subnormal (the smallest nonzero sum is 2^-256) and cannot overflow (sums < 2^255). */
@@ -78,66 +78,49 @@ static void normalise_touched_(sagd_xsum x) {
   x->n_pending = 0;
 }
 
-/* Nearest double (ties to even) to sum_k t[k] 2^(32 (lo + k) - EMIN), k < n, n <= XS_NLIMB,
- * for normalised limbs (t[0..n-2] in [0, 2^32), t[n-1] signed: the value's sign) whose sum
- * is below 2^254 in magnitude. t is overwritten. */
-static double round_(int64_t *t, int lo, int n) {
-  const int neg = t[n - 1] < 0;
-  if (neg) { /* magnitude: negate and carry again; the top limb becomes >= 0 */
-    for (int k = 0; k < n; k++) {
-      t[k] = -t[k];
-    }
-    for (int k = 0; k < n - 1; k++) {
-      const int64_t low = (int64_t)((uint64_t)t[k] & XS_MASK);
-      t[k + 1] += (t[k] - low) / XS_RADIX;
-      t[k] = low;
-    }
-  }
-  /* 32-bit digits of the magnitude; the top limb may need two. */
-  uint64_t d[XS_NLIMB + 1];
+/* Nearest double (ties to even) to component i of the limb-major window l: the sum over
+ * k < n of l[k p + i] 2^(32 (lo + k) - EMIN), for normalised limbs (all but the top one in
+ * [0, 2^32), the top one signed: the value's sign) whose sum is below 2^254 in magnitude.
+ * Branch-light (signs, magnitudes and the position of the leading digit vary from one
+ * component to the next): the magnitude's 32-bit digits go to D[2..n+2] (D[0], D[1] are zero
+ * padding, so the three digits from the leading one down always exist) and bit k of nz marks
+ * D[k] != 0. The 64 most significant bits plus a sticky bit for everything below decide. */
+static inline double round_one_(const int64_t *l, size_t p, size_t i, int lo, int n) {
+  uint64_t D[XS_NLIMB + 3];
+  const int64_t s = l[(size_t)(n - 1) * p + i] >> 63; /* 0, or -1 for a negative value */
+  D[0] = D[1] = 0;
+  uint64_t nz = 0;
+  int64_t c = 0; /* 0, or -1 while negating */
   for (int k = 0; k < n - 1; k++) {
-    d[k] = (uint64_t)t[k];
+    const int64_t v = ((l[(size_t)k * p + i] ^ s) - s) + c; /* +-digit + carry */
+    D[k + 2] = (uint64_t)v & XS_MASK;
+    c = (v - (int64_t)D[k + 2]) / XS_RADIX; /* exact: a multiple of 2^32 */
+    nz |= (uint64_t)(D[k + 2] != 0) << (k + 2);
   }
-  d[n - 1] = (uint64_t)t[n - 1] & XS_MASK;
-  d[n] = (uint64_t)t[n - 1] >> 32;
-  int h = n;
-  while (h >= 0 && d[h] == 0) {
-    h--;
+  const uint64_t top = (uint64_t)(((l[(size_t)(n - 1) * p + i] ^ s) - s) + c); /* in [0, 2^63) */
+  D[n + 1] = top & XS_MASK;
+  D[n + 2] = top >> 32;
+  nz |= (uint64_t)(D[n + 1] != 0) << (n + 1) | (uint64_t)(D[n + 2] != 0) << (n + 2);
+  if (nz == 0) {
+    return 0.0; /* an exact zero is +0 */
   }
-  if (h < 0) {
-    return 0.0;
-  }
-  const int nb = 64 - __builtin_clzll(d[h]); /* 1..32 */
-  const int sh = 32 - nb;
-  const uint64_t a = (d[h] << 32) | (h >= 1 ? d[h - 1] : 0);
-  const uint64_t bl = h >= 2 ? d[h - 2] : 0;
-  /* top64: the 64 most significant bits, leading bit at position 63. */
-  uint64_t top64 = a << sh;
-  int sticky = 0;
-  if (sh > 0) {
-    top64 |= bl >> (32 - sh);
-    sticky = (bl & ((XS_MASK >> sh))) != 0; /* the low 32 - sh bits of bl */
-  } else {
-    sticky = bl != 0;
-  }
-  for (int k = h - 3; k >= 0 && !sticky; k--) {
-    sticky = d[k] != 0;
-  }
+  const int h = 63 - __builtin_clzll(nz);        /* the leading digit, h >= 2 */
+  const int nb = 64 - __builtin_clzll(D[h]);      /* its bits: 1..32 */
+  const int sh = 32 - nb;                          /* 0..31 */
+  const uint64_t a = (D[h] << 32) | D[h - 1], b = D[h - 2];
+  const uint64_t top64 = (a << sh) | (b >> (32 - sh)); /* leading bit at position 63 */
+  const uint64_t sticky = ((b & (XS_MASK >> sh)) != 0) /* b's low 32 - sh bits */ |
+                          ((nz & ((((uint64_t)1) << (h - 2)) - 1)) != 0);
   uint64_t mant = top64 >> 11; /* 53 bits */
-  const uint64_t guard = (top64 >> 10) & 1;
-  const int below = (top64 & 0x3ff) != 0 || sticky;
-  if (guard && (below || (mant & 1))) {
-    mant++;
-  }
-  /* The leading bit of top64 has weight 2^(32 (lo + h) + nb - 1 - EMIN); mant's lowest bit
-   * has weight 2^52 less. mant may have become 2^53 by rounding (then 2^52, one binade up). */
-  int exp_lsb = 32 * (lo + h) + nb - 1 - SAGD_XSUM_EMIN - 52;
-  if (mant >> 53) {
-    mant >>= 1;
-    exp_lsb++;
-  }
+  const uint64_t guard = (top64 >> 10) & 1, below = ((top64 & 0x3ff) != 0) | sticky;
+  mant += guard & (below | (mant & 1));
+  /* The leading bit of top64 has weight 2^(32 (lo + h - 2) + nb - 1 - EMIN); mant's lowest
+   * bit 2^52 less. Rounding may carry mant to 2^53: then 2^52, one binade up. */
+  const uint64_t up = mant >> 53;
+  mant >>= up;
+  const int exp_lsb = 32 * (lo + h - 2) + nb - 1 - SAGD_XSUM_EMIN - 52 + (int)up;
   /* 2^-256 <= result < 2^255: always a normal double, built from its fields. */
-  const uint64_t bits = ((uint64_t)neg << 63) | ((uint64_t)(exp_lsb + 52 + 1023) << 52) |
+  const uint64_t bits = ((uint64_t)s << 63) | ((uint64_t)(exp_lsb + 52 + 1023) << 52) |
                         (mant & XS_FRAC);
   double r;
   memcpy(&r, &bits, sizeof r);
@@ -153,13 +136,8 @@ static void round_all_(const int64_t *l, size_t p, int lo, int hi, double *out) 
     }
     return;
   }
-  const int n = hi - lo + 1;
   for (size_t i = 0; i < p; i++) {
-    int64_t t[XS_NLIMB];
-    for (int k = 0; k < n; k++) {
-      t[k] = l[(size_t)k * p + i];
-    }
-    out[i] = round_(t, lo, n);
+    out[i] = round_one_(l, p, i, lo, hi - lo + 1);
   }
 }
 
