@@ -87,7 +87,8 @@ static void normalise_touched_(sagd_xsum x) {
  * D[k] != 0. The 64 most significant bits plus a sticky bit for everything below decide. */
 static inline double round_one_(const int64_t *l, size_t p, size_t i, int lo, int n) {
   uint64_t D[XS_NLIMB + 3];
-  const int64_t s = l[(size_t)(n - 1) * p + i] >> 63; /* 0, or -1 for a negative value */
+  const int64_t t = l[(size_t)(n - 1) * p + i]; /* the top limb: the value's sign */
+  const int64_t s = t >> 63;                     /* 0, or -1 for a negative value */
   D[0] = D[1] = 0;
   uint64_t nz = 0;
   int64_t c = 0; /* 0, or -1 while negating */
@@ -97,7 +98,7 @@ static inline double round_one_(const int64_t *l, size_t p, size_t i, int lo, in
     c = (v - (int64_t)D[k + 2]) / XS_RADIX; /* exact: a multiple of 2^32 */
     nz |= (uint64_t)(D[k + 2] != 0) << (k + 2);
   }
-  const uint64_t top = (uint64_t)(((l[(size_t)(n - 1) * p + i] ^ s) - s) + c); /* in [0, 2^63) */
+  const uint64_t top = (uint64_t)(((t ^ s) - s) + c); /* in [0, 2^63) */
   D[n + 1] = top & XS_MASK;
   D[n + 2] = top >> 32;
   nz |= (uint64_t)(D[n + 1] != 0) << (n + 1) | (uint64_t)(D[n + 2] != 0) << (n + 2);
