@@ -1,7 +1,8 @@
 /* Exact sums on one rank: exactness against two independent references (a __float128 sum
  * that is exact by construction, and the correctly rounded fsum of Shewchuk/CPython),
- * order independence (bit-identical for several permutations), rounding ties, truncation
- * below 2^-EMIN, carry room, and rejection of bad terms. */
+ * order independence (bit-identical for several permutations), rounding ties (also over many
+ * components with built-in ties, sticky bits and cancellations), truncation below 2^-EMIN,
+ * carry room, and rejection of bad terms. */
 #include <mpi.h>
 #include <string.h>
 
@@ -250,6 +251,78 @@ static void test_many_(void) {
   free(t);
 }
 
+/* Rounding over many components at once: every component's sum is built to hit one case of
+ * the rounding (a tie, a tie broken by a bit far below, cancellation down to a tiny residue,
+ * three quarters of an ulp left after cancelling, wide mixtures), with its leading digit at every position of a
+ * 32-bit limb and in every limb, both signs. Each must equal the correctly rounded fsum. All
+ * terms are multiples of 2^-256, so nothing is truncated. */
+static double pow2_(uint64_t *seed, int e) { /* +-2^e, e raised to -256 if below */
+  e = e < -256 ? -256 : e;
+  return (splitmix64(seed) & 1) ? -ldexp(1.0, e) : ldexp(1.0, e);
+}
+
+static void test_rounding_patterns_(void) {
+  const size_t p = 60000, nt = 6;
+  double *v = calloc(nt * p, sizeof(double)), *out = malloc(p * sizeof(double));
+  REQUIRE_OK(v == NULL || out == NULL ? SAGD_ERR_MEM : 0);
+  uint64_t seed = 2026;
+  for (size_t i = 0; i < p; i++) {
+    const int e = -200 + (int)(splitmix64(&seed) % 297); /* a's lowest bit 2^e, |a| < 2^149 */
+    const double a = random_wide(&seed, e, e), ulp = ldexp(1.0, e);
+    double *t = v + i; /* term k at t[k p] */
+    t[0] = a;
+    switch (i % 6) {
+    case 0: /* an exact tie: to even */
+      t[p] = pow2_(&seed, e - 1);
+      break;
+    case 1: /* a tie broken (either way) by one bit far below */
+      t[p] = copysign(ulp / 2, a);
+      t[2 * p] = pow2_(&seed, e - 2 - (int)(splitmix64(&seed) % 220));
+      break;
+    case 2: /* cancellation: only a tiny residue is left */
+      t[p] = -a;
+      t[2 * p] = random_wide(&seed, -256, -256 + (int)(splitmix64(&seed) % 200));
+      break;
+    case 3: /* a - a + ulp - ulp/4 + a: three quarters of an ulp above a, after cancelling */
+      t[p] = -a;
+      t[2 * p] = copysign(ulp, a);
+      t[3 * p] = -copysign(ulp / 4, a);
+      t[4 * p] = a;
+      break;
+    case 4: /* smaller terms of mixed signs a few binades down */
+      for (size_t k = 1; k < nt; k++) {
+        t[k * p] = random_wide(&seed, e - 1 - (int)(splitmix64(&seed) % 56), e - 1);
+      }
+      break;
+    default: /* terms anywhere in the range */
+      for (size_t k = 1; k < nt; k++) {
+        t[k * p] = random_wide(&seed, -256, 96);
+      }
+      break;
+    }
+  }
+  sagd_xsum x = NULL;
+  REQUIRE_OK(sagd_xsum_create(p, &x));
+  for (size_t k = 0; k < nt; k++) {
+    REQUIRE_OK(sagd_xsum_add(x, v + k * p));
+  }
+  sagd_xsum_get(x, out);
+  size_t bad = 0;
+  for (size_t i = 0; i < p; i++) {
+    const double ref = ref_fsum(v + i, nt, p);
+    if (dbits(out[i]) != dbits(ref)) {
+      if (bad++ < 5) {
+        fprintf(stderr, "component %zu (case %zu): %a, correctly rounded %a\n", i, i % 6,
+                out[i], ref);
+      }
+    }
+  }
+  CHECK(bad == 0);
+  sagd_xsum_destroy(&x);
+  free(v);
+  free(out);
+}
+
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   test_small_cases_();
@@ -257,6 +330,7 @@ int main(int argc, char **argv) {
   test_float128_reference_();
   test_orders_();
   test_many_();
+  test_rounding_patterns_();
   MPI_Finalize();
   return TEST_EXIT();
 }
