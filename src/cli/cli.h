@@ -13,6 +13,16 @@ void sagd_cli_usage(FILE *out);
 /* Parse an unsigned integer option value; SAGD_ERR_ARG naming the option otherwise. */
 int sagd_cli_parse_u64(const char *opt, const char *text, unsigned long long *out);
 
+/* Before MPI_Init: if OpenBLAS fell back to its Prescott kernels on a CPU that runs better
+ * ones (an OpenBLAS release older than the CPU) and OPENBLAS_CORETYPE is unset, re-execute
+ * this program with OPENBLAS_CORETYPE set to them (argv as given to main). Returns only when
+ * nothing is to be done or the exec failed (then with a warning on stderr). */
+void sagd_cli_blas_kernels(int argc, char **argv);
+
+/* After sagd_cli_blas_kernels re-executed: one line saying which kernels were chosen and
+ * why (static storage); NULL otherwise. */
+const char *sagd_cli_blas_note(void);
+
 /* **Collective.** Unless OPENBLAS_NUM_THREADS is set, give each rank cores / (ranks on its
  * node) OpenBLAS threads; *threads = the number in force. */
 int sagd_cli_blas_threads(MPI_Comm comm, int *threads);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cblas.h>
 #include <mpi.h>
 
 #include "cli.h"
@@ -51,10 +52,15 @@ int sagd_cli_parse_u64(const char *opt, const char *text, unsigned long long *ou
 }
 
 int main(int argc, char **argv) {
+  sagd_cli_blas_kernels(argc, argv); /* may re-execute this program, before MPI starts */
   MPI_Init(&argc, &argv);
   MPI_Comm comm = MPI_COMM_WORLD;
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
+  const char *blas_note = sagd_cli_blas_note();
+  if (rank == 0 && blas_note != NULL && getenv("SAGD_BLAS_QUIET") == NULL) {
+    fprintf(stderr, "sagd: note: %s\n", blas_note);
+  }
 
   int rc = SAGD_OK;
   const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -71,7 +77,8 @@ int main(int argc, char **argv) {
     }
   } else if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
     if (rank == 0) {
-      printf("sagd %s\n", SAGD_VERSION);
+      const char *blas = openblas_get_config();
+      printf("sagd %s\n%s\n", SAGD_VERSION, blas != NULL ? blas : "BLAS: unknown");
     }
   } else if (strcmp(cmd, "run") == 0) {
     rc = sagd_cli_run(comm, argc - 1, argv + 1);

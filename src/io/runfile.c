@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cblas.h>
+
 #include "sagd/error.h"
 
 #ifndef SAGD_VERSION
@@ -134,6 +136,13 @@ int sagd_runfile_begin(const sagd_run_info *info, const char *name, sagd_h5 *f) 
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tmv);
   }
   SAGD_CHECK_MPI(MPI_Bcast(created, (int)sizeof created, MPI_CHAR, 0, info->comm));
+  /* "blas": the OpenBLAS build and kernels (they decide the bits of every GEMM), rank 0's */
+  char blas[256] = "";
+  if (info->rank == 0) {
+    const char *cfg = openblas_get_config();
+    snprintf(blas, sizeof blas, "%s", cfg != NULL ? cfg : "unknown");
+  }
+  SAGD_CHECK_MPI(MPI_Bcast(blas, (int)sizeof blas, MPI_CHAR, 0, info->comm));
   char hash[32];
   snprintf(hash, sizeof hash, "%016llx", (unsigned long long)sagd_config_hash(info->cfg));
   SAGD_CALL(sagd_h5_attr_int(*f, "/meta", "format_version", SAGD_FORMAT_VERSION));
@@ -147,6 +156,7 @@ int sagd_runfile_begin(const sagd_run_info *info, const char *name, sagd_h5 *f) 
   SAGD_CALL(sagd_h5_attr_int(*f, "/meta", "replication", (int64_t)info->key.replication));
   SAGD_CALL(sagd_h5_attr_int(*f, "/meta", "n_ranks", info->size));
   SAGD_CALL(sagd_h5_attr_string(*f, "/meta", "created", created));
+  SAGD_CALL(sagd_h5_attr_string(*f, "/meta", "blas", blas));
   return SAGD_OK;
 }
 
