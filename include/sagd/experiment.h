@@ -26,12 +26,23 @@ typedef struct {
   const char *resume;    /**< how to start (checkpoint.h): NULL/"auto", "never", or a file */
 } sagd_run_info;
 
+/** What `sagd bench phases` asks of an experiment. */
+typedef struct {
+  int iters;      /**< timed iterations per phase (after one untimed warm-up), >= 1 */
+  int efficiency; /**< 1: also time every phase on rank 0 alone (the 1 -> P ranks speed-up) */
+} sagd_bench_options;
+
 typedef struct sagd_experiment_type_s {
   const char *name;
   const char *summary;
   /** **Collective.** Validate, run, and write out_dir/result.h5. Everything checkable
    *  (config values, data) is checked before anything is written. */
   int (*run)(const sagd_run_info *info);
+  /** **Collective**, optional (NULL: the experiment has no phases to time). Time every phase
+   *  of the configured run on the current ranks and print, on rank 0, per phase: s/it,
+   *  GFLOP/s, the share of the same-shape GEMMs' time (roofline), of the reproducible
+   *  reduction, the parallel efficiency, and the whole-run estimate. Writes nothing. */
+  int (*bench)(const sagd_run_info *info, const sagd_bench_options *opt);
 } sagd_experiment_type;
 
 /** Every configuration key the program accepts (terminated by a {NULL} row). */

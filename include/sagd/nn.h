@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sagd/gemmlog.h"
 #include "sagd/rng.h"
 
 #ifdef __cplusplus
@@ -80,6 +81,9 @@ int sagd_mlp_forward(sagd_mlp net, const double *params, size_t batch, const dou
  *  Neither output may alias dY or X. */
 int sagd_mlp_backward(sagd_mlp net, const double *params, size_t batch, const double *dY,
                       double *grad_params, double *dX);
+
+/** Record every GEMM of this network in `log` (borrowed; NULL stops recording). */
+void sagd_mlp_set_log(sagd_mlp net, sagd_gemm_log log);
 
 /** Bits of sagd_mlp_flops' with_backward: the input gradient dX, the parameter gradient. */
 #define SAGD_MLP_BACKWARD_INPUT 1

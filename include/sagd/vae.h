@@ -71,6 +71,7 @@ typedef struct {
                          the final chain states (hmc, sagd) */
   double points;    /**< number of data points in the update */
   double accept;    /**< HMC acceptance rate of the update (NaN for other methods) */
+  double reduce_seconds; /**< this rank's time in the reproducible sum (adds + allreduce) */
 } sagd_vae_stats;
 
 typedef struct sagd_vae_s *sagd_vae;

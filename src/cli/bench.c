@@ -27,7 +27,11 @@
 
 static void bench_usage_(FILE *out) {
   fprintf(out,
-          "usage: mpiexec -n N sagd bench langevin [--model mlp|gamma|gauss] [--points N]\n"
+          "usage: mpiexec -n N sagd bench phases CONFIG.ini [--set S.K=V ...] [--iters N]\n"
+          "                 [--no-efficiency]\n"
+          "       (every phase of a configured run: s/it, GFLOP/s, roofline, reduction,\n"
+          "       efficiency, whole-run estimate; `sagd bench phases --help` for details)\n"
+          "   or: mpiexec -n N sagd bench langevin [--model mlp|gamma|gauss] [--points N]\n"
           "                 [--chains C] [--steps K] [--dim R] [--data-dim P] [--hidden H]\n"
           "                 [--block B] [--repeat M]\n"
           "\n"
@@ -240,11 +244,16 @@ int sagd_cli_bench(MPI_Comm comm, int argc, char **argv) {
     if (rank == 0) {
       bench_usage_(argc < 2 ? stderr : stdout);
     }
-    SAGD_CHECK(argc >= 2, SAGD_ERR_ARG, "missing benchmark name: expected 'langevin'");
+    SAGD_CHECK(argc >= 2, SAGD_ERR_ARG,
+               "missing benchmark name: expected 'phases' or 'langevin'");
+    return SAGD_OK;
+  }
+  if (strcmp(argv[1], "phases") == 0) {
+    SAGD_CALL(sagd_cli_bench_phases(comm, argc - 1, argv + 1));
     return SAGD_OK;
   }
   SAGD_CHECK(strcmp(argv[1], "langevin") == 0, SAGD_ERR_ARG,
-             "unknown benchmark '%s': expected 'langevin'", argv[1]);
+             "unknown benchmark '%s': expected 'phases' or 'langevin'", argv[1]);
   const char *model_name = "mlp";
   unsigned long long n = 0, C = 1, K = 20, r = 0, block = 0, repeat = 3, pdim = 100,
                      hidden = 256;

@@ -75,6 +75,11 @@ const char *sagd_cli_blas_note(void) {
   return note;
 }
 
+const char *sagd_cli_blas_config(void) {
+  const char *c = openblas_get_config();
+  return c != NULL ? c : "unknown";
+}
+
 int sagd_cli_blas_threads(MPI_Comm comm, int *threads) {
   const char *env = getenv("OPENBLAS_NUM_THREADS");
   MPI_Comm node;

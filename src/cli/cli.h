@@ -2,13 +2,24 @@
 #ifndef SAGD_CLI_H
 #define SAGD_CLI_H
 
+#include <stddef.h>
+#include <stdio.h>
+
 #include <mpi.h>
+
+#include "sagd/config.h"
+#include "sagd/experiment.h"
 
 int sagd_cli_run(MPI_Comm comm, int argc, char **argv);
 int sagd_cli_bench(MPI_Comm comm, int argc, char **argv);
 int sagd_cli_inspect(MPI_Comm comm, int argc, char **argv);
 int sagd_cli_table(MPI_Comm comm, int argc, char **argv);
 void sagd_cli_usage(FILE *out);
+
+/* Read CONFIG into cfg (created over sagd_config_keys), apply the --set strings in order and
+ * find run.experiment (SAGD_ERR_CONFIG naming the known ones). Same on every rank. */
+int sagd_cli_load_config(sagd_config cfg, const char *config_path, const char *const *sets,
+                         size_t nsets, const sagd_experiment_type **exp);
 
 /* Parse an unsigned integer option value; SAGD_ERR_ARG naming the option otherwise. */
 int sagd_cli_parse_u64(const char *opt, const char *text, unsigned long long *out);
@@ -22,6 +33,12 @@ void sagd_cli_blas_kernels(int argc, char **argv);
 /* After sagd_cli_blas_kernels re-executed: one line saying which kernels were chosen and
  * why (static storage); NULL otherwise. */
 const char *sagd_cli_blas_note(void);
+
+/* OpenBLAS's build and kernel description ("OpenBLAS 0.3.21 ... SkylakeX ..."). */
+const char *sagd_cli_blas_config(void);
+
+/* `sagd bench phases` (bench_phases.c). */
+int sagd_cli_bench_phases(MPI_Comm comm, int argc, char **argv);
 
 /* **Collective.** Unless OPENBLAS_NUM_THREADS is set, give each rank cores / (ranks on its
  * node) OpenBLAS threads; *threads = the number in force. */

@@ -26,6 +26,7 @@ void sagd_cli_usage(FILE *out) {
           "\n"
           "commands:\n"
           "  run CONFIG.ini [options]   run an experiment; writes DIR/result.h5\n"
+          "  bench phases CONFIG.ini    time every phase of a run: s/it, GFLOP/s, roofline\n"
           "  bench langevin [options]   print Langevin chain-steps per second\n"
           "  inspect FILE|DIR           what a result or checkpoint file holds; exit 2 if damaged\n"
           "  table DIR... [options]     Table 1 (mean (SE) of KS, W1) from replication runs\n"

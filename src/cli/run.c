@@ -98,6 +98,26 @@ static int start_mode_(sagd_run_info *info, const char *resume, int force) {
   return SAGD_OK;
 }
 
+int sagd_cli_load_config(sagd_config cfg, const char *config_path, const char *const *sets,
+                         size_t nsets, const sagd_experiment_type **exp) {
+  SAGD_CALL(sagd_config_read_file(cfg, config_path));
+  for (size_t i = 0; i < nsets; i++) {
+    SAGD_CALL(sagd_config_set(cfg, sets[i]));
+  }
+  const char *ename = sagd_config_string(cfg, "run", "experiment");
+  *exp = sagd_experiment_find(ename);
+  if (*exp == NULL) {
+    char known[256] = "";
+    const sagd_experiment_type *const *list = sagd_experiment_list();
+    for (size_t i = 0; list[i] != NULL; i++) {
+      size_t len = strlen(known);
+      snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "", list[i]->name);
+    }
+    SAGD_FAIL(SAGD_ERR_CONFIG, "run.experiment = '%s': expected one of %s", ename, known);
+  }
+  return SAGD_OK;
+}
+
 int sagd_cli_run(MPI_Comm comm, int argc, char **argv) {
   int rank, size;
   SAGD_CHECK_MPI(MPI_Comm_rank(comm, &rank));
@@ -155,23 +175,10 @@ int sagd_cli_run(MPI_Comm comm, int argc, char **argv) {
   }
   SAGD_CHECK(config_path != NULL, SAGD_ERR_ARG,
              "missing CONFIG.ini: usage: sagd run CONFIG.ini [options] (see sagd run --help)");
-  SAGD_CALL(sagd_config_read_file(cfg, config_path));
-  for (size_t i = 0; i < nsets; i++) {
-    SAGD_CALL(sagd_config_set(cfg, sets[i]));
-  }
+  const sagd_experiment_type *exp = NULL;
+  int err = sagd_cli_load_config(cfg, config_path, sets, nsets, &exp);
   free(sets);
-
-  const char *ename = sagd_config_string(cfg, "run", "experiment");
-  const sagd_experiment_type *exp = sagd_experiment_find(ename);
-  if (exp == NULL) {
-    char known[256] = "";
-    const sagd_experiment_type *const *list = sagd_experiment_list();
-    for (size_t i = 0; list[i] != NULL; i++) {
-      size_t len = strlen(known);
-      snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "", list[i]->name);
-    }
-    SAGD_FAIL(SAGD_ERR_CONFIG, "run.experiment = '%s': expected one of %s", ename, known);
-  }
+  SAGD_CALL(err);
 
   sagd_run_info info;
   memset(&info, 0, sizeof info);

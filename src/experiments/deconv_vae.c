@@ -453,59 +453,135 @@ static int ckpt_open_(dv_run *R, sagd_state st, int *resumed) {
   return SAGD_OK;
 }
 
-/* ---- start-up estimate of the whole run's wall time ------------------------------------- */
+/* ---- timing of the phases: the start-up estimate and `sagd bench phases` ---------------- */
 
-static int estimate_(dv_run *R) {
+typedef struct {
+  double sec;    /* s per iteration (gradient + optimizer steps), slowest rank */
+  double reduce; /* s per iteration in the reproducible sum, slowest rank */
+  double flops;  /* GEMM floating-point operations per iteration, all ranks */
+  double gemm;   /* s per iteration of the same GEMMs replayed alone, slowest rank */
+} dv_timing;
+
+/* **Collective.** Time every phase on scratch parameters: one warm-up iteration, then nrep
+ * timed ones (nrep <= 0: 2, or 1 when the warm-up took over 0.5 s). With with_gemm, the
+ * timed iterations' GEMMs are recorded and replayed alone (best of 3). The run state is not
+ * touched except the optimizers and the persistent chains, which every phase start (or a
+ * resume) sets again. */
+static int time_phases_(dv_run *R, int nrep, int with_gemm, dv_timing *tm) {
   const dv_config *c = R->c;
+  MPI_Comm comm = R->info->comm;
   double *th = NULL, *ph = NULL;
-  SAGD_CALLOC(th, R->pt, "estimate theta");
-  SAGD_CALLOC(ph, R->pp, "estimate phi");
-  SAGD_CALL(sagd_mlp_init_xavier(R->gen, R->info->key, 0, th));
-  SAGD_CALL(sagd_mlp_init_xavier(R->enc, R->info->key, 1, ph));
-  double per[NPHASE], ll_time = 0;
-  const int reps = 2;
+  sagd_gemm_log log = NULL;
+  SAGD_CALLOC(th, R->pt, "timing theta");
+  SAGD_CALLOC(ph, R->pp, "timing phi");
+  if (with_gemm) {
+    SAGD_CALL(sagd_gemm_log_create(&log));
+  }
+  double mine[4 * NPHASE], mx[3 * NPHASE], sum[NPHASE];
   for (uint64_t p = 0; p <= c->nm; p++) {
     const sagd_vae_method_type *m = p == 0 ? &sagd_vae_method_vae : c->methods[p - 1];
+    SAGD_CALL(sagd_mlp_init_xavier(R->gen, R->info->key, 0, th));
+    SAGD_CALL(sagd_mlp_init_xavier(R->enc, R->info->key, 1, ph));
+    sagd_optimizer_reset(R->ot);
+    sagd_optimizer_reset(R->op);
     SAGD_CALL(m->start(R->v, th, ph));
     sagd_vae_stats st;
+    double lr = p == 0 ? c->pre_lr : c->ft_lr;
     double t0 = exp_now();
     SAGD_CALL(m->gradient(R->v, th, ph, 1, R->gt, R->gp, &st)); /* warm-up */
     double warm = exp_now() - t0;
     /* all ranks agree on the number of timed calls */
-    SAGD_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, &warm, 1, MPI_DOUBLE, MPI_MAX, R->info->comm));
-    int nrep = warm > 0.5 ? 1 : reps;
-    t0 = exp_now();
-    for (int k = 0; k < nrep; k++) {
-      SAGD_CALL(m->gradient(R->v, th, ph, 2 + (uint64_t)k, R->gt, R->gp, &st));
+    SAGD_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, &warm, 1, MPI_DOUBLE, MPI_MAX, comm));
+    int n = nrep > 0 ? nrep : (warm > 0.5 ? 1 : 2);
+    if (log != NULL) {
+      sagd_gemm_log_clear(log);
+      sagd_mlp_set_log(R->gen, log);
+      sagd_mlp_set_log(R->enc, log);
     }
-    per[p] = (exp_now() - t0) / nrep;
+    double red = 0;
+    SAGD_CHECK_MPI(MPI_Barrier(comm));
+    t0 = exp_now();
+    for (int k = 0; k < n; k++) {
+      SAGD_CALL(m->gradient(R->v, th, ph, 2 + (uint64_t)k, R->gt,
+                            m->trains_encoder ? R->gp : NULL, &st));
+      SAGD_CALL(sagd_optimizer_step(R->ot, lr, R->gt, th));
+      if (m->trains_encoder) {
+        SAGD_CALL(sagd_optimizer_step(R->op, lr, R->gp, ph));
+      }
+      red += st.reduce_seconds;
+    }
+    double secs = exp_now() - t0;
+    double flops = 0, gemm = 0;
+    if (log != NULL) {
+      sagd_mlp_set_log(R->gen, NULL);
+      sagd_mlp_set_log(R->enc, NULL);
+      flops = sagd_gemm_log_flops(log) / n;
+      SAGD_CALL(sagd_gemm_log_replay(log, 3, &gemm));
+      gemm /= n;
+    }
+    mine[3 * p] = secs / n;
+    mine[3 * p + 1] = red / n;
+    mine[3 * p + 2] = gemm;
+    sum[p] = flops;
   }
+  size_t np = c->nm + 1;
+  SAGD_CHECK_MPI(MPI_Allreduce(mine, mx, (int)(3 * np), MPI_DOUBLE, MPI_MAX, comm));
+  SAGD_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, sum, (int)np, MPI_DOUBLE, MPI_SUM, comm));
+  for (size_t p = 0; p < np; p++) {
+    tm[p].sec = mx[3 * p];
+    tm[p].reduce = mx[3 * p + 1];
+    tm[p].gemm = mx[3 * p + 2];
+    tm[p].flops = sum[p];
+  }
+  sagd_gemm_log_destroy(&log);
+  free(th);
+  free(ph);
+  return SAGD_OK;
+}
+
+/* **Collective.** Seconds of one quadrature log-likelihood evaluation (0 if none is traced). */
+static int time_loglik_(dv_run *R, double *secs) {
+  const dv_config *c = R->c;
+  *secs = 0;
   if (c->loglik && c->ll_every > 0) {
-    double ll, t0 = exp_now();
+    double *th = NULL, ll;
+    SAGD_CALLOC(th, R->pt, "timing theta");
+    SAGD_CALL(sagd_mlp_init_xavier(R->gen, R->info->key, 0, th));
+    double t0 = exp_now();
     SAGD_CALL(sagd_vae_loglik(R->v, th, c->nodes, &ll));
-    ll_time = exp_now() - t0;
+    *secs = exp_now() - t0;
+    free(th);
   }
-  SAGD_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, per, (int)(c->nm + 1), MPI_DOUBLE, MPI_MAX,
-                               R->info->comm));
-  SAGD_CHECK_MPI(
-      MPI_Allreduce(MPI_IN_PLACE, &ll_time, 1, MPI_DOUBLE, MPI_MAX, R->info->comm));
+  SAGD_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, secs, 1, MPI_DOUBLE, MPI_MAX, R->info->comm));
+  return SAGD_OK;
+}
+
+/* Wall time of phase p from its s/it (and the traced log-likelihood evaluations). */
+static double phase_time_(const dv_config *c, uint64_t p, double per, double ll_time) {
+  uint64_t T = phase_iters_(c, p);
+  double nll = (c->loglik && c->ll_every > 0 && p > 0) ? (double)(T / c->ll_every + 2) : 0;
+  return per * (double)T + nll * ll_time;
+}
+
+static int estimate_(dv_run *R) {
+  const dv_config *c = R->c;
+  dv_timing tm[NPHASE];
+  double ll_time = 0;
+  SAGD_CALL(time_phases_(R, 0, 0, tm));
+  SAGD_CALL(time_loglik_(R, &ll_time));
   double total = 0;
   char buf[1024] = "", tb[32];
   for (uint64_t p = 0; p <= c->nm; p++) {
-    uint64_t T = phase_iters_(c, p);
-    double nll = (c->loglik && c->ll_every > 0 && p > 0) ? (double)(T / c->ll_every + 2) : 0;
-    double ph_t = per[p] * (double)T + nll * ll_time;
+    double ph_t = phase_time_(c, p, tm[p].sec, ll_time);
     total += ph_t;
     exp_format_seconds(ph_t, tb, sizeof tb);
     size_t len = strlen(buf);
     snprintf(buf + len, sizeof buf - len, "%s%s %s (%.3gs/it)", p ? ", " : "",
-             phase_name_(c, p), tb, per[p]);
+             phase_name_(c, p), tb, tm[p].sec);
   }
   exp_format_seconds(total, tb, sizeof tb);
   exp_progress(R->info, "estimated wall time of the full run on %d rank(s): %s  [%s]\n",
                R->info->size, tb, buf);
-  free(th);
-  free(ph);
   return SAGD_OK;
 }
 
@@ -698,35 +774,57 @@ static void state_free_(dv_run *R) {
   free(R->col);
 }
 
+/* Everything a run or a bench needs before its state: the checked configuration, this
+ * rank's shard of the data (x, z), the networks, optimizers, the VAE and the state buffers. */
+static int dv_open_(const sagd_run_info *info, dv_config *c, dv_state *s, dv_run *R,
+                    double **xp, double **zp) {
+  SAGD_CALL(read_config_(info, c));
+  memset(s, 0, sizeof *s);
+  memset(R, 0, sizeof *R);
+  R->info = info;
+  R->c = c;
+  R->s = s;
+  sagd_shard_range(c->n, c->vo.block, info->rank, info->size, &R->i0, &R->i1);
+  size_t nloc = R->i1 - R->i0;
+  size_t rows = sagd_vae_max_rows(&c->vo, c->n);
+  size_t gmax = rows > c->nodes ? rows : c->nodes;
+  gmax = gmax > 1024 ? gmax : 1024;
+  SAGD_CALL(sagd_mlp_create(c->ngw - 1, c->gw, c->act, &sagd_act_identity, gmax, &R->gen));
+  SAGD_CALL(sagd_mlp_create(c->new_ - 1, c->ew, c->act, &sagd_act_identity, rows, &R->enc));
+  R->pt = sagd_mlp_nparams(R->gen);
+  R->pp = sagd_mlp_nparams(R->enc);
+  sagd_optimizer_options oo = {c->beta1, c->beta2, 1e-8, NULL, NULL};
+  SAGD_CALL(sagd_optimizer_create(c->otype, R->pt, &oo, &R->ot));
+  SAGD_CALL(sagd_optimizer_create(c->otype, R->pp, &oo, &R->op));
+  double *x = NULL, *z = NULL;
+  SAGD_CALLOC(x, nloc * c->p, "data x");
+  SAGD_CALLOC(z, nloc * c->p, "data z");
+  *xp = x;
+  *zp = z;
+  SAGD_CALL(sagd_deconv_generate(info->key, c->truth, c->p, R->i0, R->i1, x, z));
+  SAGD_CALL(sagd_vae_create(info->comm, R->gen, R->enc, x, c->n, R->i0, R->i1, &c->vo, &R->v));
+  SAGD_CALL(state_alloc_(R));
+  return SAGD_OK;
+}
+
+static void dv_close_(dv_run *R, double *x, double *z) {
+  state_free_(R);
+  sagd_vae_destroy(&R->v);
+  sagd_optimizer_destroy(&R->ot);
+  sagd_optimizer_destroy(&R->op);
+  sagd_mlp_destroy(&R->gen);
+  sagd_mlp_destroy(&R->enc);
+  free(x);
+  free(z);
+}
+
 static int deconv_vae_run_(const sagd_run_info *info) {
   /* 1. everything that can be wrong with the input, before anything is written */
   dv_config c;
-  SAGD_CALL(read_config_(info, &c));
   dv_state s;
-  memset(&s, 0, sizeof s);
   dv_run R;
-  memset(&R, 0, sizeof R);
-  R.info = info;
-  R.c = &c;
-  R.s = &s;
-  sagd_shard_range(c.n, c.vo.block, info->rank, info->size, &R.i0, &R.i1);
-  size_t nloc = R.i1 - R.i0;
-  size_t rows = sagd_vae_max_rows(&c.vo, c.n);
-  size_t gmax = rows > c.nodes ? rows : c.nodes;
-  gmax = gmax > 1024 ? gmax : 1024;
-  SAGD_CALL(sagd_mlp_create(c.ngw - 1, c.gw, c.act, &sagd_act_identity, gmax, &R.gen));
-  SAGD_CALL(sagd_mlp_create(c.new_ - 1, c.ew, c.act, &sagd_act_identity, rows, &R.enc));
-  R.pt = sagd_mlp_nparams(R.gen);
-  R.pp = sagd_mlp_nparams(R.enc);
-  sagd_optimizer_options oo = {c.beta1, c.beta2, 1e-8, NULL, NULL};
-  SAGD_CALL(sagd_optimizer_create(c.otype, R.pt, &oo, &R.ot));
-  SAGD_CALL(sagd_optimizer_create(c.otype, R.pp, &oo, &R.op));
   double *x = NULL, *z = NULL;
-  SAGD_CALLOC(x, nloc * c.p, "data x");
-  SAGD_CALLOC(z, nloc * c.p, "data z");
-  SAGD_CALL(sagd_deconv_generate(info->key, c.truth, c.p, R.i0, R.i1, x, z));
-  SAGD_CALL(sagd_vae_create(info->comm, R.gen, R.enc, x, c.n, R.i0, R.i1, &c.vo, &R.v));
-  SAGD_CALL(state_alloc_(&R));
+  SAGD_CALL(dv_open_(info, &c, &s, &R, &x, &z));
 
   char methods[64] = "";
   for (size_t i = 0; i < c.nm; i++) {
@@ -783,14 +881,70 @@ static int deconv_vae_run_(const sagd_run_info *info) {
 
   sagd_checkpointer_destroy(&R.cp);
   sagd_state_destroy(&st);
-  state_free_(&R);
-  sagd_vae_destroy(&R.v);
-  sagd_optimizer_destroy(&R.ot);
-  sagd_optimizer_destroy(&R.op);
-  sagd_mlp_destroy(&R.gen);
-  sagd_mlp_destroy(&R.enc);
-  free(x);
-  free(z);
+  dv_close_(&R, x, z);
+  return SAGD_OK;
+}
+
+/* **Collective.** `sagd bench phases`: every phase timed on the current ranks, and with
+ * opt->efficiency on rank 0 alone over the whole data set (the other ranks wait). */
+static int deconv_vae_bench_(const sagd_run_info *info, const sagd_bench_options *opt) {
+  dv_config c;
+  dv_state s;
+  dv_run R;
+  double *x = NULL, *z = NULL;
+  SAGD_CALL(dv_open_(info, &c, &s, &R, &x, &z));
+  dv_timing tm[NPHASE], t1[NPHASE];
+  double ll_time = 0;
+  SAGD_CALL(time_phases_(&R, opt->iters, 1, tm));
+  SAGD_CALL(time_loglik_(&R, &ll_time));
+  dv_close_(&R, x, z);
+  int have1 = opt->efficiency && info->size > 1;
+  if (have1) {
+    if (info->rank == 0) {
+      sagd_run_info one = *info;
+      one.comm = MPI_COMM_SELF;
+      one.rank = 0;
+      one.size = 1;
+      SAGD_CALL(dv_open_(&one, &c, &s, &R, &x, &z));
+      SAGD_CALL(time_phases_(&R, opt->iters, 0, t1));
+      dv_close_(&R, x, z);
+    }
+    SAGD_CHECK_MPI(MPI_Barrier(info->comm));
+  } else if (opt->efficiency) {
+    memcpy(t1, tm, sizeof tm);
+    have1 = 1;
+  }
+  if (info->rank != 0) {
+    return SAGD_OK;
+  }
+  const int P = info->size;
+  printf("bench phases: deconv_vae, %d rank(s), %d timed iteration(s) per phase after one "
+         "warm-up\n", P, opt->iters);
+  printf("| phase | s/it | GFLOP/it | GFLOP/s per rank | GEMM-only s/it | roofline | reduction |"
+         " 1-rank s/it | efficiency 1->%d | iterations | phase time |\n", P);
+  printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
+  double total = 0;
+  char tb[32];
+  for (uint64_t p = 0; p <= c.nm; p++) {
+    double ph_t = phase_time_(&c, p, tm[p].sec, ll_time);
+    total += ph_t;
+    exp_format_seconds(ph_t, tb, sizeof tb);
+    char one[32] = "-", eff[32] = "-";
+    if (have1) {
+      snprintf(one, sizeof one, "%.4g", t1[p].sec);
+      snprintf(eff, sizeof eff, "%.0f%%", 100.0 * t1[p].sec / (P * tm[p].sec));
+    }
+    printf("| %s | %.4g | %.3g | %.1f | %.4g | %.0f%% | %.0f%% | %s | %s | %llu | %s |\n",
+           phase_name_(&c, p), tm[p].sec, tm[p].flops * 1e-9,
+           tm[p].flops * 1e-9 / tm[p].sec / P, tm[p].gemm, 100.0 * tm[p].gemm / tm[p].sec,
+           100.0 * tm[p].reduce / tm[p].sec, one, eff,
+           (unsigned long long)phase_iters_(&c, p), tb);
+  }
+  exp_format_seconds(total, tb, sizeof tb);
+  printf("whole run on %d rank(s): %s\n", P, tb);
+  printf("(roofline: the same GEMM calls replayed alone as plain CBLAS, best of 3, over the "
+         "phase's time, slowest rank; reduction: its adds and allreduce, slowest rank)\n");
+  fflush(stdout);
   return SAGD_OK;
 }
 
@@ -798,4 +952,4 @@ const sagd_experiment_type sagd_experiment_deconv_vae = {
     "deconv_vae",
     "debiased VAE on the deconvolution model: VAE pre-training, then VAE / IWAE / HMC / SAGD "
     "fine-tuning (paper Table 1)",
-    deconv_vae_run_};
+    deconv_vae_run_, deconv_vae_bench_};

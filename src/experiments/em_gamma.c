@@ -402,4 +402,5 @@ static int em_gamma_run_(const sagd_run_info *info) {
 }
 
 const sagd_experiment_type sagd_experiment_em_gamma = {
-    "em_gamma", "automated EM on the Gamma-sigmoid model (paper Figure 1)", em_gamma_run_};
+    "em_gamma", "automated EM on the Gamma-sigmoid model (paper Figure 1)", em_gamma_run_,
+    NULL};

@@ -242,7 +242,9 @@ static int run_parts_(sagd_vae v, const double *theta, const double *phi, uint64
   SAGD_CHECK(t >= 1, SAGD_ERR_ARG, "vae: update t = 0, expected t >= 1");
   size_t len = X_N + v->pt + (with_phi ? v->pp : 0);
   sagd_xsum acc = with_phi ? v->acc_full : v->acc_theta;
+  double tred = MPI_Wtime();
   sagd_xsum_zero(acc);
+  tred = MPI_Wtime() - tred;
   size_t block = v->opt.block;
   for (size_t b = v->i_begin / block; b * block < v->i_end; b++) {
     size_t a, e;
@@ -253,9 +255,13 @@ static int run_parts_(sagd_vae v, const double *theta, const double *phi, uint64
     }
     memset(v->blk, 0, len * sizeof(double));
     SAGD_CALL(fn(v, theta, phi, t, a, e, v->blk));
+    double t0 = MPI_Wtime();
     SAGD_CALL(sagd_xsum_add(acc, v->blk));
+    tred += MPI_Wtime() - t0;
   }
+  double t1 = MPI_Wtime();
   SAGD_CALL(sagd_xsum_allreduce(acc, v->comm, v->red));
+  tred += MPI_Wtime() - t1;
   double pts = v->red[X_PTS];
   SAGD_CHECK(pts > 0, SAGD_ERR_INTERNAL, "vae: update %llu has no data points",
              (unsigned long long)t);
@@ -272,6 +278,7 @@ static int run_parts_(sagd_vae v, const double *theta, const double *phi, uint64
     stats->objective = v->red[X_OBJ] / pts;
     stats->points = pts;
     stats->accept = v->red[X_PROP] > 0 ? v->red[X_ACC] / v->red[X_PROP] : NAN;
+    stats->reduce_seconds = tred;
   }
   return SAGD_OK;
 }

@@ -18,6 +18,7 @@
 
 #include "nn/nn_impl.h"
 #include "sagd/error.h"
+#include "sagd/gemmlog.h"
 #include "sagd/nn.h"
 
 struct sagd_mlp_s {
@@ -31,7 +32,22 @@ struct sagd_mlp_s {
   double *S[2];      /* backward scratch, max_batch × maxw each */
   const double *X;   /* the last forward's input (borrowed) */
   size_t last_batch; /* rows of the last forward (0: none yet) */
+  sagd_gemm_log log;  /* borrowed; NULL: GEMMs not recorded */
 };
+
+/* C = A·op(B) (or op(A)·B) with OpenBLAS, recorded in the attached log. */
+static int dgemm_(sagd_mlp net, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N,
+                  int K, const double *A, int lda, const double *B, int ldb, double beta,
+                  double *C, int ldc) {
+  cblas_dgemm(CblasRowMajor, ta, tb, M, N, K, 1.0, A, lda, B, ldb, beta, C, ldc);
+  if (net->log != NULL) {
+    SAGD_CALL(sagd_gemm_log_add(net->log, SAGD_GEMM_DOUBLE, ta == CblasTrans, tb == CblasTrans,
+                                (size_t)M, (size_t)N, (size_t)K, beta != 0.0));
+  }
+  return SAGD_OK;
+}
+
+void sagd_mlp_set_log(sagd_mlp net, sagd_gemm_log log) { net->log = log; }
 
 static const sagd_activation_type *layer_act_(sagd_mlp net, size_t l) {
   return l + 1 == net->L ? net->output : net->hidden;
@@ -190,8 +206,8 @@ int sagd_mlp_forward(sagd_mlp net, const double *params, size_t batch, const dou
     const size_t nin = net->w[l], nout = net->w[l + 1];
     double *Z = l + 1 == net->L ? Y : net->A[l];
     const double *W = params + net->woff[l], *b = params + net->boff[l];
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, (int)nout, (int)nin, 1.0, in,
-                (int)nin, W, (int)nin, 0.0, Z, (int)nout);
+    SAGD_CALL(dgemm_(net, CblasNoTrans, CblasTrans, B, (int)nout, (int)nin, in, (int)nin, W,
+                     (int)nin, 0.0, Z, (int)nout));
     const sagd_activation_type *act = layer_act_(net, l);
     double *D = net->D[l];
     /* The bias and the activation in one pass where a fused kernel exists. */
@@ -256,8 +272,8 @@ int sagd_mlp_backward(sagd_mlp net, const double *params, size_t batch, const do
     const double *W = params + net->woff[l];
     const double *Ain = l == 0 ? net->X : net->A[l - 1];
     if (grad_params != NULL) {
-      cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nout, (int)nin, B, 1.0, dZ,
-                  (int)nout, Ain, (int)nin, 1.0, grad_params + net->woff[l], (int)nin);
+      SAGD_CALL(dgemm_(net, CblasTrans, CblasNoTrans, (int)nout, (int)nin, B, dZ, (int)nout,
+                       Ain, (int)nin, 1.0, grad_params + net->woff[l], (int)nin));
       double *gb = grad_params + net->boff[l];
       for (size_t q = 0; q < batch; q++) {
         const double *dz = dZ + q * nout;
@@ -268,16 +284,16 @@ int sagd_mlp_backward(sagd_mlp net, const double *params, size_t batch, const do
     }
     if (l == 0) {
       if (dX != NULL) {
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, (int)nin, (int)nout, 1.0,
-                    dZ, (int)nout, W, (int)nin, 0.0, dX, (int)nin);
+        SAGD_CALL(dgemm_(net, CblasNoTrans, CblasNoTrans, B, (int)nin, (int)nout, dZ,
+                         (int)nout, W, (int)nin, 0.0, dX, (int)nin));
       }
       break;
     }
     /* dA_{l-1} into the scratch buffer not holding dZ, then ⊙ D_{l-1} in place. */
     const int nxt = dZ == net->S[cur] ? 1 - cur : cur;
     double *S = net->S[nxt];
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, (int)nin, (int)nout, 1.0, dZ,
-                (int)nout, W, (int)nin, 0.0, S, (int)nin);
+    SAGD_CALL(dgemm_(net, CblasNoTrans, CblasNoTrans, B, (int)nin, (int)nout, dZ, (int)nout, W,
+                     (int)nin, 0.0, S, (int)nin));
     const double *D = net->D[l - 1];
     if (D != NULL) {
       const size_t n = batch * nin;
