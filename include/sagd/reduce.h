@@ -31,6 +31,8 @@ void sagd_xsum_destroy(sagd_xsum *x);
 void sagd_xsum_zero(sagd_xsum x);
 /** acc[j] += v[j] exactly for j < p. Fails on non-finite or too large terms, naming j. */
 int sagd_xsum_add(sagd_xsum x, const double *v);
+/** acc[i] += v exactly (one component; same rules as sagd_xsum_add). */
+int sagd_xsum_add_at(sagd_xsum x, size_t i, double v);
 /** Local value (rounded) without communication. */
 void sagd_xsum_get(sagd_xsum x, double *out);
 /** **Collective**: out[j] = the exact global sum over all ranks of comm, rounded to double.

@@ -183,6 +183,57 @@ void sagd_xsum_zero(sagd_xsum x) {
   x->n_pending = 0;
 }
 
+/* acc[i] += v (finite, |v| < 2^EMAX) into the limb-major array l of p components; the limbs
+ * touched are j .. j+2 with j reported through jmin/jmax. */
+static inline void add_one_(int64_t *l, size_t p, size_t i, double v, int *jmin, int *jmax) {
+  uint64_t u;
+  memcpy(&u, &v, sizeof u);
+  const int e = (int)((u >> 52) & 0x7ff);
+  if (e == 0) {
+    return; /* zero or subnormal: below 2^-EMIN, truncated to zero */
+  }
+  uint64_t mant = (u & XS_FRAC) | ((uint64_t)1 << 52); /* |v| = mant 2^(e - 1075) */
+  int b = e - 1075 + SAGD_XSUM_EMIN;                    /* bit index of mant's lowest bit */
+  if (b < 0) {
+    if (b <= -53) {
+      return;
+    }
+    mant >>= -b; /* truncate toward zero */
+    b = 0;
+  }
+  const int j = b >> 5, s = b & 31;
+  const uint64_t rest = mant >> (32 - s);
+  const int64_t neg = -(int64_t)(u >> 63); /* 0 or -1: (d ^ neg) - neg is d or -d */
+  const int64_t d0 = (int64_t)((mant << s) & XS_MASK), d1 = (int64_t)(rest & XS_MASK),
+                d2 = (int64_t)(rest >> 32);
+  int64_t *c = l + (size_t)j * p + i;
+  c[0] += (d0 ^ neg) - neg;
+  c[p] += (d1 ^ neg) - neg;
+  c[2 * p] += (d2 ^ neg) - neg;
+  *jmin = j < *jmin ? j : *jmin;
+  *jmax = j > *jmax ? j : *jmax;
+}
+
+int sagd_xsum_add_at(sagd_xsum x, size_t i, double v) {
+  SAGD_CHECK(i < x->p, SAGD_ERR_ARG, "exact sum: component %zu, expected < %zu", i, x->p);
+  SAGD_CHECK(isfinite(v), SAGD_ERR_NUMERIC,
+             "exact sum: component %zu is %g, expected a finite value", i, v);
+  SAGD_CHECK(fabs(v) < ldexp(1.0, SAGD_XSUM_EMAX), SAGD_ERR_NUMERIC,
+             "exact sum: component %zu is %.17g, expected |value| < 2^%d", i, v,
+             SAGD_XSUM_EMAX);
+  if (x->n_pending >= XS_ADDS_BEFORE_NORMALISE) {
+    normalise_touched_(x);
+  }
+  int jmin = XS_NLIMB, jmax = -1;
+  add_one_(x->limb, x->p, i, v, &jmin, &jmax);
+  if (jmax >= 0) {
+    x->lo = jmin < x->lo ? jmin : x->lo;
+    x->hi = jmax + 2 > x->hi ? jmax + 2 : x->hi;
+  }
+  x->n_pending++;
+  return SAGD_OK;
+}
+
 int sagd_xsum_add(sagd_xsum x, const double *v) {
   const size_t p = x->p;
   /* Validate everything first so a rejected vector leaves the accumulators unchanged.
@@ -206,35 +257,9 @@ int sagd_xsum_add(sagd_xsum x, const double *v) {
   if (x->n_pending >= XS_ADDS_BEFORE_NORMALISE) {
     normalise_touched_(x);
   }
-  int64_t *const l = x->limb;
   int jmin = XS_NLIMB, jmax = -1;
   for (size_t i = 0; i < p; i++) {
-    uint64_t u;
-    memcpy(&u, &v[i], sizeof u);
-    const int e = (int)((u >> 52) & 0x7ff);
-    if (e == 0) {
-      continue; /* zero or subnormal: below 2^-EMIN, truncated to zero */
-    }
-    uint64_t mant = (u & XS_FRAC) | ((uint64_t)1 << 52); /* |v| = mant 2^(e - 1075) */
-    int b = e - 1075 + SAGD_XSUM_EMIN;                    /* bit index of mant's lowest bit */
-    if (b < 0) {
-      if (b <= -53) {
-        continue;
-      }
-      mant >>= -b; /* truncate toward zero */
-      b = 0;
-    }
-    const int j = b >> 5, s = b & 31;
-    const uint64_t rest = mant >> (32 - s);
-    const int64_t neg = -(int64_t)(u >> 63); /* 0 or -1: (d ^ neg) - neg is d or -d */
-    const int64_t d0 = (int64_t)((mant << s) & XS_MASK), d1 = (int64_t)(rest & XS_MASK),
-                  d2 = (int64_t)(rest >> 32);
-    int64_t *c = l + (size_t)j * p + i;
-    c[0] += (d0 ^ neg) - neg;
-    c[p] += (d1 ^ neg) - neg;
-    c[2 * p] += (d2 ^ neg) - neg;
-    jmin = j < jmin ? j : jmin;
-    jmax = j > jmax ? j : jmax;
+    add_one_(x->limb, p, i, v[i], &jmin, &jmax);
   }
   if (jmax >= 0) {
     x->lo = jmin < x->lo ? jmin : x->lo;
