@@ -82,8 +82,28 @@ int sagd_mlp_forward(sagd_mlp net, const double *params, size_t batch, const dou
 int sagd_mlp_backward(sagd_mlp net, const double *params, size_t batch, const double *dY,
                       double *grad_params, double *dX);
 
+/** Precision of a network's forward and backward passes. */
+typedef enum { SAGD_PRECISION_DOUBLE = 0, SAGD_PRECISION_SINGLE = 1 } sagd_precision;
+
+/** Run the passes in `prec`. Single: every GEMM is cblas_sgemm on a float copy of the
+ *  parameters made by sagd_mlp_prepare (θ stays the caller's double master copy), the
+ *  activations and their derivatives are float; inputs, outputs, input gradients stay double
+ *  (converted at the boundary) and parameter gradients are added into the caller's double
+ *  vector. Allocates the float workspace (call at set-up, not per step). Double: frees it. */
+int sagd_mlp_set_precision(sagd_mlp net, sagd_precision prec);
+sagd_precision sagd_mlp_precision(sagd_mlp net);
+/** Single precision: round params to the float copy the passes use, and remember params;
+ *  call after every change of params (forward/backward with other params, or before any
+ *  prepare, is SAGD_ERR_ARG). Double precision: does nothing. */
+int sagd_mlp_prepare(sagd_mlp net, const double *params);
+
 /** Record every GEMM of this network in `log` (borrowed; NULL stops recording). */
 void sagd_mlp_set_log(sagd_mlp net, sagd_gemm_log log);
+
+/** As sagd_mlp_backward, but grad_params is overwritten with dL/dθ (same bits as adding to
+ *  zeros; the caller need not clear it). */
+int sagd_mlp_backward_set(sagd_mlp net, const double *params, size_t batch, const double *dY,
+                          double *grad_params, double *dX);
 
 /** Bits of sagd_mlp_flops' with_backward: the input gradient dX, the parameter gradient. */
 #define SAGD_MLP_BACKWARD_INPUT 1

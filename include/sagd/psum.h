@@ -25,8 +25,10 @@
  * u_j/2 of a clamped grid round to zero.
  *
  * Cost: one fused pass per added vector (round, add, max exponent) and one allreduce of
- * p int64 plus one of p uint16 (10 bytes per component, 1.25 plain double allreduces); the
- * exact path's allreduce only when some rank had a term off the grid.
+ * p int64 plus one of p uint16 (10 bytes per component, 1.25 plain double allreduces). When
+ * some rank had terms off the grid, the ranks' lists of those components are gathered and
+ * only their union is reduced exactly (the whole exact accumulator when the lists hold more
+ * than p entries in all, as in a sum without a grid on several ranks).
  */
 #ifndef SAGD_PSUM_H
 #define SAGD_PSUM_H

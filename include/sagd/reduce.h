@@ -39,6 +39,16 @@ void sagd_xsum_get(sagd_xsum x, double *out);
  *  Uses one MPI_Allreduce. The local accumulators are left unchanged. */
 int sagd_xsum_allreduce(sagd_xsum x, MPI_Comm comm, double *out);
 
+/** Zero components idx[0..m) and declare the rest zero already (the caller knows every
+ *  nonzero component is listed): cheaper than sagd_xsum_zero for a sparse accumulator. */
+void sagd_xsum_zero_subset(sagd_xsum x, const size_t *idx, size_t m);
+/** **Collective**: out[k] = the exact global sum of component idx[k], k < m, rounded (every
+ *  rank passes the same list). One allreduce of the subset's limbs only. */
+int sagd_xsum_allreduce_subset(sagd_xsum x, MPI_Comm comm, const size_t *idx, size_t m,
+                               double *out);
+/** Bytes this rank sent in the last sagd_xsum_allreduce (the payload of its MPI calls). */
+size_t sagd_xsum_bytes(sagd_xsum x);
+
 #ifdef __cplusplus
 }
 #endif

@@ -49,6 +49,12 @@
 extern "C" {
 #endif
 
+/** Bits of room the pre-rounded sums' grid keeps above the previous update's largest term:
+ *  a gradient component may grow 64-fold from one update to the next before its terms take
+ *  the exact path; the grid's rounding error is about 2^(6 + h - 62) of the previous largest
+ *  term (h = bits of the number of blocks). */
+#define SAGD_VAE_PSUM_MARGIN 6
+
 typedef struct {
   size_t block;    /**< data points per reduction block (>= 1) */
   size_t batches;  /**< M, minibatches per epoch (1 = full batch; <= block) */
@@ -62,6 +68,8 @@ typedef struct {
   const sagd_sampler_type *sampler; /**< NULL: underdamped */
   int unfused;     /**< 1: sagd never uses the model's fused ∇_ξV + ∇_θ f op (tests: the
                         result is the same, bit for bit) */
+  int exact_sum;   /**< 1: gradients summed exactly (sagd_xsum); 0 (default): pre-rounded
+                        (sagd_psum, its grid carried from one update to the next) */
   sagd_rng_key key;
 } sagd_vae_options;
 
@@ -72,6 +80,8 @@ typedef struct {
   double points;    /**< number of data points in the update */
   double accept;    /**< HMC acceptance rate of the update (NaN for other methods) */
   double reduce_seconds; /**< this rank's time in the reproducible sum (adds + allreduce) */
+  int exact_path;        /**< 1 if the pre-rounded sum took its exact path (or exact sums) */
+  size_t reduce_bytes;   /**< bytes this rank sent in the sum's allreduce */
 } sagd_vae_stats;
 
 typedef struct sagd_vae_s *sagd_vae;
@@ -126,6 +136,13 @@ int sagd_vae_iwae_grad(sagd_vae v, const double *theta, const double *phi, uint6
 /** Start the persistent SAGD chains from the encoder: ξ = μ_φ(x) + σ_φ(x) ε, ρ ~ N(0, I).
  *  Not collective. */
 int sagd_vae_chains_from_encoder(sagd_vae v, const double *phi);
+/** Start every reproducible sum afresh (pre-rounded sums forget their grid; the next
+ *  update's sums take the exact path). Called when a phase starts. Not collective. */
+void sagd_vae_reset_sums(sagd_vae v);
+/** The state the pre-rounded sums carry between updates (a checkpoint saves it): the grids
+ *  of the sums with and without the encoder's gradient, writable; NULL, 0 with exact sums. */
+void sagd_vae_sum_state(sagd_vae v, double **grid_full, size_t *n_full, double **grid_theta,
+                        size_t *n_theta);
 /** The local persistent chains: nloc*C chains of dimension r, chain-major in global chain id
  *  order from i_begin*C. Writable (checkpoint restore). */
 void sagd_vae_chains(sagd_vae v, double **xi, double **rho, size_t *nchains, size_t *r);

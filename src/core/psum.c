@@ -21,6 +21,8 @@
 #include "sagd/error.h"
 #include "sagd/reduce.h"
 
+_Static_assert(sizeof(size_t) == sizeof(uint64_t), "component lists are passed as size_t");
+
 #define PS_GMIN (-960)
 #define PS_GMAX 900
 
@@ -30,8 +32,17 @@ struct sagd_psum_s {
   uint64_t max_terms, nadd;
   int64_t *acc;      /* p + 1 */
   uint16_t *fmax;    /* p */
-  double *grid;      /* p */
+  double *grid;      /* p: G_j as doubles (the checkpointable view) */
+  int16_t *g16;      /* p: the same as int16 (NO_GRID: INT16_MIN), set from grid at zero */
   sagd_xsum exact;   /* terms off the grid */
+  uint64_t *spill;   /* p: components with a term off the grid (this rank; after an
+                        allreduce: the union of all ranks', what the next zero clears) */
+  size_t nspill;
+  int full_zero;     /* 1: the exact accumulator was used densely, zero all of it */
+  uint8_t *mark;     /* p: component listed in spill (all 0 between sums) */
+  uint64_t *gath;    /* p: the ranks' spill lists, gathered */
+  double *vals;      /* p: exact sums of the union's components */
+  int *counts, *displs; /* per rank, for the gather */
   uint64_t sums, exact_sums;
   size_t bytes;
 };
@@ -57,8 +68,15 @@ int sagd_psum_create(size_t p, uint64_t max_terms, int margin, sagd_psum *s) {
   n->acc = calloc(p + 1, sizeof *n->acc);
   n->fmax = calloc(p, sizeof *n->fmax);
   n->grid = malloc(p * sizeof *n->grid);
+  n->g16 = malloc(p * sizeof *n->g16);
+  n->spill = malloc(p * sizeof *n->spill);
+  n->mark = calloc(p, sizeof *n->mark);
+  n->gath = malloc(p * sizeof *n->gath);
+  n->vals = malloc(p * sizeof *n->vals);
   int err = SAGD_OK;
-  if (n->acc == NULL || n->fmax == NULL || n->grid == NULL) {
+  if (n->acc == NULL || n->fmax == NULL || n->grid == NULL || n->g16 == NULL ||
+      n->spill == NULL ||
+      n->mark == NULL || n->gath == NULL || n->vals == NULL) {
     err = sagd_error_set(SAGD_ERR_MEM, __FILE__, __LINE__, __func__,
                          "cannot allocate %zu pre-rounded accumulators", p);
   } else {
@@ -78,9 +96,16 @@ void sagd_psum_destroy(sagd_psum *s) {
     return;
   }
   sagd_xsum_destroy(&(*s)->exact);
+  free((*s)->spill);
+  free((*s)->mark);
+  free((*s)->gath);
+  free((*s)->vals);
+  free((*s)->counts);
+  free((*s)->displs);
   free((*s)->acc);
   free((*s)->fmax);
   free((*s)->grid);
+  free((*s)->g16);
   free(*s);
   *s = NULL;
 }
@@ -111,14 +136,26 @@ void sagd_psum_counts(sagd_psum s, uint64_t *sums, uint64_t *exact_sums, size_t 
 }
 
 void sagd_psum_zero(sagd_psum s) {
+  /* the kernels read the grid as int16 (a quarter of the bytes); the doubles may have been
+   * written (a checkpoint restored), so convert them at every zero */
+  for (size_t j = 0; j < s->p; j++) {
+    const double g = s->grid[j];
+    s->g16[j] = g >= PS_GMIN ? (int16_t)(g > PS_GMAX ? PS_GMAX : g) : INT16_MIN;
+  }
   memset(s->acc, 0, (s->p + 1) * sizeof *s->acc);
   memset(s->fmax, 0, s->p * sizeof *s->fmax);
-  sagd_xsum_zero(s->exact);
+  if (s->full_zero) {
+    sagd_xsum_zero(s->exact);
+  } else {
+    sagd_xsum_zero_subset(s->exact, (const size_t *)s->spill, s->nspill);
+  }
+  s->full_zero = 0;
+  s->nspill = 0;
   s->nadd = 0;
 }
 
-/* The grid exponent G as an int, with NO_GRID (or anything below the clamp) as INT_MIN/2. */
-static inline int grid_int_(double g) { return g >= PS_GMIN ? (int)g : -(1 << 30); }
+/* The grid exponent G as an int, NO_GRID as INT_MIN/2 (never >= GMIN). */
+static inline int grid16_(int16_t g) { return g != INT16_MIN ? (int)g : -(1 << 30); }
 
 /* 2^k as a double for -1022 <= k <= 1023, from its fields. */
 static inline double pow2_(int k) {
@@ -144,13 +181,17 @@ static int64_t add_scalar_(sagd_psum s, const double *v, size_t j0, size_t j1, s
       return -1;
     }
     s->fmax[j] = (uint16_t)(f > s->fmax[j] ? f : s->fmax[j]);
-    const int G = grid_int_(s->grid[j]);
+    const int G = grid16_(s->g16[j]);
     if (f - 1022 <= G) {
       s->acc[j] += (int64_t)llrint(x * pow2_(sh - G));
     } else if (x != 0.0) {
       if (sagd_xsum_add_at(s->exact, j, x) != SAGD_OK) {
         *bad = j;
         return -1;
+      }
+      if (!s->mark[j]) {
+        s->mark[j] = 1;
+        s->spill[s->nspill++] = j;
       }
       off++;
     }
@@ -168,20 +209,19 @@ __attribute__((target("avx512f,avx512dq"))) static int64_t add_avx512_(sagd_psum
                                                                         const double *v,
                                                                         size_t *bad) {
   const size_t p = s->p, p8 = p & ~(size_t)7;
+  const int16_t *restrict g16 = s->g16;
+  uint16_t *restrict fmax = s->fmax;
+  int64_t *restrict acc = s->acc;
   const __m512i fmask = _mm512_set1_epi64(0x7ff), bias = _mm512_set1_epi64(1022);
   const __m512i k1023 = _mm512_set1_epi64(1023 + 62 - s->h);
-  const __m512d gmin = _mm512_set1_pd((double)PS_GMIN);
   int64_t off = 0;
   for (size_t j = 0; j < p8; j += 8) {
     const __m512d x = _mm512_loadu_pd(v + j);
     const __m512i f = _mm512_and_si512(_mm512_srli_epi64(_mm512_castpd_si512(x), 52), fmask);
-    const __m512d gd = _mm512_loadu_pd(s->grid + j);
-    const __m512i G = _mm512_cvttpd_epi64(gd);
-    /* fits: grid present (G >= GMIN) and f - 1022 <= G; non-finite f = 0x7ff never fits */
-    const __mmask8 has = _mm512_cmp_pd_mask(gd, gmin, _CMP_GE_OQ);
-    const __mmask8 fit =
-        has & _mm512_cmple_epi64_mask(_mm512_sub_epi64(f, bias), G) &
-        _mm512_cmpneq_epi64_mask(f, fmask);
+    const __m512i G = _mm512_cvtepi16_epi64(_mm_loadu_si128((const __m128i *)(g16 + j)));
+    /* fits iff f - 1022 <= G: never for NO_GRID (INT16_MIN) nor for non-finite terms
+     * (f - 1022 = 1025 > GMAX) */
+    const __mmask8 fit = _mm512_cmple_epi64_mask(_mm512_sub_epi64(f, bias), G);
     if (fit != 0xff) {
       const int64_t o = add_scalar_(s, v, j, j + 8, bad);
       if (o < 0) {
@@ -191,14 +231,13 @@ __attribute__((target("avx512f,avx512dq"))) static int64_t add_avx512_(sagd_psum
       continue;
     }
     /* fmax = max(fmax, f), 8 uint16 */
-    const __m128i fm = _mm_loadu_si128((const __m128i *)(s->fmax + j));
-    _mm_storeu_si128((__m128i *)(s->fmax + j), _mm_max_epu16(fm, _mm512_cvtepi64_epi16(f)));
+    const __m128i fm = _mm_loadu_si128((const __m128i *)(fmax + j));
+    _mm_storeu_si128((__m128i *)(fmax + j), _mm_max_epu16(fm, _mm512_cvtepi64_epi16(f)));
     /* scale = 2^(62 - h - G) from its exponent field */
     const __m512d scale =
         _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_sub_epi64(k1023, G), 52));
     const __m512i q = _mm512_cvtpd_epi64(_mm512_mul_pd(x, scale));
-    __m512i a = _mm512_loadu_si512(s->acc + j);
-    _mm512_storeu_si512(s->acc + j, _mm512_add_epi64(a, q));
+    _mm512_storeu_si512(acc + j, _mm512_add_epi64(_mm512_loadu_si512(acc + j), q));
   }
   const int64_t o = add_scalar_(s, v, p8, p, bad);
   return o < 0 ? -1 : off + o;
@@ -242,6 +281,83 @@ int sagd_psum_add(sagd_psum s, const double *v) {
   return SAGD_OK;
 }
 
+/* Rank 0 adds the grid sums of components idx[0..m) (all if idx is NULL) to the exact
+ * accumulator, split into two doubles that hold each exactly. */
+static int add_grid_part_(sagd_psum s, MPI_Comm comm, const uint64_t *idx, size_t m) {
+  int rank;
+  SAGD_CHECK_MPI(MPI_Comm_rank(comm, &rank));
+  if (rank != 0) {
+    return SAGD_OK;
+  }
+  for (size_t k = 0; k < m; k++) {
+    const size_t j = idx != NULL ? (size_t)idx[k] : k;
+    const int G = grid16_(s->g16[j]);
+    const int64_t q = s->acc[j];
+    if (q == 0 || G < PS_GMIN) {
+      continue;
+    }
+    const int64_t lo = q & (((int64_t)1 << 31) - 1), hi = q - lo;
+    const double u = pow2_(G + s->h - 62);
+    SAGD_CALL(sagd_xsum_add_at(s->exact, j, (double)hi * u));
+    SAGD_CALL(sagd_xsum_add_at(s->exact, j, (double)lo * u));
+  }
+  return SAGD_OK;
+}
+
+/* Some terms were off the grid (global acc[p] > 0): their components get the exact sum of
+ * those terms plus the grid sum. The ranks' lists of such components are gathered and only
+ * their union is reduced exactly; when the lists hold more than p entries in all (a sum
+ * without a grid on several ranks) the whole exact accumulator is. out holds the grid results on entry. */
+static int exact_path_(sagd_psum s, MPI_Comm comm, double *out) {
+  const size_t p = s->p;
+  int size;
+  SAGD_CHECK_MPI(MPI_Comm_size(comm, &size));
+  if (s->counts == NULL) {
+    s->counts = calloc((size_t)size, sizeof *s->counts);
+    s->displs = calloc((size_t)size, sizeof *s->displs);
+    SAGD_CHECK(s->counts != NULL && s->displs != NULL, SAGD_ERR_MEM,
+               "cannot allocate %d gather counts", size);
+  }
+  const int mine = (int)s->nspill;
+  SAGD_CHECK_MPI(MPI_Allgather(&mine, 1, MPI_INT, s->counts, 1, MPI_INT, comm));
+  size_t total = 0;
+  for (int r = 0; r < size; r++) {
+    s->displs[r] = (int)total;
+    total += (size_t)s->counts[r];
+  }
+  for (size_t k = 0; k < s->nspill; k++) {
+    s->mark[s->spill[k]] = 0;
+  }
+  if (total > p) { /* e.g. a sum without a grid on 2 or more ranks */
+    SAGD_CALL(add_grid_part_(s, comm, NULL, p));
+    SAGD_CALL(sagd_xsum_allreduce(s->exact, comm, out));
+    s->bytes += sagd_xsum_bytes(s->exact);
+    s->full_zero = 1;
+    return SAGD_OK;
+  }
+  SAGD_CHECK_MPI(MPI_Allgatherv(s->spill, mine, MPI_UINT64_T, s->gath, s->counts, s->displs,
+                                MPI_UINT64_T, comm));
+  for (size_t k = 0; k < total; k++) {
+    s->mark[s->gath[k]] = 1;
+  }
+  size_t m = 0; /* the union, ascending: the same list on every rank */
+  for (size_t j = 0; j < p; j++) {
+    if (s->mark[j]) {
+      s->mark[j] = 0;
+      s->spill[m++] = j;
+    }
+  }
+  s->nspill = m; /* what the next zero clears */
+  SAGD_CALL(add_grid_part_(s, comm, s->spill, m));
+  SAGD_CALL(sagd_xsum_allreduce_subset(s->exact, comm, (const size_t *)s->spill, m, s->vals));
+  s->bytes += (size_t)size * sizeof(int) + total * sizeof(uint64_t) +
+              sagd_xsum_bytes(s->exact);
+  for (size_t k = 0; k < m; k++) {
+    out[s->spill[k]] = s->vals[k];
+  }
+  return SAGD_OK;
+}
+
 int sagd_psum_allreduce(sagd_psum s, MPI_Comm comm, double *out) {
   const size_t p = s->p;
   SAGD_CHECK(p + 1 <= (size_t)INT32_MAX, SAGD_ERR_ARG,
@@ -251,30 +367,12 @@ int sagd_psum_allreduce(sagd_psum s, MPI_Comm comm, double *out) {
       MPI_Allreduce(MPI_IN_PLACE, s->fmax, (int)p, MPI_UNSIGNED_SHORT, MPI_MAX, comm));
   s->bytes = (p + 1) * sizeof(int64_t) + p * sizeof(uint16_t);
   const int h = s->h;
-  if (s->acc[p] == 0) {
-    for (size_t j = 0; j < p; j++) {
-      const int G = grid_int_(s->grid[j]);
-      out[j] = G >= PS_GMIN ? (double)s->acc[j] * pow2_(G + h - 62) : 0.0;
-    }
-  } else {
-    /* Some terms were off the grid: the exact sum of those plus the grid sums (added once,
-     * by rank 0, split into two doubles that hold them exactly). */
-    int rank;
-    SAGD_CHECK_MPI(MPI_Comm_rank(comm, &rank));
-    if (rank == 0) {
-      for (size_t j = 0; j < p; j++) {
-        const int G = grid_int_(s->grid[j]);
-        const int64_t q = s->acc[j];
-        if (q == 0 || G < PS_GMIN) {
-          continue;
-        }
-        const int64_t lo = q & (((int64_t)1 << 31) - 1), hi = q - lo;
-        const double u = pow2_(G + h - 62);
-        SAGD_CALL(sagd_xsum_add_at(s->exact, j, (double)hi * u));
-        SAGD_CALL(sagd_xsum_add_at(s->exact, j, (double)lo * u));
-      }
-    }
-    SAGD_CALL(sagd_xsum_allreduce(s->exact, comm, out));
+  for (size_t j = 0; j < p; j++) {
+    const int G = grid16_(s->g16[j]);
+    out[j] = G >= PS_GMIN ? (double)s->acc[j] * pow2_(G + h - 62) : 0.0;
+  }
+  if (s->acc[p] != 0) {
+    SAGD_CALL(exact_path_(s, comm, out));
     s->exact_sums++;
   }
   /* the next grid: this sum's max exponent + margin (kept where every term was zero) */

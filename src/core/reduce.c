@@ -52,7 +52,10 @@ struct sagd_xsum_s {
   int64_t *scratch;        /* the same size, for allreduce */
   int lo, hi;              /* limbs outside [lo, hi] are zero everywhere (lo > hi: all zero) */
   unsigned long n_pending; /* adds since the last normalisation */
+  size_t bytes;            /* payload of the last allreduce */
 };
+
+size_t sagd_xsum_bytes(sagd_xsum x) { return x->bytes; }
 
 /* Propagate carries in limbs lo..top of every component (limb-major): limbs lo..top-1 into
  * [0, 2^32), limb top takes the carry and keeps the sign. Value unchanged. */
@@ -274,12 +277,62 @@ void sagd_xsum_get(sagd_xsum x, double *out) {
   round_all_(x->limb + (x->lo <= x->hi ? (size_t)x->lo * x->p : 0), x->p, x->lo, x->hi, out);
 }
 
+void sagd_xsum_zero_subset(sagd_xsum x, const size_t *idx, size_t m) {
+  if (x->lo <= x->hi) {
+    for (int j = x->lo; j <= x->hi; j++) {
+      int64_t *l = x->limb + (size_t)j * x->p;
+      for (size_t k = 0; k < m; k++) {
+        l[idx[k]] = 0;
+      }
+    }
+  }
+  x->lo = XS_NLIMB;
+  x->hi = -1;
+  x->n_pending = 0;
+}
+
+int sagd_xsum_allreduce_subset(sagd_xsum x, MPI_Comm comm, const size_t *idx, size_t m,
+                               double *out) {
+  normalise_touched_(x);
+  int range[2] = {-x->lo, x->hi}, g[2];
+  SAGD_CHECK_MPI(MPI_Allreduce(range, g, 2, MPI_INT, MPI_MAX, comm));
+  const int lo = -g[0], hi = g[1];
+  x->bytes = sizeof range + (lo > hi ? 0 : (size_t)(hi - lo + 1) * m * sizeof(int64_t));
+  if (lo > hi || m == 0) {
+    for (size_t k = 0; k < m; k++) {
+      out[k] = 0.0;
+    }
+    return SAGD_OK;
+  }
+  SAGD_CHECK(m <= x->p, SAGD_ERR_ARG, "exact sum: subset of %zu components, expected <= %zu", m,
+             x->p);
+  /* the subset's limbs lo..hi, limb-major and compact (scratch holds XS_NLIMB * p) */
+  const size_t total = (size_t)(hi - lo + 1) * m;
+  for (int j = lo; j <= hi; j++) {
+    const int64_t *l = x->limb + (size_t)j * x->p;
+    int64_t *d = x->scratch + (size_t)(j - lo) * m;
+    for (size_t k = 0; k < m; k++) {
+      d[k] = l[idx[k]];
+    }
+  }
+  for (size_t off = 0; off < total;) {
+    const size_t chunk = total - off < (size_t)INT_MAX ? total - off : (size_t)INT_MAX;
+    SAGD_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, x->scratch + off, (int)chunk, MPI_INT64_T,
+                                 MPI_SUM, comm));
+    off += chunk;
+  }
+  normalise_range_(x->scratch, m, 0, hi - lo);
+  round_all_(x->scratch, m, lo, hi, out);
+  return SAGD_OK;
+}
+
 int sagd_xsum_allreduce(sagd_xsum x, MPI_Comm comm, double *out) {
   normalise_touched_(x);
   /* The ranks' common range of limbs: only those are sent. */
   int range[2] = {-x->lo, x->hi}, g[2];
   SAGD_CHECK_MPI(MPI_Allreduce(range, g, 2, MPI_INT, MPI_MAX, comm));
   const int lo = -g[0], hi = g[1];
+  x->bytes = sizeof range + (lo > hi ? 0 : (size_t)(hi - lo + 1) * x->p * sizeof(int64_t));
   if (lo > hi) {
     round_all_(x->limb, x->p, lo, hi, out); /* zero everywhere */
     return SAGD_OK;

@@ -36,6 +36,7 @@ typedef struct {
   size_t gw[MAX_LAYERS + 1], ngw; /* generator widths (ngw entries) */
   size_t ew[MAX_LAYERS + 1], new_; /* encoder widths */
   const sagd_activation_type *act;
+  sagd_precision precision;
   uint64_t pre_epochs, ft_epochs, batches;
   double pre_lr, ft_lr;
   const sagd_vae_method_type *methods[MAX_METHODS];
@@ -139,6 +140,10 @@ static int read_config_(const sagd_run_info *info, dv_config *c) {
   c->act = sagd_activation_find(an);
   SAGD_CHECK(c->act != NULL, SAGD_ERR_CONFIG,
              "model.activation = '%s': expected softplus, relu, tanh, sigmoid or identity", an);
+  const char *prec = sagd_config_string(cfg, "model", "precision");
+  SAGD_CHECK(strcmp(prec, "double") == 0 || strcmp(prec, "single") == 0, SAGD_ERR_CONFIG,
+             "model.precision = '%s': expected double or single", prec);
+  c->precision = strcmp(prec, "single") == 0 ? SAGD_PRECISION_SINGLE : SAGD_PRECISION_DOUBLE;
   c->pre_epochs = (uint64_t)sagd_config_int(cfg, "vae", "pretrain_epochs");
   c->ft_epochs = (uint64_t)sagd_config_int(cfg, "vae", "finetune_epochs");
   c->batches = (uint64_t)sagd_config_int(cfg, "vae", "batches");
@@ -168,6 +173,10 @@ static int read_config_(const sagd_run_info *info, dv_config *c) {
   o->gamma = sagd_config_real(cfg, "sagd", "gamma");
   SAGD_CALL(exp_sampler_from_config(cfg, &o->sampler));
   o->key = info->key;
+  const char *red = sagd_config_string(cfg, "sagd", "reduction");
+  SAGD_CHECK(strcmp(red, "prerounded") == 0 || strcmp(red, "exact") == 0, SAGD_ERR_CONFIG,
+             "sagd.reduction = '%s': expected prerounded or exact", red);
+  o->exact_sum = strcmp(red, "exact") == 0;
   SAGD_CHECK(o->gamma * o->delta < 2, SAGD_ERR_CONFIG,
              "sagd.gamma * sagd.delta = %g: expected < 2 (the underdamped momentum decay "
              "1 - gamma*delta must stay above -1)",
@@ -314,6 +323,7 @@ static int phase_start_(dv_run *R, uint64_t ph) {
   }
   sagd_optimizer_reset(R->ot);
   sagd_optimizer_reset(R->op);
+  sagd_vae_reset_sums(R->v);
   s->secs[ph] = 0;
   dv_trace *t = &s->tr[ph];
   if (c->loglik && c->ll_every > 0) {
@@ -434,6 +444,13 @@ static int ckpt_register_(dv_run *R, sagd_state st) {
       SAGD_CALL(sagd_state_add(st, name, cols[j].buf, cols[j].len));
     }
   }
+  double *gf, *gt;
+  size_t nf, nt;
+  sagd_vae_sum_state(R->v, &gf, &nf, &gt, &nt);
+  if (gf != NULL) { /* the pre-rounded sums' grids: the next update's rounding */
+    SAGD_CALL(sagd_state_add(st, "reduce/grid_full", gf, nf));
+    SAGD_CALL(sagd_state_add(st, "reduce/grid_theta", gt, nt));
+  }
   double *xi, *rho;
   size_t nch, r;
   sagd_vae_chains(R->v, &xi, &rho, &nch, &r);
@@ -460,6 +477,8 @@ typedef struct {
   double reduce; /* s per iteration in the reproducible sum, slowest rank */
   double flops;  /* GEMM floating-point operations per iteration, all ranks */
   double gemm;   /* s per iteration of the same GEMMs replayed alone, slowest rank */
+  double bytes;  /* bytes a rank sends in the reduction per iteration, largest */
+  int exact;     /* timed iterations whose pre-rounded sum took its exact path */
 } dv_timing;
 
 /* **Collective.** Time every phase on scratch parameters: one warm-up iteration, then nrep
@@ -477,13 +496,14 @@ static int time_phases_(dv_run *R, int nrep, int with_gemm, dv_timing *tm) {
   if (with_gemm) {
     SAGD_CALL(sagd_gemm_log_create(&log));
   }
-  double mine[4 * NPHASE], mx[3 * NPHASE], sum[NPHASE];
+  double mine[4 * NPHASE], mx[4 * NPHASE], sum[2 * NPHASE];
   for (uint64_t p = 0; p <= c->nm; p++) {
     const sagd_vae_method_type *m = p == 0 ? &sagd_vae_method_vae : c->methods[p - 1];
     SAGD_CALL(sagd_mlp_init_xavier(R->gen, R->info->key, 0, th));
     SAGD_CALL(sagd_mlp_init_xavier(R->enc, R->info->key, 1, ph));
     sagd_optimizer_reset(R->ot);
     sagd_optimizer_reset(R->op);
+    sagd_vae_reset_sums(R->v); /* the warm-up sets the grid the timed iterations use */
     SAGD_CALL(m->start(R->v, th, ph));
     sagd_vae_stats st;
     double lr = p == 0 ? c->pre_lr : c->ft_lr;
@@ -498,7 +518,7 @@ static int time_phases_(dv_run *R, int nrep, int with_gemm, dv_timing *tm) {
       sagd_mlp_set_log(R->gen, log);
       sagd_mlp_set_log(R->enc, log);
     }
-    double red = 0;
+    double red = 0, bytes = 0, exact = 0;
     SAGD_CHECK_MPI(MPI_Barrier(comm));
     t0 = exp_now();
     for (int k = 0; k < n; k++) {
@@ -509,6 +529,8 @@ static int time_phases_(dv_run *R, int nrep, int with_gemm, dv_timing *tm) {
         SAGD_CALL(sagd_optimizer_step(R->op, lr, R->gp, ph));
       }
       red += st.reduce_seconds;
+      bytes = (double)st.reduce_bytes;
+      exact += st.exact_path;
     }
     double secs = exp_now() - t0;
     double flops = 0, gemm = 0;
@@ -519,19 +541,23 @@ static int time_phases_(dv_run *R, int nrep, int with_gemm, dv_timing *tm) {
       SAGD_CALL(sagd_gemm_log_replay(log, 3, &gemm));
       gemm /= n;
     }
-    mine[3 * p] = secs / n;
-    mine[3 * p + 1] = red / n;
-    mine[3 * p + 2] = gemm;
-    sum[p] = flops;
+    mine[4 * p] = secs / n;
+    mine[4 * p + 1] = red / n;
+    mine[4 * p + 2] = gemm;
+    mine[4 * p + 3] = bytes;
+    sum[2 * p] = flops;
+    sum[2 * p + 1] = exact;
   }
   size_t np = c->nm + 1;
-  SAGD_CHECK_MPI(MPI_Allreduce(mine, mx, (int)(3 * np), MPI_DOUBLE, MPI_MAX, comm));
-  SAGD_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, sum, (int)np, MPI_DOUBLE, MPI_SUM, comm));
+  SAGD_CHECK_MPI(MPI_Allreduce(mine, mx, (int)(4 * np), MPI_DOUBLE, MPI_MAX, comm));
+  SAGD_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, sum, (int)(2 * np), MPI_DOUBLE, MPI_SUM, comm));
   for (size_t p = 0; p < np; p++) {
-    tm[p].sec = mx[3 * p];
-    tm[p].reduce = mx[3 * p + 1];
-    tm[p].gemm = mx[3 * p + 2];
-    tm[p].flops = sum[p];
+    tm[p].sec = mx[4 * p];
+    tm[p].reduce = mx[4 * p + 1];
+    tm[p].gemm = mx[4 * p + 2];
+    tm[p].bytes = mx[4 * p + 3];
+    tm[p].flops = sum[2 * p];
+    tm[p].exact = (int)(sum[2 * p + 1] / R->info->size);
   }
   sagd_gemm_log_destroy(&log);
   free(th);
@@ -791,6 +817,8 @@ static int dv_open_(const sagd_run_info *info, dv_config *c, dv_state *s, dv_run
   gmax = gmax > 1024 ? gmax : 1024;
   SAGD_CALL(sagd_mlp_create(c->ngw - 1, c->gw, c->act, &sagd_act_identity, gmax, &R->gen));
   SAGD_CALL(sagd_mlp_create(c->new_ - 1, c->ew, c->act, &sagd_act_identity, rows, &R->enc));
+  SAGD_CALL(sagd_mlp_set_precision(R->gen, c->precision));
+  SAGD_CALL(sagd_mlp_set_precision(R->enc, c->precision));
   R->pt = sagd_mlp_nparams(R->gen);
   R->pp = sagd_mlp_nparams(R->enc);
   sagd_optimizer_options oo = {c->beta1, c->beta2, 1e-8, NULL, NULL};
@@ -920,9 +948,12 @@ static int deconv_vae_bench_(const sagd_run_info *info, const sagd_bench_options
   const int P = info->size;
   printf("bench phases: deconv_vae, %d rank(s), %d timed iteration(s) per phase after one "
          "warm-up\n", P, opt->iters);
+  printf("networks: %s precision; reduction: %s sums\n",
+         c.precision == SAGD_PRECISION_SINGLE ? "single" : "double",
+         c.vo.exact_sum ? "exact (superaccumulator)" : "pre-rounded");
   printf("| phase | s/it | GFLOP/it | GFLOP/s per rank | GEMM-only s/it | roofline | reduction |"
-         " 1-rank s/it | efficiency 1->%d | iterations | phase time |\n", P);
-  printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
+         " MB sent per rank | 1-rank s/it | efficiency 1->%d | iterations | phase time |\n", P);
+  printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   double total = 0;
   char tb[32];
   for (uint64_t p = 0; p <= c.nm; p++) {
@@ -934,16 +965,21 @@ static int deconv_vae_bench_(const sagd_run_info *info, const sagd_bench_options
       snprintf(one, sizeof one, "%.4g", t1[p].sec);
       snprintf(eff, sizeof eff, "%.0f%%", 100.0 * t1[p].sec / (P * tm[p].sec));
     }
-    printf("| %s | %.4g | %.3g | %.1f | %.4g | %.0f%% | %.0f%% | %s | %s | %llu | %s |\n",
+    char star[16] = "";
+    if (tm[p].exact > 0 && !c.vo.exact_sum) {
+      snprintf(star, sizeof star, " *%d", tm[p].exact);
+    }
+    printf("| %s | %.4g | %.3g | %.1f | %.4g | %.0f%% | %.0f%%%s | %.2f | %s | %s | %llu | %s |\n",
            phase_name_(&c, p), tm[p].sec, tm[p].flops * 1e-9,
            tm[p].flops * 1e-9 / tm[p].sec / P, tm[p].gemm, 100.0 * tm[p].gemm / tm[p].sec,
-           100.0 * tm[p].reduce / tm[p].sec, one, eff,
-           (unsigned long long)phase_iters_(&c, p), tb);
+           100.0 * tm[p].reduce / tm[p].sec, star,
+           tm[p].bytes * 1e-6, one, eff, (unsigned long long)phase_iters_(&c, p), tb);
   }
   exp_format_seconds(total, tb, sizeof tb);
   printf("whole run on %d rank(s): %s\n", P, tb);
   printf("(roofline: the same GEMM calls replayed alone as plain CBLAS, best of 3, over the "
-         "phase's time, slowest rank; reduction: its adds and allreduce, slowest rank)\n");
+         "phase's time, slowest rank; reduction: its adds and allreduce, slowest rank; *k: k "
+         "timed iterations' pre-rounded sums had terms off the grid)\n");
   fflush(stdout);
   return SAGD_OK;
 }

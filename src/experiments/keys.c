@@ -28,6 +28,10 @@ const sagd_config_key sagd_config_keys[] = {
     {"data", "dim", SAGD_CFG_INT, "1", SAGD_CFG_AT_LEAST_1,
      "deconv_vae: data dimension p (independent coordinates)"},
     /* [model] */
+    {"model", "precision", SAGD_CFG_STRING, "double", SAGD_CFG_ANY,
+     "deconv_vae: arithmetic of the networks' forward and backward passes: 'double' or "
+     "'single' (float32 GEMMs via cblas_sgemm on a float copy of the parameters; θ, the "
+     "optimizer and the reduction stay double)"},
     {"model", "theta0", SAGD_CFG_REALS, "0, 1", SAGD_CFG_ANY, "initial theta, e.g. (a, b)"},
     {"model", "lower", SAGD_CFG_REALS, "-20, -20", SAGD_CFG_ANY,
      "lower bounds of the box Theta (one per theta coordinate)"},
@@ -71,6 +75,12 @@ const sagd_config_key sagd_config_keys[] = {
      "sgd (projected) or adam (projected)"},
     {"sagd", "beta1", SAGD_CFG_REAL, "0.9", SAGD_CFG_POSITIVE, "adam beta1"},
     {"sagd", "beta2", SAGD_CFG_REAL, "0.999", SAGD_CFG_POSITIVE, "adam beta2"},
+    {"sagd", "reduction", SAGD_CFG_STRING, "prerounded", SAGD_CFG_ANY,
+     "deconv_vae: how the blocks' gradients are summed across ranks, bit-identically for "
+     "any number of ranks: 'prerounded' (each term rounded onto a grid set by the previous "
+     "update's largest terms, summed as integers: error ~2^-50 of the largest term, 10 "
+     "bytes per parameter sent) or 'exact' (a superaccumulator: correctly rounded, ~5x "
+     "dearer)"},
     {"sagd", "block", SAGD_CFG_INT, "16", SAGD_CFG_AT_LEAST_1,
      "data points per reduction block (changes the bits of the result, not its law)"},
     /* [vae], [iwae], [hmc], [metrics]: the deconv_vae experiment */

@@ -11,6 +11,7 @@
 #include "sagd/error.h"
 #include "sagd/hmc.h"
 #include "sagd/model.h"
+#include "sagd/psum.h"
 #include "sagd/reduce.h"
 
 /* Extra sums carried with every gradient: [objective, points, accepted, proposals]. */
@@ -27,8 +28,10 @@ struct sagd_vae_s {
   sagd_sampler sampler;
   sagd_hmc hmc;
   double *xi, *rho;    /* persistent SAGD chains, nloc*C*r each */
-  sagd_xsum acc_full;  /* X_N + pt + pp */
+  sagd_xsum acc_full;  /* X_N + pt + pp (exact sums) */
   sagd_xsum acc_theta; /* X_N + pt */
+  sagd_psum ps_full;   /* the same, pre-rounded (the default) */
+  sagd_psum ps_theta;
   sagd_xsum acc_one;   /* 1 (log-likelihood) */
   double *blk;         /* X_N + pt + pp: one block's sums */
   double *red;         /* X_N + pt + pp: reduced sums */
@@ -173,8 +176,16 @@ int sagd_vae_create(MPI_Comm comm, sagd_mlp gen, sagd_mlp enc, const double *x_l
   VAE_ALLOC_(v->cV, maxpart * C, "HMC potentials");
   VAE_ALLOC_(v->cgrad, maxpart * C * r, "HMC gradients");
   VAE_ALLOC_(v->cxi, maxpart * C * r, "HMC chain states");
-  if ((err = sagd_xsum_create(X_N + v->pt + v->pp, &v->acc_full)) != SAGD_OK ||
-      (err = sagd_xsum_create(X_N + v->pt, &v->acc_theta)) != SAGD_OK ||
+  /* one term per global block and update */
+  const uint64_t nblocks = (uint64_t)((n + opt->block - 1) / opt->block);
+  if ((!opt->exact_sum &&
+       ((err = sagd_psum_create(X_N + v->pt + v->pp, nblocks, SAGD_VAE_PSUM_MARGIN,
+                                &v->ps_full)) != SAGD_OK ||
+        (err = sagd_psum_create(X_N + v->pt, nblocks, SAGD_VAE_PSUM_MARGIN, &v->ps_theta)) !=
+            SAGD_OK)) ||
+      (opt->exact_sum &&
+       ((err = sagd_xsum_create(X_N + v->pt + v->pp, &v->acc_full)) != SAGD_OK ||
+        (err = sagd_xsum_create(X_N + v->pt, &v->acc_theta)) != SAGD_OK)) ||
       (err = sagd_xsum_create(1, &v->acc_one)) != SAGD_OK ||
       (err = sagd_rng_gsl_create(&v->rng)) != SAGD_OK ||
       (err = sagd_deconv_model_create(gen, v->x, n, i_begin, i_end, &v->model)) != SAGD_OK ||
@@ -201,6 +212,8 @@ void sagd_vae_destroy(sagd_vae *pv) {
   sagd_rng_gsl_destroy(&v->rng);
   sagd_xsum_destroy(&v->acc_full);
   sagd_xsum_destroy(&v->acc_theta);
+  sagd_psum_destroy(&v->ps_full);
+  sagd_psum_destroy(&v->ps_theta);
   sagd_xsum_destroy(&v->acc_one);
   free(v->x);
   free(v->xi);
@@ -223,6 +236,23 @@ void sagd_vae_destroy(sagd_vae *pv) {
   *pv = NULL;
 }
 
+void sagd_vae_reset_sums(sagd_vae v) {
+  if (v->ps_full != NULL) {
+    sagd_psum_reset_grid(v->ps_full);
+    sagd_psum_reset_grid(v->ps_theta);
+  }
+}
+
+void sagd_vae_sum_state(sagd_vae v, double **grid_full, size_t *n_full, double **grid_theta,
+                        size_t *n_theta) {
+  *grid_full = *grid_theta = NULL;
+  *n_full = *n_theta = 0;
+  if (v->ps_full != NULL) {
+    *grid_full = sagd_psum_grid(v->ps_full, n_full);
+    *grid_theta = sagd_psum_grid(v->ps_theta, n_theta);
+  }
+}
+
 void sagd_vae_chains(sagd_vae v, double **xi, double **rho, size_t *nchains, size_t *r) {
   *xi = v->xi;
   *rho = v->rho;
@@ -232,7 +262,19 @@ void sagd_vae_chains(sagd_vae v, double **xi, double **rho, size_t *nchains, siz
 
 /* ---- the block loop: per-block sums, exact reduction, means ------------------------------ */
 
-/* Accumulate one part [a, e) of a block into blk = [extras | gθ | gφ]. */
+/* Single-precision networks: round the parameters of this update to their float copies
+ * (no-op in double precision). phi may be NULL (not used). */
+static int prepare_(sagd_vae v, const double *theta, const double *phi) {
+  SAGD_CALL(sagd_mlp_prepare(v->gen, theta));
+  if (phi != NULL) {
+    SAGD_CALL(sagd_mlp_prepare(v->enc, phi));
+  }
+  return SAGD_OK;
+}
+
+/* One part [a, e) of a block into blk = [extras | gθ | gφ]: the extras are added to (they
+ * start at zero); gθ and gφ are overwritten by the parts that train the encoder (ELBO, IWAE:
+ * one backward pass per network) and added to by the others (they start at zero). */
 typedef int (*part_fn)(sagd_vae v, const double *theta, const double *phi, uint64_t t,
                        size_t a, size_t e, double *blk);
 
@@ -240,10 +282,16 @@ static int run_parts_(sagd_vae v, const double *theta, const double *phi, uint64
                       int with_phi, part_fn fn, double *g_theta, double *g_phi,
                       sagd_vae_stats *stats, double grad_scale) {
   SAGD_CHECK(t >= 1, SAGD_ERR_ARG, "vae: update t = 0, expected t >= 1");
+  SAGD_CALL(prepare_(v, theta, phi));
   size_t len = X_N + v->pt + (with_phi ? v->pp : 0);
   sagd_xsum acc = with_phi ? v->acc_full : v->acc_theta;
+  sagd_psum ps = with_phi ? v->ps_full : v->ps_theta;
   double tred = MPI_Wtime();
-  sagd_xsum_zero(acc);
+  if (ps != NULL) {
+    sagd_psum_zero(ps);
+  } else {
+    sagd_xsum_zero(acc);
+  }
   tred = MPI_Wtime() - tred;
   size_t block = v->opt.block;
   for (size_t b = v->i_begin / block; b * block < v->i_end; b++) {
@@ -253,14 +301,27 @@ static int run_parts_(sagd_vae v, const double *theta, const double *phi, uint64
     if (a == e) {
       continue;
     }
-    memset(v->blk, 0, len * sizeof(double));
+    memset(v->blk, 0, (with_phi ? X_N : len) * sizeof(double));
     SAGD_CALL(fn(v, theta, phi, t, a, e, v->blk));
     double t0 = MPI_Wtime();
-    SAGD_CALL(sagd_xsum_add(acc, v->blk));
+    if (ps != NULL) {
+      SAGD_CALL(sagd_psum_add(ps, v->blk));
+    } else {
+      SAGD_CALL(sagd_xsum_add(acc, v->blk));
+    }
     tred += MPI_Wtime() - t0;
   }
   double t1 = MPI_Wtime();
-  SAGD_CALL(sagd_xsum_allreduce(acc, v->comm, v->red));
+  uint64_t ex0 = 0, ex1 = 0;
+  size_t bytes = 0;
+  if (ps != NULL) {
+    sagd_psum_counts(ps, NULL, &ex0, NULL);
+    SAGD_CALL(sagd_psum_allreduce(ps, v->comm, v->red));
+    sagd_psum_counts(ps, NULL, &ex1, &bytes);
+  } else {
+    SAGD_CALL(sagd_xsum_allreduce(acc, v->comm, v->red));
+    bytes = sagd_xsum_bytes(acc);
+  }
   tred += MPI_Wtime() - t1;
   double pts = v->red[X_PTS];
   SAGD_CHECK(pts > 0, SAGD_ERR_INTERNAL, "vae: update %llu has no data points",
@@ -279,6 +340,8 @@ static int run_parts_(sagd_vae v, const double *theta, const double *phi, uint64
     stats->points = pts;
     stats->accept = v->red[X_PROP] > 0 ? v->red[X_ACC] / v->red[X_PROP] : NAN;
     stats->reduce_seconds = tred;
+    stats->exact_path = ps == NULL || ex1 > ex0;
+    stats->reduce_bytes = bytes;
   }
   return SAGD_OK;
 }
@@ -332,7 +395,7 @@ static int elbo_part_(sagd_vae v, const double *theta, const double *phi, uint64
     }
     obj += -rec * invS - 0.5 * (double)p * LOG_2PI - kl;
   }
-  SAGD_CALL(sagd_mlp_backward(v->gen, theta, rows, v->dh, blk + X_N, v->du));
+  SAGD_CALL(sagd_mlp_backward_set(v->gen, theta, rows, v->dh, blk + X_N, v->du));
   for (size_t q = 0; q < m; q++) {
     const double *mu = v->eo + q * 2 * r, *lv = mu + r;
     double *dmu = v->deo + q * 2 * r, *dlv = dmu + r;
@@ -348,7 +411,7 @@ static int elbo_part_(sagd_vae v, const double *theta, const double *phi, uint64
       dlv[j] = 0.5 * sig * gl + 0.5 * (exp(lv[j]) - 1.0);
     }
   }
-  SAGD_CALL(sagd_mlp_backward(v->enc, phi, m, v->deo, blk + X_N + v->pt, NULL));
+  SAGD_CALL(sagd_mlp_backward_set(v->enc, phi, m, v->deo, blk + X_N + v->pt, NULL));
   blk[X_OBJ] += obj;
   blk[X_PTS] += (double)m;
   return SAGD_OK;
@@ -402,7 +465,7 @@ static int iwae_part_(sagd_vae v, const double *theta, const double *phi, uint64
       }
     }
   }
-  SAGD_CALL(sagd_mlp_backward(v->gen, theta, rows, v->dh, blk + X_N, v->du));
+  SAGD_CALL(sagd_mlp_backward_set(v->gen, theta, rows, v->dh, blk + X_N, v->du));
   for (size_t q = 0; q < m; q++) {
     const double *lv = v->eo + q * 2 * r + r;
     double *dmu = v->deo + q * 2 * r, *dlv = dmu + r;
@@ -419,7 +482,7 @@ static int iwae_part_(sagd_vae v, const double *theta, const double *phi, uint64
       dlv[j] = 0.5 * sig * gl - 0.5;
     }
   }
-  SAGD_CALL(sagd_mlp_backward(v->enc, phi, m, v->deo, blk + X_N + v->pt, NULL));
+  SAGD_CALL(sagd_mlp_backward_set(v->enc, phi, m, v->deo, blk + X_N + v->pt, NULL));
   blk[X_OBJ] += obj;
   blk[X_PTS] += (double)m;
   return SAGD_OK;
@@ -523,6 +586,7 @@ int sagd_vae_iwae_grad(sagd_vae v, const double *theta, const double *phi, uint6
 
 int sagd_vae_chains_from_encoder(sagd_vae v, const double *phi) {
   const size_t C = v->opt.chains, r = v->r;
+  SAGD_CALL(sagd_mlp_prepare(v->enc, phi));
   /* chunks of maxpart points from each block's start: the same network calls on any number
    * of ranks */
   for (size_t b0 = v->i_begin; b0 < v->i_end; b0 += v->opt.block) {
@@ -606,6 +670,7 @@ int sagd_vae_loglik(sagd_vae v, const double *theta, size_t nodes, double *ll) {
              "vae: the quadrature log-likelihood needs latent and data dimension 1 (have r = "
              "%zu, p = %zu)",
              v->r, v->p);
+  SAGD_CALL(sagd_mlp_prepare(v->gen, theta));
   sagd_xsum_zero(v->acc_one);
   size_t block = v->opt.block;
   for (size_t a = v->i_begin; a < v->i_end; a += block) {
@@ -621,6 +686,7 @@ int sagd_vae_loglik(sagd_vae v, const double *theta, size_t nodes, double *ll) {
 int sagd_vae_generate(sagd_mlp gen, const double *theta, sagd_rng_key key, size_t m, double *u,
                       double *out) {
   size_t r = sagd_mlp_in(gen), p = sagd_mlp_out(gen), cap = sagd_mlp_max_batch(gen);
+  SAGD_CALL(sagd_mlp_prepare(gen, theta));
   sagd_rng_gsl rng = NULL;
   SAGD_CALL(sagd_rng_gsl_create(&rng));
   for (size_t j0 = 0; j0 < m; j0 += cap) {

@@ -37,6 +37,10 @@ __attribute__((target("avx2,fma"))) __m256d _ZGVdN4v_exp(__m256d x);
 __attribute__((target("avx2,fma"))) __m256d _ZGVdN4v_log1p(__m256d x);
 __attribute__((target("avx512f"))) __m512d _ZGVeN8v_exp(__m512d x);
 __attribute__((target("avx512f"))) __m512d _ZGVeN8v_log1p(__m512d x);
+__attribute__((target("avx2,fma"))) __m256 _ZGVdN8v_expf(__m256 x);
+__attribute__((target("avx2,fma"))) __m256 _ZGVdN8v_log1pf(__m256 x);
+__attribute__((target("avx512f"))) __m512 _ZGVeN16v_expf(__m512 x);
+__attribute__((target("avx512f"))) __m512 _ZGVeN16v_log1pf(__m512 x);
 
 enum { NN_SIMD_NONE = 0, NN_SIMD_AVX2, NN_SIMD_AVX512 };
 
@@ -163,7 +167,97 @@ __attribute__((target("avx2,fma"))) static void exp_kernel_avx2_(int kind, size_
     }
   }
 }
+/* The float versions of the exp-based kernels: the same formulas with expf/log1pf, 16 (AVX-512)
+ * or 8 (AVX2) lanes, short row tails zero-padded into the same vector code. z is updated in
+ * place: z ← act(z + b), d ← act'(z + b). */
+__attribute__((target("avx512f"))) static void exp_kernel_f_avx512_(int kind, size_t rows,
+                                                                    size_t n, const float *b,
+                                                                    float *z, float *d) {
+  const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
+  for (size_t q = 0; q < rows; q++) {
+    float *zr = z + q * n, *dr = d + q * n;
+    for (size_t i = 0; i < n; i += 16) {
+      const size_t m = n - i < 16 ? n - i : 16;
+      const __mmask16 k = (__mmask16)(m == 16 ? 0xffff : (1u << m) - 1u);
+      const __m512 x = _mm512_add_ps(_mm512_maskz_loadu_ps(k, zr + i), _mm512_maskz_loadu_ps(k, b + i));
+      const __m512 e = _ZGVeN16v_expf(_mm512_sub_ps(zero, _mm512_abs_ps(x)));
+      const __mmask16 ge = _mm512_cmp_ps_mask(x, zero, _CMP_GE_OQ);
+      const __m512 sg = _mm512_div_ps(_mm512_mask_blend_ps(ge, e, one), _mm512_add_ps(one, e));
+      if (kind == NN_SOFTPLUS) {
+        _mm512_mask_storeu_ps(dr + i, k, sg);
+        _mm512_mask_storeu_ps(zr + i, k, _mm512_add_ps(_ZGVeN16v_log1pf(e), _mm512_max_ps(x, zero)));
+      } else {
+        _mm512_mask_storeu_ps(dr + i, k, _mm512_mul_ps(sg, _mm512_sub_ps(one, sg)));
+        _mm512_mask_storeu_ps(zr + i, k, sg);
+      }
+    }
+  }
+}
+
+__attribute__((target("avx2,fma"))) static void exp_kernel_f_avx2_(int kind, size_t rows,
+                                                                  size_t n, const float *b,
+                                                                  float *z, float *d) {
+  const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  for (size_t q = 0; q < rows; q++) {
+    float *zr = z + q * n, *dr = d + q * n;
+    for (size_t i = 0; i < n; i += 8) {
+      const size_t m = n - i < 8 ? n - i : 8;
+      float zb[8] = {0}, bb[8] = {0}, ab[8], db[8];
+      memcpy(zb, zr + i, m * sizeof(float));
+      memcpy(bb, b + i, m * sizeof(float));
+      const __m256 x = _mm256_add_ps(_mm256_loadu_ps(zb), _mm256_loadu_ps(bb));
+      const __m256 e = _ZGVdN8v_expf(_mm256_sub_ps(zero, _mm256_andnot_ps(sign, x)));
+      const __m256 ge = _mm256_cmp_ps(x, zero, _CMP_GE_OQ);
+      const __m256 sg = _mm256_div_ps(_mm256_blendv_ps(e, one, ge), _mm256_add_ps(one, e));
+      __m256 av, dv;
+      if (kind == NN_SOFTPLUS) {
+        av = _mm256_add_ps(_ZGVdN8v_log1pf(e), _mm256_max_ps(x, zero));
+        dv = sg;
+      } else {
+        av = sg;
+        dv = _mm256_mul_ps(sg, _mm256_sub_ps(one, sg));
+      }
+      _mm256_storeu_ps(ab, av);
+      _mm256_storeu_ps(db, dv);
+      memcpy(zr + i, ab, m * sizeof(float));
+      memcpy(dr + i, db, m * sizeof(float));
+    }
+  }
+}
 #endif
+
+static void exp_kernel_f_scalar_(int kind, size_t rows, size_t n, const float *b, float *z,
+                                 float *d) {
+  for (size_t i = 0; i < rows * n; i++) {
+    const float x = z[i] + b[i % n];
+    const float e = expf(0.0f - fabsf(x));
+    const float sg = (x >= 0.0f ? 1.0f : e) / (1.0f + e);
+    if (kind == NN_SOFTPLUS) {
+      d[i] = sg;
+      z[i] = log1pf(e) + (x > 0.0f ? x : 0.0f);
+    } else {
+      d[i] = sg * (1.0f - sg);
+      z[i] = sg;
+    }
+  }
+}
+
+static void exp_kernel_f_(int kind, size_t rows, size_t n, const float *b, float *z, float *d) {
+#ifdef NN_MVEC
+  switch (simd_level_()) {
+    case NN_SIMD_AVX512:
+      exp_kernel_f_avx512_(kind, rows, n, b, z, d);
+      return;
+    case NN_SIMD_AVX2:
+      exp_kernel_f_avx2_(kind, rows, n, b, z, d);
+      return;
+    default:
+      break;
+  }
+#endif
+  exp_kernel_f_scalar_(kind, rows, n, b, z, d);
+}
 
 static void exp_kernel_scalar_(int kind, size_t rows, size_t n, const double *b,
                                const double *z, double *a, double *d) {
@@ -336,4 +430,55 @@ int sagd_nn_bias_fdf_(const sagd_activation_type *act, size_t rows, size_t n, co
     return 1;
   }
   return 0;
+}
+
+void sagd_nn_bias_fdf_float_(const sagd_activation_type *act, size_t rows, size_t n,
+                             const float *b, float *z, float *d) {
+  if (act == &sagd_act_softplus || act == &sagd_act_sigmoid) {
+    exp_kernel_f_(act == &sagd_act_softplus ? NN_SOFTPLUS : NN_SIGMOID, rows, n, b, z, d);
+    return;
+  }
+  for (size_t q = 0; q < rows; q++) {
+    float *zr = z + q * n;
+    for (size_t j = 0; j < n; j++) {
+      zr[j] += b[j];
+    }
+  }
+  if (act == &sagd_act_identity || d == NULL) {
+    return;
+  }
+  const size_t total = rows * n;
+  if (act == &sagd_act_relu) {
+    for (size_t i = 0; i < total; i++) {
+      d[i] = z[i] > 0.0f ? 1.0f : 0.0f;
+      z[i] = z[i] > 0.0f ? z[i] : 0.0f;
+    }
+    return;
+  }
+  if (act == &sagd_act_tanh) {
+    for (size_t i = 0; i < total; i++) {
+      const float a = tanhf(z[i]);
+      z[i] = a;
+      d[i] = 1.0f - a * a;
+    }
+    return;
+  }
+  /* any other type: through its double ops, a chunk at a time */
+  double zz[256], aa[256], dd[256];
+  for (size_t i0 = 0; i0 < total; i0 += 256) {
+    const size_t m = total - i0 < 256 ? total - i0 : 256;
+    for (size_t i = 0; i < m; i++) {
+      zz[i] = (double)z[i0 + i];
+    }
+    if (act->fdf != NULL) {
+      act->fdf(m, zz, aa, dd);
+    } else {
+      act->f(m, zz, aa);
+      act->df(m, zz, aa, dd);
+    }
+    for (size_t i = 0; i < m; i++) {
+      z[i0 + i] = (float)aa[i];
+      d[i0 + i] = (float)dd[i];
+    }
+  }
 }

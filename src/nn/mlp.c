@@ -21,20 +21,6 @@
 #include "sagd/gemmlog.h"
 #include "sagd/nn.h"
 
-struct sagd_mlp_s {
-  size_t L;            /* layers */
-  size_t *w;           /* widths w[0..L] */
-  size_t *woff, *boff; /* offsets of W_l and b_l in the flat parameters */
-  size_t nparams, maxw, max_batch;
-  const sagd_activation_type *hidden, *output;
-  double **A;        /* A[l], l < L-1: hidden activations, max_batch × w[l+1] */
-  double **D;        /* D[l]: activation derivatives (NULL for identity layers) */
-  double *S[2];      /* backward scratch, max_batch × maxw each */
-  const double *X;   /* the last forward's input (borrowed) */
-  size_t last_batch; /* rows of the last forward (0: none yet) */
-  sagd_gemm_log log;  /* borrowed; NULL: GEMMs not recorded */
-};
-
 /* C = A·op(B) (or op(A)·B) with OpenBLAS, recorded in the attached log. */
 static int dgemm_(sagd_mlp net, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N,
                   int K, const double *A, int lda, const double *B, int ldb, double beta,
@@ -72,6 +58,7 @@ void sagd_mlp_destroy(sagd_mlp *net) {
   free(m->D);
   free(m->S[0]);
   free(m->S[1]);
+  sagd_mlp_free_single_(m);
   free(m->w);
   free(m->woff);
   free(m->boff);
@@ -200,6 +187,10 @@ int sagd_mlp_forward(sagd_mlp net, const double *params, size_t batch, const dou
   SAGD_CALL(check_batch_(net, batch, "forward"));
   SAGD_CHECK(params != NULL && X != NULL && Y != NULL, SAGD_ERR_ARG,
              "sagd_mlp_forward: params, X and Y must be given");
+  if (net->single) {
+    SAGD_CALL(sagd_mlp_forward_single_(net, params, batch, X, Y));
+    return SAGD_OK;
+  }
   const int B = (int)batch;
   const double *in = X;
   for (size_t l = 0; l < net->L; l++) {
@@ -240,8 +231,23 @@ int sagd_mlp_forward(sagd_mlp net, const double *params, size_t batch, const dou
   return SAGD_OK;
 }
 
+static int backward_(sagd_mlp net, const double *params, size_t batch, const double *dY,
+                     double *grad_params, double *dX, int accumulate);
+
 int sagd_mlp_backward(sagd_mlp net, const double *params, size_t batch, const double *dY,
                       double *grad_params, double *dX) {
+  SAGD_CALL(backward_(net, params, batch, dY, grad_params, dX, 1));
+  return SAGD_OK;
+}
+
+int sagd_mlp_backward_set(sagd_mlp net, const double *params, size_t batch, const double *dY,
+                          double *grad_params, double *dX) {
+  SAGD_CALL(backward_(net, params, batch, dY, grad_params, dX, 0));
+  return SAGD_OK;
+}
+
+static int backward_(sagd_mlp net, const double *params, size_t batch, const double *dY,
+                     double *grad_params, double *dX, int accumulate) {
   SAGD_CHECK(net != NULL, SAGD_ERR_ARG, "sagd_mlp_backward: no network given");
   SAGD_CALL(check_batch_(net, batch, "backward"));
   SAGD_CHECK(net->last_batch == batch, SAGD_ERR_ARG,
@@ -251,6 +257,10 @@ int sagd_mlp_backward(sagd_mlp net, const double *params, size_t batch, const do
   SAGD_CHECK(params != NULL && dY != NULL, SAGD_ERR_ARG,
              "sagd_mlp_backward: params and dY must be given");
   if (grad_params == NULL && dX == NULL) {
+    return SAGD_OK;
+  }
+  if (net->single) {
+    SAGD_CALL(sagd_mlp_backward_single_(net, params, batch, dY, grad_params, dX, accumulate));
     return SAGD_OK;
   }
   const int B = (int)batch;
@@ -273,8 +283,12 @@ int sagd_mlp_backward(sagd_mlp net, const double *params, size_t batch, const do
     const double *Ain = l == 0 ? net->X : net->A[l - 1];
     if (grad_params != NULL) {
       SAGD_CALL(dgemm_(net, CblasTrans, CblasNoTrans, (int)nout, (int)nin, B, dZ, (int)nout,
-                       Ain, (int)nin, 1.0, grad_params + net->woff[l], (int)nin));
+                       Ain, (int)nin, accumulate ? 1.0 : 0.0, grad_params + net->woff[l],
+                       (int)nin));
       double *gb = grad_params + net->boff[l];
+      if (!accumulate) {
+        memset(gb, 0, nout * sizeof(double));
+      }
       for (size_t q = 0; q < batch; q++) {
         const double *dz = dZ + q * nout;
         for (size_t j = 0; j < nout; j++) {

@@ -4,7 +4,44 @@
 
 #include <stddef.h>
 
+#include "sagd/gemmlog.h"
 #include "sagd/nn.h"
+
+/* A network (see include/sagd/nn.h). The float members exist only in single precision. */
+struct sagd_mlp_s {
+  size_t L;            /* layers */
+  size_t *w;           /* widths w[0..L] */
+  size_t *woff, *boff; /* offsets of W_l and b_l in the flat parameters */
+  size_t nparams, maxw, max_batch;
+  const sagd_activation_type *hidden, *output;
+  double **A;        /* A[l], l < L-1: hidden activations, max_batch × w[l+1] */
+  double **D;        /* D[l]: activation derivatives (NULL for identity layers) */
+  double *S[2];      /* backward scratch, max_batch × maxw each */
+  const double *X;   /* the last forward's input (borrowed) */
+  size_t last_batch; /* rows of the last forward (0: none yet) */
+  sagd_gemm_log log; /* borrowed; NULL: GEMMs not recorded */
+  /* single precision */
+  int single;
+  const double *prepared; /* the params the float copy was made from (NULL: none) */
+  float *pf;              /* nparams: the parameters rounded to float */
+  float *gf;              /* nparams: a parameter gradient in float */
+  float **Af, **Df;       /* as A, D, in float */
+  float *Sf[2];           /* backward scratch */
+  float *Xf, *Yf, *dYf;   /* input, output, output gradient: max_batch × maxw each */
+};
+
+/* The single-precision passes (mlp_single.c), called by sagd_mlp_forward/backward. */
+int sagd_mlp_forward_single_(sagd_mlp net, const double *params, size_t batch,
+                             const double *X, double *Y);
+int sagd_mlp_backward_single_(sagd_mlp net, const double *params, size_t batch,
+                              const double *dY, double *grad_params, double *dX,
+                              int accumulate);
+void sagd_mlp_free_single_(sagd_mlp net);
+
+/* For a rows × n row-major float block z: z ← act(z + b) and d ← act'(z + b) (d may be NULL
+ * for identity), every element by the same routine whatever its position. */
+void sagd_nn_bias_fdf_float_(const sagd_activation_type *act, size_t rows, size_t n,
+                             const float *b, float *z, float *d);
 
 /* For a rows × n row-major block z: z ← act(z + b) (b broadcast over the rows) and
  * d ← act'(z + b), in one pass, bit-identical to adding b and then calling act->fdf.

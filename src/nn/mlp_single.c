@@ -1,0 +1,260 @@
+/* Single-precision passes of an MLP (see include/sagd/nn.h, sagd_mlp_set_precision): the
+ * same layer structure as mlp.c with every GEMM a cblas_sgemm on float copies of the
+ * parameters (made by sagd_mlp_prepare from the double master copy), float activations and
+ * derivatives; the caller's input and output stay double (converted at the boundary, O(rows ×
+ * width) against the GEMMs' O(rows × width²)), and parameter gradients are added into the
+ * caller's double vector (biases summed over the rows in double, in row order).
+ *
+ * Float subnormals are flushed to zero during these passes (x86 MXCSR FTZ and DAZ, restored
+ * on return): IWAE's normalised weights and the gradients they scale reach 1e-40 and below,
+ * and subnormal operands made the float GEMMs 12x slower than the double ones. The rule is
+ * the same on every rank, so results stay rank-invariant. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "nn/nn_impl.h"
+#include "sagd/error.h"
+#include "sagd/gemmlog.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+/* MXCSR flush-to-zero (bit 15) and denormals-are-zero (bit 6). */
+static unsigned ftz_on_(void) {
+  const unsigned csr = _mm_getcsr();
+  _mm_setcsr(csr | 0x8040u);
+  return csr;
+}
+static void ftz_off_(unsigned csr) { _mm_setcsr(csr); }
+#else
+static unsigned ftz_on_(void) { return 0; }
+static void ftz_off_(unsigned csr) { (void)csr; }
+#endif
+
+static int sgemm_(sagd_mlp net, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N,
+                  int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc) {
+  cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc);
+  if (net->log != NULL) {
+    SAGD_CALL(sagd_gemm_log_add(net->log, SAGD_GEMM_SINGLE, ta == CblasTrans, tb == CblasTrans,
+                                (size_t)M, (size_t)N, (size_t)K, 0));
+  }
+  return SAGD_OK;
+}
+
+static const sagd_activation_type *act_(sagd_mlp net, size_t l) {
+  return l + 1 == net->L ? net->output : net->hidden;
+}
+
+static int check_prepared_(sagd_mlp net, const double *params) {
+  SAGD_CHECK(net->prepared != NULL && net->prepared == params, SAGD_ERR_ARG,
+             "MLP in single precision: these parameters were not prepared (call "
+             "sagd_mlp_prepare(net, params) after every change of the parameters)");
+  return SAGD_OK;
+}
+
+static int forward_(sagd_mlp net, const double *params, size_t batch, const double *X,
+                    double *Y) {
+  SAGD_CALL(check_prepared_(net, params));
+  const int B = (int)batch;
+  const size_t n0 = batch * net->w[0];
+  for (size_t i = 0; i < n0; i++) {
+    net->Xf[i] = (float)X[i];
+  }
+  const float *in = net->Xf;
+  for (size_t l = 0; l < net->L; l++) {
+    const size_t nin = net->w[l], nout = net->w[l + 1];
+    float *Z = l + 1 == net->L ? net->Yf : net->Af[l];
+    const float *W = net->pf + net->woff[l], *b = net->pf + net->boff[l];
+    SAGD_CALL(sgemm_(net, CblasNoTrans, CblasTrans, B, (int)nout, (int)nin, in, (int)nin, W,
+                     (int)nin, Z, (int)nout));
+    sagd_nn_bias_fdf_float_(act_(net, l), batch, nout, b, Z, net->Df[l]);
+    in = Z;
+  }
+  const size_t nL = batch * net->w[net->L];
+  for (size_t i = 0; i < nL; i++) {
+    Y[i] = (double)net->Yf[i];
+  }
+  net->X = X;
+  net->last_batch = batch;
+  return SAGD_OK;
+}
+
+static int backward_(sagd_mlp net, const double *params, size_t batch, const double *dY,
+                     double *grad_params, double *dX, int accumulate) {
+  SAGD_CALL(check_prepared_(net, params));
+  const int B = (int)batch;
+  const size_t L = net->L;
+  /* dZ of the last layer: dY ⊙ D (or dY itself for an identity output), in float */
+  int cur = 0;
+  float *dZ = net->Sf[cur];
+  {
+    const size_t n = batch * net->w[L];
+    const float *D = net->Df[L - 1];
+    if (D != NULL) {
+      for (size_t i = 0; i < n; i++) {
+        dZ[i] = (float)dY[i] * D[i];
+      }
+    } else {
+      for (size_t i = 0; i < n; i++) {
+        dZ[i] = (float)dY[i];
+      }
+    }
+  }
+  for (size_t l = L; l-- > 0;) {
+    const size_t nin = net->w[l], nout = net->w[l + 1];
+    const float *W = net->pf + net->woff[l];
+    const float *Ain = l == 0 ? net->Xf : net->Af[l - 1];
+    if (grad_params != NULL) {
+      float *gW = net->gf + net->woff[l];
+      SAGD_CALL(sgemm_(net, CblasTrans, CblasNoTrans, (int)nout, (int)nin, B, dZ, (int)nout, Ain,
+                       (int)nin, gW, (int)nin));
+      double *g = grad_params + net->woff[l];
+      const size_t nw = nout * nin;
+      if (accumulate) {
+        for (size_t i = 0; i < nw; i++) {
+          g[i] += (double)gW[i];
+        }
+      } else {
+        for (size_t i = 0; i < nw; i++) {
+          g[i] = (double)gW[i];
+        }
+      }
+      double *gb = grad_params + net->boff[l];
+      if (!accumulate) {
+        memset(gb, 0, nout * sizeof(double));
+      }
+      for (size_t q = 0; q < batch; q++) {
+        const float *dz = dZ + q * nout;
+        for (size_t j = 0; j < nout; j++) {
+          gb[j] += (double)dz[j];
+        }
+      }
+    }
+    if (l == 0) {
+      if (dX != NULL) {
+        float *S = net->Sf[1 - cur];
+        SAGD_CALL(sgemm_(net, CblasNoTrans, CblasNoTrans, B, (int)nin, (int)nout, dZ, (int)nout,
+                         W, (int)nin, S, (int)nin));
+        const size_t n = batch * nin;
+        for (size_t i = 0; i < n; i++) {
+          dX[i] = (double)S[i];
+        }
+      }
+      break;
+    }
+    const int nxt = 1 - cur;
+    float *S = net->Sf[nxt];
+    SAGD_CALL(sgemm_(net, CblasNoTrans, CblasNoTrans, B, (int)nin, (int)nout, dZ, (int)nout, W,
+                     (int)nin, S, (int)nin));
+    const float *D = net->Df[l - 1];
+    if (D != NULL) {
+      const size_t n = batch * nin;
+      for (size_t i = 0; i < n; i++) {
+        S[i] *= D[i];
+      }
+    }
+    dZ = S;
+    cur = nxt;
+  }
+  return SAGD_OK;
+}
+
+int sagd_mlp_forward_single_(sagd_mlp net, const double *params, size_t batch,
+                             const double *X, double *Y) {
+  const unsigned csr = ftz_on_();
+  const int err = forward_(net, params, batch, X, Y);
+  ftz_off_(csr);
+  return err;
+}
+
+int sagd_mlp_backward_single_(sagd_mlp net, const double *params, size_t batch,
+                              const double *dY, double *grad_params, double *dX,
+                              int accumulate) {
+  const unsigned csr = ftz_on_();
+  const int err = backward_(net, params, batch, dY, grad_params, dX, accumulate);
+  ftz_off_(csr);
+  return err;
+}
+
+void sagd_mlp_free_single_(sagd_mlp net) {
+  if (net->Af != NULL) {
+    for (size_t l = 0; l < net->L; l++) {
+      free(net->Af[l]);
+    }
+  }
+  if (net->Df != NULL) {
+    for (size_t l = 0; l < net->L; l++) {
+      free(net->Df[l]);
+    }
+  }
+  free(net->Af);
+  free(net->Df);
+  free(net->Sf[0]);
+  free(net->Sf[1]);
+  free(net->Xf);
+  free(net->Yf);
+  free(net->pf);
+  free(net->gf);
+  net->Af = net->Df = NULL;
+  net->Sf[0] = net->Sf[1] = net->Xf = net->Yf = net->pf = net->gf = NULL;
+  net->single = 0;
+  net->prepared = NULL;
+}
+
+int sagd_mlp_set_precision(sagd_mlp net, sagd_precision prec) {
+  SAGD_CHECK(net != NULL, SAGD_ERR_ARG, "sagd_mlp_set_precision: no network given");
+  SAGD_CHECK(prec == SAGD_PRECISION_DOUBLE || prec == SAGD_PRECISION_SINGLE, SAGD_ERR_ARG,
+             "MLP precision %d: expected double (%d) or single (%d)", (int)prec,
+             (int)SAGD_PRECISION_DOUBLE, (int)SAGD_PRECISION_SINGLE);
+  if (prec == SAGD_PRECISION_DOUBLE) {
+    sagd_mlp_free_single_(net);
+    return SAGD_OK;
+  }
+  if (net->single) {
+    return SAGD_OK;
+  }
+  const size_t Bm = net->max_batch, L = net->L;
+  int ok = (net->Af = calloc(L, sizeof(float *))) != NULL &&
+           (net->Df = calloc(L, sizeof(float *))) != NULL;
+  for (size_t l = 0; ok && l < L; l++) {
+    const size_t n = Bm * net->w[l + 1];
+    if (l + 1 < L) {
+      ok = ok && (net->Af[l] = calloc(n, sizeof(float))) != NULL;
+    }
+    if (act_(net, l) != &sagd_act_identity) {
+      ok = ok && (net->Df[l] = calloc(n, sizeof(float))) != NULL;
+    }
+  }
+  ok = ok && (net->Sf[0] = calloc(Bm * net->maxw, sizeof(float))) != NULL &&
+       (net->Sf[1] = calloc(Bm * net->maxw, sizeof(float))) != NULL &&
+       (net->Xf = calloc(Bm * net->w[0], sizeof(float))) != NULL &&
+       (net->Yf = calloc(Bm * net->w[L], sizeof(float))) != NULL &&
+       (net->pf = calloc(net->nparams, sizeof(float))) != NULL &&
+       (net->gf = calloc(net->nparams, sizeof(float))) != NULL;
+  if (!ok) {
+    sagd_mlp_free_single_(net);
+    SAGD_FAIL(SAGD_ERR_MEM, "cannot allocate the single-precision workspace of an MLP (%zu rows)",
+              Bm);
+  }
+  net->single = 1;
+  net->prepared = NULL;
+  return SAGD_OK;
+}
+
+sagd_precision sagd_mlp_precision(sagd_mlp net) {
+  return net->single ? SAGD_PRECISION_SINGLE : SAGD_PRECISION_DOUBLE;
+}
+
+int sagd_mlp_prepare(sagd_mlp net, const double *params) {
+  SAGD_CHECK(net != NULL && params != NULL, SAGD_ERR_ARG,
+             "sagd_mlp_prepare: a network and parameters must be given");
+  if (!net->single) {
+    return SAGD_OK;
+  }
+  for (size_t i = 0; i < net->nparams; i++) {
+    net->pf[i] = (float)params[i];
+  }
+  net->prepared = params;
+  return SAGD_OK;
+}
