@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "sagd/gemmlog.h"
+#include "sagd/psum.h"
 #include "sagd/rng.h"
 
 #ifdef __cplusplus
@@ -104,6 +105,13 @@ void sagd_mlp_set_log(sagd_mlp net, sagd_gemm_log log);
  *  zeros; the caller need not clear it). */
 int sagd_mlp_backward_set(sagd_mlp net, const double *params, size_t batch, const double *dY,
                           double *grad_params, double *dX);
+
+/** As sagd_mlp_backward_set, but the parameter gradient goes layer by layer, right after each
+ *  layer's GEMM (while it is in cache), into components offset + [0, nparams) of the current
+ *  term of `sum` (sagd_psum_begin_term first): the same bits as backward_set into a vector
+ *  that is then added whole, without writing and re-reading that vector. */
+int sagd_mlp_backward_psum(sagd_mlp net, const double *params, size_t batch, const double *dY,
+                           sagd_psum sum, size_t offset, double *dX);
 
 /** Bits of sagd_mlp_flops' with_backward: the input gradient dX, the parameter gradient. */
 #define SAGD_MLP_BACKWARD_INPUT 1

@@ -56,6 +56,13 @@ void sagd_psum_zero(sagd_psum s);
 /** Add v[0..p) to the sum. Fails naming the component on a non-finite term or when more than
  *  max_terms vectors were added since the zero (the accumulators are then unspecified). */
 int sagd_psum_add(sagd_psum s, const double *v);
+/** A term in pieces (for a producer that has it a slice at a time, e.g. layer by layer, so
+ *  each slice is rounded while it is in cache): begin the term, then add each component at
+ *  most once, in any order. sagd_psum_add(s, v) is begin_term + add_range(s, 0, p, v). A
+ *  float piece adds exactly the bits of its values widened to double. */
+int sagd_psum_begin_term(sagd_psum s);
+int sagd_psum_add_range(sagd_psum s, size_t j0, size_t n, const double *v);
+int sagd_psum_add_range_float(sagd_psum s, size_t j0, size_t n, const float *v);
 /** **Collective**: out[j] = the global sum over comm (see the guarantee above), and the
  *  grid moves to this sum's max exponents + margin. Every rank gets the same bits. */
 int sagd_psum_allreduce(sagd_psum s, MPI_Comm comm, double *out);
@@ -69,6 +76,8 @@ void sagd_psum_reset_grid(sagd_psum s);
 /** Since create: allreduces, and how many of them took the exact path. Bytes this rank sent
  *  in the last allreduce (the payload of its MPI_Allreduce calls). */
 void sagd_psum_counts(sagd_psum s, uint64_t *sums, uint64_t *exact_sums, size_t *bytes);
+/** This rank's wall time in zero, adds and allreduces since create (for benchmarks). */
+double sagd_psum_seconds(sagd_psum s);
 
 #ifdef __cplusplus
 }

@@ -80,6 +80,8 @@ typedef struct {
   double points;    /**< number of data points in the update */
   double accept;    /**< HMC acceptance rate of the update (NaN for other methods) */
   double reduce_seconds; /**< this rank's time in the reproducible sum (adds + allreduce) */
+  double wait_seconds;   /**< with sagd_vae_time_waits: time waiting for the other ranks
+                              before the allreduce (not in reduce_seconds) */
   int exact_path;        /**< 1 if the pre-rounded sum took its exact path (or exact sums) */
   size_t reduce_bytes;   /**< bytes this rank sent in the sum's allreduce */
 } sagd_vae_stats;
@@ -136,6 +138,9 @@ int sagd_vae_iwae_grad(sagd_vae v, const double *theta, const double *phi, uint6
 /** Start the persistent SAGD chains from the encoder: ξ = μ_φ(x) + σ_φ(x) ε, ρ ~ N(0, I).
  *  Not collective. */
 int sagd_vae_chains_from_encoder(sagd_vae v, const double *phi);
+/** Benchmarks: 1 puts a timed barrier before every allreduce, so reduce_seconds is the
+ *  reduction's own cost and wait_seconds the ranks' imbalance. Results do not change. */
+void sagd_vae_time_waits(sagd_vae v, int on);
 /** Start every reproducible sum afresh (pre-rounded sums forget their grid; the next
  *  update's sums take the exact path). Called when a phase starts. Not collective. */
 void sagd_vae_reset_sums(sagd_vae v);

@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sagd/error.h"
 #include "sagd/reduce.h"
@@ -45,7 +46,16 @@ struct sagd_psum_s {
   int *counts, *displs; /* per rank, for the gather */
   uint64_t sums, exact_sums;
   size_t bytes;
+  double seconds; /* in zero, adds and allreduces since create */
 };
+
+static double now_(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+double sagd_psum_seconds(sagd_psum s) { return s->seconds; }
 
 int sagd_psum_create(size_t p, uint64_t max_terms, int margin, sagd_psum *s) {
   SAGD_CHECK(s != NULL, SAGD_ERR_ARG, "psum output handle is NULL");
@@ -136,6 +146,7 @@ void sagd_psum_counts(sagd_psum s, uint64_t *sums, uint64_t *exact_sums, size_t 
 }
 
 void sagd_psum_zero(sagd_psum s) {
+  const double t0 = now_();
   /* the kernels read the grid as int16 (a quarter of the bytes); the doubles may have been
    * written (a checkpoint restored), so convert them at every zero */
   for (size_t j = 0; j < s->p; j++) {
@@ -152,6 +163,7 @@ void sagd_psum_zero(sagd_psum s) {
   s->full_zero = 0;
   s->nspill = 0;
   s->nadd = 0;
+  s->seconds += now_() - t0;
 }
 
 /* The grid exponent G as an int, NO_GRID as INT_MIN/2 (never >= GMIN). */
@@ -165,14 +177,17 @@ static inline double pow2_(int k) {
   return d;
 }
 
-/* The scalar kernel over components [j0, j1): round-and-add where the grid holds the term,
- * else hand it to the exact accumulator. Returns the number of terms sent there, or -1
- * (with *bad = the component) on a non-finite term. */
-static int64_t add_scalar_(sagd_psum s, const double *v, size_t j0, size_t j1, size_t *bad) {
+/* The scalar kernel: term pieces v[0..n) (double, or float when vf is given: converted
+ * exactly) for components j0 .. j0+n-1. Round-and-add where the grid holds the term, else
+ * hand it to the exact accumulator. Returns the number of terms sent there, or -1 (with
+ * *bad = the component) on a non-finite or too large term. */
+static int64_t add_scalar_(sagd_psum s, size_t j0, size_t n, const double *v, const float *vf,
+                           size_t *bad) {
   int64_t off = 0;
   const int sh = 62 - s->h;
-  for (size_t j = j0; j < j1; j++) {
-    const double x = v[j];
+  for (size_t k = 0; k < n; k++) {
+    const size_t j = j0 + k;
+    const double x = vf != NULL ? (double)vf[k] : v[k];
     uint64_t u;
     memcpy(&u, &x, sizeof u);
     const int f = (int)((u >> 52) & 0x7ff);
@@ -204,26 +219,31 @@ static int64_t add_scalar_(sagd_psum s, const double *v, size_t j0, size_t j1, s
 #define PS_AVX512 1
 
 /* 8 components at a time for the common case (every term on the grid, all finite); a block
- * of 8 with any other term goes through the scalar kernel, which gives the same q. */
-__attribute__((target("avx512f,avx512dq"))) static int64_t add_avx512_(sagd_psum s,
+ * of 8 with any other term goes through the scalar kernel, which gives the same q. Float
+ * pieces are widened exactly (vcvtps2pd), so a float term adds the same bits as its double. */
+__attribute__((target("avx512f,avx512dq"))) static int64_t add_avx512_(sagd_psum s, size_t j0,
+                                                                        size_t n,
                                                                         const double *v,
+                                                                        const float *vf,
                                                                         size_t *bad) {
-  const size_t p = s->p, p8 = p & ~(size_t)7;
-  const int16_t *restrict g16 = s->g16;
-  uint16_t *restrict fmax = s->fmax;
-  int64_t *restrict acc = s->acc;
+  const size_t n8 = n & ~(size_t)7;
+  const int16_t *restrict g16 = s->g16 + j0;
+  uint16_t *restrict fmax = s->fmax + j0;
+  int64_t *restrict acc = s->acc + j0;
   const __m512i fmask = _mm512_set1_epi64(0x7ff), bias = _mm512_set1_epi64(1022);
   const __m512i k1023 = _mm512_set1_epi64(1023 + 62 - s->h);
   int64_t off = 0;
-  for (size_t j = 0; j < p8; j += 8) {
-    const __m512d x = _mm512_loadu_pd(v + j);
+  for (size_t k = 0; k < n8; k += 8) {
+    const __m512d x = vf != NULL ? _mm512_cvtps_pd(_mm256_loadu_ps(vf + k))
+                                 : _mm512_loadu_pd(v + k);
     const __m512i f = _mm512_and_si512(_mm512_srli_epi64(_mm512_castpd_si512(x), 52), fmask);
-    const __m512i G = _mm512_cvtepi16_epi64(_mm_loadu_si128((const __m128i *)(g16 + j)));
+    const __m512i G = _mm512_cvtepi16_epi64(_mm_loadu_si128((const __m128i *)(g16 + k)));
     /* fits iff f - 1022 <= G: never for NO_GRID (INT16_MIN) nor for non-finite terms
      * (f - 1022 = 1025 > GMAX) */
     const __mmask8 fit = _mm512_cmple_epi64_mask(_mm512_sub_epi64(f, bias), G);
     if (fit != 0xff) {
-      const int64_t o = add_scalar_(s, v, j, j + 8, bad);
+      const int64_t o = add_scalar_(s, j0 + k, 8, v != NULL ? v + k : NULL,
+                                    vf != NULL ? vf + k : NULL, bad);
       if (o < 0) {
         return -1;
       }
@@ -231,15 +251,16 @@ __attribute__((target("avx512f,avx512dq"))) static int64_t add_avx512_(sagd_psum
       continue;
     }
     /* fmax = max(fmax, f), 8 uint16 */
-    const __m128i fm = _mm_loadu_si128((const __m128i *)(fmax + j));
-    _mm_storeu_si128((__m128i *)(fmax + j), _mm_max_epu16(fm, _mm512_cvtepi64_epi16(f)));
+    const __m128i fm = _mm_loadu_si128((const __m128i *)(fmax + k));
+    _mm_storeu_si128((__m128i *)(fmax + k), _mm_max_epu16(fm, _mm512_cvtepi64_epi16(f)));
     /* scale = 2^(62 - h - G) from its exponent field */
     const __m512d scale =
         _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_sub_epi64(k1023, G), 52));
     const __m512i q = _mm512_cvtpd_epi64(_mm512_mul_pd(x, scale));
-    _mm512_storeu_si512(acc + j, _mm512_add_epi64(_mm512_loadu_si512(acc + j), q));
+    _mm512_storeu_si512(acc + k, _mm512_add_epi64(_mm512_loadu_si512(acc + k), q));
   }
-  const int64_t o = add_scalar_(s, v, p8, p, bad);
+  const int64_t o = add_scalar_(s, j0 + n8, n - n8, v != NULL ? v + n8 : NULL,
+                                vf != NULL ? vf + n8 : NULL, bad);
   return o < 0 ? -1 : off + o;
 }
 
@@ -256,28 +277,53 @@ static int use_avx512_(void) {
 }
 #endif
 
-int sagd_psum_add(sagd_psum s, const double *v) {
-  SAGD_CHECK(s->nadd < s->max_terms, SAGD_ERR_INTERNAL,
-             "pre-rounded sum: more than max_terms = %llu vectors added to one sum",
-             (unsigned long long)s->max_terms);
+static int add_piece_(sagd_psum s, size_t j0, size_t n, const double *v, const float *vf) {
+  SAGD_CHECK(j0 <= s->p && n <= s->p - j0, SAGD_ERR_ARG,
+             "pre-rounded sum: components [%zu, %zu) outside 0 .. %zu", j0, j0 + n, s->p);
+  const double t0 = now_();
   size_t bad = 0;
   int64_t off;
 #ifdef PS_AVX512
   if (use_avx512_()) {
-    off = add_avx512_(s, v, &bad);
+    off = add_avx512_(s, j0, n, v, vf, &bad);
   } else
 #endif
   {
-    off = add_scalar_(s, v, 0, s->p, &bad);
+    off = add_scalar_(s, j0, n, v, vf, &bad);
   }
   if (off < 0) {
-    SAGD_CHECK(isfinite(v[bad]), SAGD_ERR_NUMERIC,
-               "reproducible sum: component %zu is %g, expected a finite value", bad, v[bad]);
+    const double x = vf != NULL ? (double)vf[bad - j0] : v[bad - j0];
+    SAGD_CHECK(isfinite(x), SAGD_ERR_NUMERIC,
+               "reproducible sum: component %zu is %g, expected a finite value", bad, x);
     SAGD_FAIL(SAGD_ERR_NUMERIC, "reproducible sum: component %zu is %.17g, too large to sum",
-              bad, v[bad]);
+              bad, x);
   }
   s->acc[s->p] += off;
+  s->seconds += now_() - t0;
+  return SAGD_OK;
+}
+
+int sagd_psum_begin_term(sagd_psum s) {
+  SAGD_CHECK(s->nadd < s->max_terms, SAGD_ERR_INTERNAL,
+             "pre-rounded sum: more than max_terms = %llu terms added to one sum",
+             (unsigned long long)s->max_terms);
   s->nadd++;
+  return SAGD_OK;
+}
+
+int sagd_psum_add_range(sagd_psum s, size_t j0, size_t n, const double *v) {
+  SAGD_CALL(add_piece_(s, j0, n, v, NULL));
+  return SAGD_OK;
+}
+
+int sagd_psum_add_range_float(sagd_psum s, size_t j0, size_t n, const float *v) {
+  SAGD_CALL(add_piece_(s, j0, n, NULL, v));
+  return SAGD_OK;
+}
+
+int sagd_psum_add(sagd_psum s, const double *v) {
+  SAGD_CALL(sagd_psum_begin_term(s));
+  SAGD_CALL(add_piece_(s, 0, s->p, v, NULL));
   return SAGD_OK;
 }
 
@@ -358,7 +404,16 @@ static int exact_path_(sagd_psum s, MPI_Comm comm, double *out) {
   return SAGD_OK;
 }
 
+static int allreduce_(sagd_psum s, MPI_Comm comm, double *out);
+
 int sagd_psum_allreduce(sagd_psum s, MPI_Comm comm, double *out) {
+  const double t0 = now_();
+  const int err = allreduce_(s, comm, out);
+  s->seconds += now_() - t0;
+  return err == SAGD_OK ? SAGD_OK : sagd_error_trace(err, __FILE__, __LINE__, __func__);
+}
+
+static int allreduce_(sagd_psum s, MPI_Comm comm, double *out) {
   const size_t p = s->p;
   SAGD_CHECK(p + 1 <= (size_t)INT32_MAX, SAGD_ERR_ARG,
              "pre-rounded sum: %zu components do not fit one MPI call", p);

@@ -475,6 +475,7 @@ static int ckpt_open_(dv_run *R, sagd_state st, int *resumed) {
 typedef struct {
   double sec;    /* s per iteration (gradient + optimizer steps), slowest rank */
   double reduce; /* s per iteration in the reproducible sum, slowest rank */
+  double wait;   /* s per iteration waiting for the other ranks (with_gemm only), slowest */
   double flops;  /* GEMM floating-point operations per iteration, all ranks */
   double gemm;   /* s per iteration of the same GEMMs replayed alone, slowest rank */
   double bytes;  /* bytes a rank sends in the reduction per iteration, largest */
@@ -496,7 +497,8 @@ static int time_phases_(dv_run *R, int nrep, int with_gemm, dv_timing *tm) {
   if (with_gemm) {
     SAGD_CALL(sagd_gemm_log_create(&log));
   }
-  double mine[4 * NPHASE], mx[4 * NPHASE], sum[2 * NPHASE];
+  sagd_vae_time_waits(R->v, with_gemm);
+  double mine[5 * NPHASE], mx[5 * NPHASE], sum[2 * NPHASE];
   for (uint64_t p = 0; p <= c->nm; p++) {
     const sagd_vae_method_type *m = p == 0 ? &sagd_vae_method_vae : c->methods[p - 1];
     SAGD_CALL(sagd_mlp_init_xavier(R->gen, R->info->key, 0, th));
@@ -518,7 +520,7 @@ static int time_phases_(dv_run *R, int nrep, int with_gemm, dv_timing *tm) {
       sagd_mlp_set_log(R->gen, log);
       sagd_mlp_set_log(R->enc, log);
     }
-    double red = 0, bytes = 0, exact = 0;
+    double red = 0, bytes = 0, exact = 0, wait = 0;
     SAGD_CHECK_MPI(MPI_Barrier(comm));
     t0 = exp_now();
     for (int k = 0; k < n; k++) {
@@ -529,6 +531,7 @@ static int time_phases_(dv_run *R, int nrep, int with_gemm, dv_timing *tm) {
         SAGD_CALL(sagd_optimizer_step(R->op, lr, R->gp, ph));
       }
       red += st.reduce_seconds;
+      wait += with_gemm ? st.wait_seconds : 0;
       bytes = (double)st.reduce_bytes;
       exact += st.exact_path;
     }
@@ -541,21 +544,24 @@ static int time_phases_(dv_run *R, int nrep, int with_gemm, dv_timing *tm) {
       SAGD_CALL(sagd_gemm_log_replay(log, 3, &gemm));
       gemm /= n;
     }
-    mine[4 * p] = secs / n;
-    mine[4 * p + 1] = red / n;
-    mine[4 * p + 2] = gemm;
-    mine[4 * p + 3] = bytes;
+    mine[5 * p] = secs / n;
+    mine[5 * p + 1] = red / n;
+    mine[5 * p + 2] = gemm;
+    mine[5 * p + 3] = bytes;
+    mine[5 * p + 4] = wait / n;
     sum[2 * p] = flops;
     sum[2 * p + 1] = exact;
   }
   size_t np = c->nm + 1;
-  SAGD_CHECK_MPI(MPI_Allreduce(mine, mx, (int)(4 * np), MPI_DOUBLE, MPI_MAX, comm));
+  sagd_vae_time_waits(R->v, 0);
+  SAGD_CHECK_MPI(MPI_Allreduce(mine, mx, (int)(5 * np), MPI_DOUBLE, MPI_MAX, comm));
   SAGD_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, sum, (int)(2 * np), MPI_DOUBLE, MPI_SUM, comm));
   for (size_t p = 0; p < np; p++) {
-    tm[p].sec = mx[4 * p];
-    tm[p].reduce = mx[4 * p + 1];
-    tm[p].gemm = mx[4 * p + 2];
-    tm[p].bytes = mx[4 * p + 3];
+    tm[p].sec = mx[5 * p];
+    tm[p].reduce = mx[5 * p + 1];
+    tm[p].gemm = mx[5 * p + 2];
+    tm[p].bytes = mx[5 * p + 3];
+    tm[p].wait = mx[5 * p + 4];
     tm[p].flops = sum[2 * p];
     tm[p].exact = (int)(sum[2 * p + 1] / R->info->size);
   }
@@ -952,8 +958,9 @@ static int deconv_vae_bench_(const sagd_run_info *info, const sagd_bench_options
          c.precision == SAGD_PRECISION_SINGLE ? "single" : "double",
          c.vo.exact_sum ? "exact (superaccumulator)" : "pre-rounded");
   printf("| phase | s/it | GFLOP/it | GFLOP/s per rank | GEMM-only s/it | roofline | reduction |"
-         " MB sent per rank | 1-rank s/it | efficiency 1->%d | iterations | phase time |\n", P);
-  printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+         " wait | MB sent per rank | 1-rank s/it | efficiency 1->%d | iterations | phase time |\n",
+         P);
+  printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   double total = 0;
   char tb[32];
   for (uint64_t p = 0; p <= c.nm; p++) {
@@ -969,17 +976,19 @@ static int deconv_vae_bench_(const sagd_run_info *info, const sagd_bench_options
     if (tm[p].exact > 0 && !c.vo.exact_sum) {
       snprintf(star, sizeof star, " *%d", tm[p].exact);
     }
-    printf("| %s | %.4g | %.3g | %.1f | %.4g | %.0f%% | %.0f%%%s | %.2f | %s | %s | %llu | %s |\n",
+    printf("| %s | %.4g | %.3g | %.1f | %.4g | %.0f%% | %.0f%%%s | %.0f%% | %.2f | %s | %s | %llu "
+           "| %s |\n",
            phase_name_(&c, p), tm[p].sec, tm[p].flops * 1e-9,
            tm[p].flops * 1e-9 / tm[p].sec / P, tm[p].gemm, 100.0 * tm[p].gemm / tm[p].sec,
-           100.0 * tm[p].reduce / tm[p].sec, star,
+           100.0 * tm[p].reduce / tm[p].sec, star, 100.0 * tm[p].wait / tm[p].sec,
            tm[p].bytes * 1e-6, one, eff, (unsigned long long)phase_iters_(&c, p), tb);
   }
   exp_format_seconds(total, tb, sizeof tb);
   printf("whole run on %d rank(s): %s\n", P, tb);
   printf("(roofline: the same GEMM calls replayed alone as plain CBLAS, best of 3, over the "
          "phase's time, slowest rank; reduction: its adds and allreduce, slowest rank; *k: k "
-         "timed iterations' pre-rounded sums had terms off the grid)\n");
+         "timed iterations' pre-rounded sums had terms off the grid; wait: at a timed barrier "
+         "before each allreduce, the ranks' imbalance)\n");
   fflush(stdout);
   return SAGD_OK;
 }

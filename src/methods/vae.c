@@ -32,6 +32,9 @@ struct sagd_vae_s {
   sagd_xsum acc_theta; /* X_N + pt */
   sagd_psum ps_full;   /* the same, pre-rounded (the default) */
   sagd_psum ps_theta;
+  int time_waits;      /* sagd_vae_time_waits */
+  sagd_psum sink;      /* during an ELBO/IWAE update with pre-rounded sums: the networks'
+                          parameter gradients go straight into it, layer by layer */
   sagd_xsum acc_one;   /* 1 (log-likelihood) */
   double *blk;         /* X_N + pt + pp: one block's sums */
   double *red;         /* X_N + pt + pp: reduced sums */
@@ -236,6 +239,8 @@ void sagd_vae_destroy(sagd_vae *pv) {
   *pv = NULL;
 }
 
+void sagd_vae_time_waits(sagd_vae v, int on) { v->time_waits = on; }
+
 void sagd_vae_reset_sums(sagd_vae v) {
   if (v->ps_full != NULL) {
     sagd_psum_reset_grid(v->ps_full);
@@ -286,6 +291,7 @@ static int run_parts_(sagd_vae v, const double *theta, const double *phi, uint64
   size_t len = X_N + v->pt + (with_phi ? v->pp : 0);
   sagd_xsum acc = with_phi ? v->acc_full : v->acc_theta;
   sagd_psum ps = with_phi ? v->ps_full : v->ps_theta;
+  const double ps0 = ps != NULL ? sagd_psum_seconds(ps) : 0;
   double tred = MPI_Wtime();
   if (ps != NULL) {
     sagd_psum_zero(ps);
@@ -302,14 +308,29 @@ static int run_parts_(sagd_vae v, const double *theta, const double *phi, uint64
       continue;
     }
     memset(v->blk, 0, (with_phi ? X_N : len) * sizeof(double));
+    /* ELBO/IWAE with pre-rounded sums: the parameter gradients go into the sum from inside
+     * the backward passes (the same bits as adding blk whole, unless opt.unfused) */
+    v->sink = ps != NULL && with_phi && !v->opt.unfused ? ps : NULL;
+    if (v->sink != NULL) {
+      SAGD_CALL(sagd_psum_begin_term(ps));
+    }
     SAGD_CALL(fn(v, theta, phi, t, a, e, v->blk));
     double t0 = MPI_Wtime();
-    if (ps != NULL) {
+    if (v->sink != NULL) {
+      SAGD_CALL(sagd_psum_add_range(ps, 0, X_N, v->blk));
+    } else if (ps != NULL) {
       SAGD_CALL(sagd_psum_add(ps, v->blk));
     } else {
       SAGD_CALL(sagd_xsum_add(acc, v->blk));
     }
+    v->sink = NULL;
     tred += MPI_Wtime() - t0;
+  }
+  double wait = 0;
+  if (v->time_waits) {
+    wait = MPI_Wtime();
+    SAGD_CHECK_MPI(MPI_Barrier(v->comm));
+    wait = MPI_Wtime() - wait;
   }
   double t1 = MPI_Wtime();
   uint64_t ex0 = 0, ex1 = 0;
@@ -323,6 +344,9 @@ static int run_parts_(sagd_vae v, const double *theta, const double *phi, uint64
     bytes = sagd_xsum_bytes(acc);
   }
   tred += MPI_Wtime() - t1;
+  if (ps != NULL) { /* the sum's own clock also counts the pieces added inside backward */
+    tred = sagd_psum_seconds(ps) - ps0;
+  }
   double pts = v->red[X_PTS];
   SAGD_CHECK(pts > 0, SAGD_ERR_INTERNAL, "vae: update %llu has no data points",
              (unsigned long long)t);
@@ -340,8 +364,29 @@ static int run_parts_(sagd_vae v, const double *theta, const double *phi, uint64
     stats->points = pts;
     stats->accept = v->red[X_PROP] > 0 ? v->red[X_ACC] / v->red[X_PROP] : NAN;
     stats->reduce_seconds = tred;
+    stats->wait_seconds = wait;
     stats->exact_path = ps == NULL || ex1 > ex0;
     stats->reduce_bytes = bytes;
+  }
+  return SAGD_OK;
+}
+
+/* The parameter gradients of an ELBO/IWAE part: into blk, or into the pre-rounded sum
+ * directly (v->sink). The generator's also gives du. */
+static int backward_gen_(sagd_vae v, const double *theta, size_t rows, double *blk) {
+  if (v->sink != NULL) {
+    SAGD_CALL(sagd_mlp_backward_psum(v->gen, theta, rows, v->dh, v->sink, X_N, v->du));
+  } else {
+    SAGD_CALL(sagd_mlp_backward_set(v->gen, theta, rows, v->dh, blk + X_N, v->du));
+  }
+  return SAGD_OK;
+}
+
+static int backward_enc_(sagd_vae v, const double *phi, size_t m, double *blk) {
+  if (v->sink != NULL) {
+    SAGD_CALL(sagd_mlp_backward_psum(v->enc, phi, m, v->deo, v->sink, X_N + v->pt, NULL));
+  } else {
+    SAGD_CALL(sagd_mlp_backward_set(v->enc, phi, m, v->deo, blk + X_N + v->pt, NULL));
   }
   return SAGD_OK;
 }
@@ -395,7 +440,7 @@ static int elbo_part_(sagd_vae v, const double *theta, const double *phi, uint64
     }
     obj += -rec * invS - 0.5 * (double)p * LOG_2PI - kl;
   }
-  SAGD_CALL(sagd_mlp_backward_set(v->gen, theta, rows, v->dh, blk + X_N, v->du));
+  SAGD_CALL(backward_gen_(v, theta, rows, blk));
   for (size_t q = 0; q < m; q++) {
     const double *mu = v->eo + q * 2 * r, *lv = mu + r;
     double *dmu = v->deo + q * 2 * r, *dlv = dmu + r;
@@ -411,7 +456,7 @@ static int elbo_part_(sagd_vae v, const double *theta, const double *phi, uint64
       dlv[j] = 0.5 * sig * gl + 0.5 * (exp(lv[j]) - 1.0);
     }
   }
-  SAGD_CALL(sagd_mlp_backward_set(v->enc, phi, m, v->deo, blk + X_N + v->pt, NULL));
+  SAGD_CALL(backward_enc_(v, phi, m, blk));
   blk[X_OBJ] += obj;
   blk[X_PTS] += (double)m;
   return SAGD_OK;
@@ -465,7 +510,7 @@ static int iwae_part_(sagd_vae v, const double *theta, const double *phi, uint64
       }
     }
   }
-  SAGD_CALL(sagd_mlp_backward_set(v->gen, theta, rows, v->dh, blk + X_N, v->du));
+  SAGD_CALL(backward_gen_(v, theta, rows, blk));
   for (size_t q = 0; q < m; q++) {
     const double *lv = v->eo + q * 2 * r + r;
     double *dmu = v->deo + q * 2 * r, *dlv = dmu + r;
@@ -482,7 +527,7 @@ static int iwae_part_(sagd_vae v, const double *theta, const double *phi, uint64
       dlv[j] = 0.5 * sig * gl - 0.5;
     }
   }
-  SAGD_CALL(sagd_mlp_backward_set(v->enc, phi, m, v->deo, blk + X_N + v->pt, NULL));
+  SAGD_CALL(backward_enc_(v, phi, m, blk));
   blk[X_OBJ] += obj;
   blk[X_PTS] += (double)m;
   return SAGD_OK;

@@ -58,6 +58,7 @@ void sagd_mlp_destroy(sagd_mlp *net) {
   free(m->D);
   free(m->S[0]);
   free(m->S[1]);
+  free(m->gd);
   sagd_mlp_free_single_(m);
   free(m->w);
   free(m->woff);
@@ -82,6 +83,11 @@ static int mlp_alloc_(sagd_mlp m) {
   }
   SAGD_CALLOC(m->S[0], B * m->maxw, "MLP backward scratch");
   SAGD_CALLOC(m->S[1], B * m->maxw, "MLP backward scratch");
+  size_t mw = 1;
+  for (size_t l = 0; l < L; l++) {
+    mw = m->w[l] * m->w[l + 1] > mw ? m->w[l] * m->w[l + 1] : mw;
+  }
+  SAGD_CALLOC(m->gd, mw, "MLP layer gradient scratch");
   return SAGD_OK;
 }
 
@@ -232,22 +238,44 @@ int sagd_mlp_forward(sagd_mlp net, const double *params, size_t batch, const dou
 }
 
 static int backward_(sagd_mlp net, const double *params, size_t batch, const double *dY,
-                     double *grad_params, double *dX, int accumulate);
+                     double *grad_params, double *dX, int accumulate, const sagd_nn_sink_ *sink);
 
 int sagd_mlp_backward(sagd_mlp net, const double *params, size_t batch, const double *dY,
                       double *grad_params, double *dX) {
-  SAGD_CALL(backward_(net, params, batch, dY, grad_params, dX, 1));
+  SAGD_CALL(backward_(net, params, batch, dY, grad_params, dX, 1, NULL));
   return SAGD_OK;
 }
 
 int sagd_mlp_backward_set(sagd_mlp net, const double *params, size_t batch, const double *dY,
                           double *grad_params, double *dX) {
-  SAGD_CALL(backward_(net, params, batch, dY, grad_params, dX, 0));
+  SAGD_CALL(backward_(net, params, batch, dY, grad_params, dX, 0, NULL));
   return SAGD_OK;
 }
 
+int sagd_mlp_backward_psum(sagd_mlp net, const double *params, size_t batch, const double *dY,
+                           sagd_psum sum, size_t offset, double *dX) {
+  SAGD_CHECK(sum != NULL, SAGD_ERR_ARG, "sagd_mlp_backward_psum: no sum given");
+  const sagd_nn_sink_ sink = {sum, offset};
+  SAGD_CALL(backward_(net, params, batch, dY, NULL, dX, 0, &sink));
+  return SAGD_OK;
+}
+
+/* The bias gradient of a layer: column sums of dZ [batch × nout] in row order, into gb
+ * (accumulate: added to it; else overwritten). */
+static void bias_grad_(const double *dZ, size_t batch, size_t nout, double *gb, int accumulate) {
+  if (!accumulate) {
+    memset(gb, 0, nout * sizeof(double));
+  }
+  for (size_t q = 0; q < batch; q++) {
+    const double *dz = dZ + q * nout;
+    for (size_t j = 0; j < nout; j++) {
+      gb[j] += dz[j];
+    }
+  }
+}
+
 static int backward_(sagd_mlp net, const double *params, size_t batch, const double *dY,
-                     double *grad_params, double *dX, int accumulate) {
+                     double *grad_params, double *dX, int accumulate, const sagd_nn_sink_ *sink) {
   SAGD_CHECK(net != NULL, SAGD_ERR_ARG, "sagd_mlp_backward: no network given");
   SAGD_CALL(check_batch_(net, batch, "backward"));
   SAGD_CHECK(net->last_batch == batch, SAGD_ERR_ARG,
@@ -256,11 +284,12 @@ static int backward_(sagd_mlp net, const double *params, size_t batch, const dou
              batch, net->last_batch);
   SAGD_CHECK(params != NULL && dY != NULL, SAGD_ERR_ARG,
              "sagd_mlp_backward: params and dY must be given");
-  if (grad_params == NULL && dX == NULL) {
+  if (grad_params == NULL && dX == NULL && sink == NULL) {
     return SAGD_OK;
   }
   if (net->single) {
-    SAGD_CALL(sagd_mlp_backward_single_(net, params, batch, dY, grad_params, dX, accumulate));
+    SAGD_CALL(
+        sagd_mlp_backward_single_(net, params, batch, dY, grad_params, dX, accumulate, sink));
     return SAGD_OK;
   }
   const int B = (int)batch;
@@ -281,20 +310,18 @@ static int backward_(sagd_mlp net, const double *params, size_t batch, const dou
     const size_t nin = net->w[l], nout = net->w[l + 1];
     const double *W = params + net->woff[l];
     const double *Ain = l == 0 ? net->X : net->A[l - 1];
-    if (grad_params != NULL) {
+    if (sink != NULL) {
+      /* the layer's gradient into the scratch, then into the sum while it is in cache */
+      SAGD_CALL(dgemm_(net, CblasTrans, CblasNoTrans, (int)nout, (int)nin, B, dZ, (int)nout,
+                       Ain, (int)nin, 0.0, net->gd, (int)nin));
+      SAGD_CALL(sagd_psum_add_range(sink->sum, sink->offset + net->woff[l], nout * nin, net->gd));
+      bias_grad_(dZ, batch, nout, net->gd, 0);
+      SAGD_CALL(sagd_psum_add_range(sink->sum, sink->offset + net->boff[l], nout, net->gd));
+    } else if (grad_params != NULL) {
       SAGD_CALL(dgemm_(net, CblasTrans, CblasNoTrans, (int)nout, (int)nin, B, dZ, (int)nout,
                        Ain, (int)nin, accumulate ? 1.0 : 0.0, grad_params + net->woff[l],
                        (int)nin));
-      double *gb = grad_params + net->boff[l];
-      if (!accumulate) {
-        memset(gb, 0, nout * sizeof(double));
-      }
-      for (size_t q = 0; q < batch; q++) {
-        const double *dz = dZ + q * nout;
-        for (size_t j = 0; j < nout; j++) {
-          gb[j] += dz[j];
-        }
-      }
+      bias_grad_(dZ, batch, nout, grad_params + net->boff[l], accumulate);
     }
     if (l == 0) {
       if (dX != NULL) {

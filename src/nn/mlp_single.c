@@ -81,7 +81,7 @@ static int forward_(sagd_mlp net, const double *params, size_t batch, const doub
 }
 
 static int backward_(sagd_mlp net, const double *params, size_t batch, const double *dY,
-                     double *grad_params, double *dX, int accumulate) {
+                     double *grad_params, double *dX, int accumulate, const sagd_nn_sink_ *sink) {
   SAGD_CALL(check_prepared_(net, params));
   const int B = (int)batch;
   const size_t L = net->L;
@@ -105,7 +105,22 @@ static int backward_(sagd_mlp net, const double *params, size_t batch, const dou
     const size_t nin = net->w[l], nout = net->w[l + 1];
     const float *W = net->pf + net->woff[l];
     const float *Ain = l == 0 ? net->Xf : net->Af[l - 1];
-    if (grad_params != NULL) {
+    if (sink != NULL) {
+      /* the layer's gradient, then into the sum while it is in cache (float, widened exactly) */
+      float *gW = net->gf + net->woff[l];
+      SAGD_CALL(sgemm_(net, CblasTrans, CblasNoTrans, (int)nout, (int)nin, B, dZ, (int)nout, Ain,
+                       (int)nin, gW, (int)nin));
+      SAGD_CALL(sagd_psum_add_range_float(sink->sum, sink->offset + net->woff[l], nout * nin, gW));
+      double *gb = net->gd;
+      memset(gb, 0, nout * sizeof(double));
+      for (size_t q = 0; q < batch; q++) {
+        const float *dz = dZ + q * nout;
+        for (size_t j = 0; j < nout; j++) {
+          gb[j] += (double)dz[j];
+        }
+      }
+      SAGD_CALL(sagd_psum_add_range(sink->sum, sink->offset + net->boff[l], nout, gb));
+    } else if (grad_params != NULL) {
       float *gW = net->gf + net->woff[l];
       SAGD_CALL(sgemm_(net, CblasTrans, CblasNoTrans, (int)nout, (int)nin, B, dZ, (int)nout, Ain,
                        (int)nin, gW, (int)nin));
@@ -170,9 +185,9 @@ int sagd_mlp_forward_single_(sagd_mlp net, const double *params, size_t batch,
 
 int sagd_mlp_backward_single_(sagd_mlp net, const double *params, size_t batch,
                               const double *dY, double *grad_params, double *dX,
-                              int accumulate) {
+                              int accumulate, const sagd_nn_sink_ *sink) {
   const unsigned csr = ftz_on_();
-  const int err = backward_(net, params, batch, dY, grad_params, dX, accumulate);
+  const int err = backward_(net, params, batch, dY, grad_params, dX, accumulate, sink);
   ftz_off_(csr);
   return err;
 }

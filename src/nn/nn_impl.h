@@ -6,6 +6,14 @@
 
 #include "sagd/gemmlog.h"
 #include "sagd/nn.h"
+#include "sagd/psum.h"
+
+/* Where sagd_mlp_backward_psum sends a parameter gradient: components offset + [0, nparams)
+ * of the current term of a pre-rounded sum. */
+typedef struct {
+  sagd_psum sum;
+  size_t offset;
+} sagd_nn_sink_;
 
 /* A network (see include/sagd/nn.h). The float members exist only in single precision. */
 struct sagd_mlp_s {
@@ -17,6 +25,7 @@ struct sagd_mlp_s {
   double **A;        /* A[l], l < L-1: hidden activations, max_batch × w[l+1] */
   double **D;        /* D[l]: activation derivatives (NULL for identity layers) */
   double *S[2];      /* backward scratch, max_batch × maxw each */
+  double *gd;        /* the largest layer's w[l] × w[l+1]: one layer's gradient */
   const double *X;   /* the last forward's input (borrowed) */
   size_t last_batch; /* rows of the last forward (0: none yet) */
   sagd_gemm_log log; /* borrowed; NULL: GEMMs not recorded */
@@ -35,7 +44,7 @@ int sagd_mlp_forward_single_(sagd_mlp net, const double *params, size_t batch,
                              const double *X, double *Y);
 int sagd_mlp_backward_single_(sagd_mlp net, const double *params, size_t batch,
                               const double *dY, double *grad_params, double *dX,
-                              int accumulate);
+                              int accumulate, const sagd_nn_sink_ *sink);
 void sagd_mlp_free_single_(sagd_mlp net);
 
 /* For a rows × n row-major float block z: z ← act(z + b) and d ← act'(z + b) (d may be NULL

@@ -13,7 +13,8 @@
  * tiny ones, exact zeros, and grid-point ties (x = (2m + 1)·u/2, rounded to even: checked
  * against integer arithmetic). Also: a checkpoint's grid restored into a new sum continues
  * with the same bits; a non-finite term is refused naming its component; a different set of
- * terms gives different bits. */
+ * terms gives different bits; a term added in float pieces in any order gives the bits of the
+ * same term added whole. */
 #include <inttypes.h>
 #include <math.h>
 #include <mpi.h>
@@ -220,6 +221,43 @@ int main(int argc, char **argv) {
     CHECK(dbits(out[0]) != bits2[0] || dbits(out[4]) != bits2[4]);
     sagd_psum_destroy(&r);
     sagd_psum_destroy(&fresh);
+  }
+
+  /* A term added in pieces (float pieces, in reverse order, split unevenly) gives the bits of
+   * the same term added whole in double. */
+  {
+    sagd_psum a = NULL, b = NULL;
+    REQUIRE_OK(sagd_psum_create(PC, NT, MARGIN, &a));
+    REQUIRE_OK(sagd_psum_create(PC, NT, MARGIN, &b));
+    double v[PC], oa[PC], ob[PC];
+    float vf[PC];
+    for (int round = 1; round <= 2; round++) {
+      sagd_psum_zero(a);
+      sagd_psum_zero(b);
+      for (size_t k = 0; k < NT; k++) {
+        if (owner_(k, size) != rank) {
+          continue;
+        }
+        term_(k, 2, v);
+        for (int c = 0; c < PC; c++) {
+          vf[c] = (float)ldexp(v[c], c % NKIND == 0 ? -100 : 0); /* keep kind 0 in range */
+          v[c] = (double)vf[c];
+        }
+        REQUIRE_OK(sagd_psum_add(a, v));
+        REQUIRE_OK(sagd_psum_begin_term(b));
+        const size_t cut[4] = {0, 5, 21, PC};
+        for (int q = 2; q >= 0; q--) {
+          REQUIRE_OK(sagd_psum_add_range_float(b, cut[q], cut[q + 1] - cut[q], vf + cut[q]));
+        }
+      }
+      REQUIRE_OK(sagd_psum_allreduce(a, MPI_COMM_WORLD, oa));
+      REQUIRE_OK(sagd_psum_allreduce(b, MPI_COMM_WORLD, ob));
+      CHECK(memcmp(oa, ob, sizeof oa) == 0); /* round 1 exact path, round 2 on the grid */
+    }
+    double x = 1;
+    CHECK(sagd_psum_add_range(a, PC - 1, 2, &x) == SAGD_ERR_ARG); /* outside the vector */
+    sagd_psum_destroy(&a);
+    sagd_psum_destroy(&b);
   }
 
   /* A non-finite term is refused, naming the component. */

@@ -14,7 +14,7 @@ import sys
 rows = {}
 for line in open(sys.argv[1]):
     cells = [c.strip() for c in line.strip().strip("|").split("|")]
-    if len(cells) == 12 and cells[0] in ("pretrain", "vae", "iwae", "hmc", "sagd"):
+    if len(cells) == 13 and cells[0] in ("pretrain", "vae", "iwae", "hmc", "sagd"):
         rows[cells[0]] = cells
 assert sorted(rows) == sorted(["pretrain", "vae", "iwae", "hmc", "sagd"]), rows.keys()
 def macs(w):
@@ -33,9 +33,9 @@ for ph, flops in want.items():
     got = float(rows[ph][2]) * 1e9
     assert abs(got - flops) / flops < 5e-3, (ph, got, flops)
 for ph, r in rows.items():
-    s_it, gemm, mb = float(r[1]), float(r[4]), float(r[7])
+    s_it, gemm, mb = float(r[1]), float(r[4]), float(r[8])
     assert s_it > 0 and 0 < gemm, r
-    assert r[9].endswith("%"), r        # the 1 -> 2 ranks efficiency is printed
+    assert r[10].endswith("%") and r[7].endswith("%"), r  # efficiency 1 -> 2, wait
     npar = {"pretrain": 117348 + 143048, "vae": 117348 + 143048, "iwae": 117348 + 143048}.get(ph, 117348)
     # pre-rounded: (p + 1) int64 + p uint16, p = parameters + 4 extras
     grid_bytes = (npar + 5) * 8 + (npar + 4) * 2

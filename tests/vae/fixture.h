@@ -21,6 +21,9 @@ typedef struct {
 
 /* Generator 1 -> hidden -> 1 and encoder 1 -> hidden -> 2 (softplus), exponential truth,
  * networks initialised by Xavier then shifted a little so no bias is zero. */
+/* The networks' precision (tests may switch it before making a fixture). */
+static sagd_precision vae_fixture_precision = SAGD_PRECISION_DOUBLE;
+
 static void vae_fixture_make(vae_fixture *f, MPI_Comm comm, size_t n, size_t hidden,
                              const sagd_vae_options *o) {
   memset(f, 0, sizeof *f);
@@ -34,6 +37,8 @@ static void vae_fixture_make(vae_fixture *f, MPI_Comm comm, size_t n, size_t hid
   size_t gmax = rows > 128 ? rows : 128;
   REQUIRE_OK(sagd_mlp_create(2, gw, &sagd_act_softplus, &sagd_act_identity, gmax, &f->gen));
   REQUIRE_OK(sagd_mlp_create(2, ew, &sagd_act_softplus, &sagd_act_identity, rows, &f->enc));
+  REQUIRE_OK(sagd_mlp_set_precision(f->gen, vae_fixture_precision));
+  REQUIRE_OK(sagd_mlp_set_precision(f->enc, vae_fixture_precision));
   f->pt = sagd_mlp_nparams(f->gen);
   f->pp = sagd_mlp_nparams(f->enc);
   f->theta = calloc(f->pt, sizeof(double));

@@ -2,7 +2,9 @@
  * all ranks of MPI_COMM_WORLD (sharded data, exact block reduction) are bit-identical to
  * those of one rank holding all the data (MPI_COMM_SELF), for full batch and minibatches.
  * Also: SAGD's fused path (one network pass per step) gives the same bits as grad_theta +
- * the sampler's step, and a different seed gives a different gradient. */
+ * the sampler's step; the VAE and IWAE gradients sent into the pre-rounded sum layer by
+ * layer give the same bits as the whole block vector added at once (opt.unfused); a
+ * different seed gives a different gradient. All of it in double and single precision. */
 #include <mpi.h>
 #include <stdio.h>
 
@@ -41,6 +43,11 @@ int main(int argc, char **argv) {
                                            &sagd_vae_method_hmc, &sagd_vae_method_sagd};
   double *a = calloc(20000, sizeof(double)), *b = calloc(20000, sizeof(double));
   double sa[3 * NT], sb[3 * NT];
+  for (int prec = 0; prec < 2; prec++) {
+  vae_fixture_precision = prec ? SAGD_PRECISION_SINGLE : SAGD_PRECISION_DOUBLE;
+  if (rank == 0) {
+    printf("-- %s precision\n", prec ? "single" : "double");
+  }
   for (size_t M = 1; M <= 3; M += 2) {
     for (size_t i = 0; i < 4; i++) {
       sagd_vae_options o = vae_test_options();
@@ -63,19 +70,30 @@ int main(int argc, char **argv) {
       }
     }
   }
-  /* fused vs unfused SAGD, and another seed */
-  sagd_vae_options o = vae_test_options();
-  o.block = 6;
-  o.chains = 2;
-  size_t la, lb;
-  grads_(MPI_COMM_SELF, &o, &sagd_vae_method_sagd, a, sa, &la);
-  o.unfused = 1;
-  grads_(MPI_COMM_SELF, &o, &sagd_vae_method_sagd, b, sb, &lb);
-  CHECK(memcmp(a, b, la * sizeof(double)) == 0);
-  o.unfused = 0;
-  o.key.seed = 8;
-  grads_(MPI_COMM_SELF, &o, &sagd_vae_method_sagd, b, sb, &lb);
-  CHECK(memcmp(a, b, la * sizeof(double)) != 0);
+  /* fused vs unfused (SAGD's model op; VAE/IWAE's gradients into the sum), another seed */
+  for (size_t i = 0; i < 4; i++) {
+    if (methods[i] == &sagd_vae_method_hmc) {
+      continue;
+    }
+    sagd_vae_options o = vae_test_options();
+    o.block = 6;
+    o.chains = 2;
+    o.batches = 3;
+    size_t la, lb;
+    grads_(MPI_COMM_WORLD, &o, methods[i], a, sa, &la);
+    o.unfused = 1;
+    grads_(MPI_COMM_WORLD, &o, methods[i], b, sb, &lb);
+    const int same = memcmp(a, b, la * sizeof(double)) == 0;
+    if (rank == 0) {
+      printf("%-4s fused == unfused: %s\n", methods[i]->name, same ? "yes" : "NO");
+    }
+    CHECK(same);
+    o.unfused = 0;
+    o.key.seed = 8;
+    grads_(MPI_COMM_WORLD, &o, methods[i], b, sb, &lb);
+    CHECK(memcmp(a, b, la * sizeof(double)) != 0);
+  }
+  }
   free(a);
   free(b);
   int rc = TEST_EXIT();
