@@ -103,16 +103,10 @@ int sagd_cli_bench_phases(MPI_Comm comm, int argc, char **argv) {
   }
   if (err == SAGD_OK) {
     sagd_run_info info;
-    memset(&info, 0, sizeof info);
-    info.comm = comm;
-    info.rank = rank;
-    info.size = size;
-    info.cfg = cfg;
-    info.quiet = 1;
-    info.out_dir = NULL;
-    info.key.seed = (uint64_t)sagd_config_int(cfg, "run", "seed");
-    info.key.replication = (uint64_t)sagd_config_int(cfg, "run", "replication");
-    err = exp->bench(&info, &bo);
+    err = sagd_cli_run_info(comm, cfg, 1, &info);
+    if (err == SAGD_OK) {
+      err = exp->bench(&info, &bo);
+    }
   }
   sagd_config_destroy(&cfg);
   return err == SAGD_OK ? SAGD_OK : sagd_error_trace(err, __FILE__, __LINE__, __func__);

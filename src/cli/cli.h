@@ -21,6 +21,10 @@ void sagd_cli_usage(FILE *out);
 int sagd_cli_load_config(sagd_config cfg, const char *config_path, const char *const *sets,
                          size_t nsets, const sagd_experiment_type **exp);
 
+/* **Collective** (rank, size). The run description of cfg on comm: seed and replication from
+ * [run], no output directory, no resume mode. */
+int sagd_cli_run_info(MPI_Comm comm, sagd_config cfg, int quiet, sagd_run_info *info);
+
 /* Parse an unsigned integer option value; SAGD_ERR_ARG naming the option otherwise. */
 int sagd_cli_parse_u64(const char *opt, const char *text, unsigned long long *out);
 

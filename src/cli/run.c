@@ -118,6 +118,18 @@ int sagd_cli_load_config(sagd_config cfg, const char *config_path, const char *c
   return SAGD_OK;
 }
 
+int sagd_cli_run_info(MPI_Comm comm, sagd_config cfg, int quiet, sagd_run_info *info) {
+  memset(info, 0, sizeof *info);
+  info->comm = comm;
+  SAGD_CHECK_MPI(MPI_Comm_rank(comm, &info->rank));
+  SAGD_CHECK_MPI(MPI_Comm_size(comm, &info->size));
+  info->cfg = cfg;
+  info->quiet = quiet;
+  info->key.seed = (uint64_t)sagd_config_int(cfg, "run", "seed");
+  info->key.replication = (uint64_t)sagd_config_int(cfg, "run", "replication");
+  return SAGD_OK;
+}
+
 int sagd_cli_run(MPI_Comm comm, int argc, char **argv) {
   int rank, size;
   SAGD_CHECK_MPI(MPI_Comm_rank(comm, &rank));
@@ -181,14 +193,7 @@ int sagd_cli_run(MPI_Comm comm, int argc, char **argv) {
   SAGD_CALL(err);
 
   sagd_run_info info;
-  memset(&info, 0, sizeof info);
-  info.comm = comm;
-  info.rank = rank;
-  info.size = size;
-  info.cfg = cfg;
-  info.quiet = quiet;
-  info.key.seed = (uint64_t)sagd_config_int(cfg, "run", "seed");
-  info.key.replication = (uint64_t)sagd_config_int(cfg, "run", "replication");
+  SAGD_CALL(sagd_cli_run_info(comm, cfg, quiet, &info));
   char default_out[1024];
   if (out == NULL) {
     const char *base = strrchr(config_path, '/');

@@ -397,17 +397,22 @@ static int encode_(sagd_vae v, const double *phi, size_t a, size_t m) {
   return SAGD_OK;
 }
 
-/* u rows q*S + s = μ_q + σ_q ε, ε at (REPARAM, a+q, t, s). */
+/* u rows q*S + s = μ_q + σ_q ε, ε at (REPARAM, a+q, t, s); σ_q = exp(lv/2) once per point
+ * (v->du's first r entries as scratch: du is written only later, by the backward pass). */
 static void reparam_(sagd_vae v, size_t a, size_t m, size_t S, uint64_t t) {
   const size_t r = v->r;
+  double *sig = v->du;
   for (size_t q = 0; q < m; q++) {
     const double *mu = v->eo + q * 2 * r, *lv = mu + r;
+    for (size_t j = 0; j < r; j++) {
+      sig[j] = exp(0.5 * lv[j]);
+    }
     for (size_t s = 0; s < S; s++) {
       size_t row = q * S + s;
       double *eps = v->eps + row * r, *u = v->u + row * r;
       sagd_rng_normals(v->rng, v->opt.key, SAGD_STREAM_REPARAM, (uint64_t)(a + q), t, s, r, eps);
       for (size_t j = 0; j < r; j++) {
-        u[j] = mu[j] + exp(0.5 * lv[j]) * eps[j];
+        u[j] = mu[j] + sig[j] * eps[j];
       }
     }
   }

@@ -44,18 +44,8 @@ void sagd_mlp_destroy(sagd_mlp *net) {
     return;
   }
   sagd_mlp m = *net;
-  if (m->A != NULL) {
-    for (size_t l = 0; l < m->L; l++) {
-      free(m->A[l]);
-    }
-  }
-  if (m->D != NULL) {
-    for (size_t l = 0; l < m->L; l++) {
-      free(m->D[l]);
-    }
-  }
-  free(m->A);
-  free(m->D);
+  SAGD_NN_FREE_LAYERS(m->A, m->L);
+  SAGD_NN_FREE_LAYERS(m->D, m->L);
   free(m->S[0]);
   free(m->S[1]);
   free(m->gd);

@@ -193,18 +193,8 @@ int sagd_mlp_backward_single_(sagd_mlp net, const double *params, size_t batch,
 }
 
 void sagd_mlp_free_single_(sagd_mlp net) {
-  if (net->Af != NULL) {
-    for (size_t l = 0; l < net->L; l++) {
-      free(net->Af[l]);
-    }
-  }
-  if (net->Df != NULL) {
-    for (size_t l = 0; l < net->L; l++) {
-      free(net->Df[l]);
-    }
-  }
-  free(net->Af);
-  free(net->Df);
+  SAGD_NN_FREE_LAYERS(net->Af, net->L);
+  SAGD_NN_FREE_LAYERS(net->Df, net->L);
   free(net->Sf[0]);
   free(net->Sf[1]);
   free(net->Xf);

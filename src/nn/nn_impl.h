@@ -3,6 +3,7 @@
 #define SAGD_NN_IMPL_H
 
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "sagd/gemmlog.h"
 #include "sagd/nn.h"
@@ -38,6 +39,17 @@ struct sagd_mlp_s {
   float *Sf[2];           /* backward scratch */
   float *Xf, *Yf, *dYf;   /* input, output, output gradient: max_batch × maxw each */
 };
+
+/* Free an array of L per-layer buffers (entries may be NULL) and the array itself. */
+#define SAGD_NN_FREE_LAYERS(arr, L)                 \
+  do {                                              \
+    if ((arr) != NULL) {                            \
+      for (size_t l_ = 0; l_ < (L); l_++) {         \
+        free((arr)[l_]);                            \
+      }                                             \
+    }                                               \
+    free(arr);                                      \
+  } while (0)
 
 /* The single-precision passes (mlp_single.c), called by sagd_mlp_forward/backward. */
 int sagd_mlp_forward_single_(sagd_mlp net, const double *params, size_t batch,
