@@ -45,6 +45,7 @@ struct sagd_vae_s {
   double *u, *eps, *du; /* R*r */
   double *h, *dh;      /* R*p */
   double *lw;          /* R */
+  double *sig, *elv;   /* maxpart*r: σ = exp(lv/2) and exp(lv) of the part's points */
   double *cV, *cgrad, *cxi; /* HMC chain states: maxpart*C, maxpart*C*r (x2) */
 };
 
@@ -176,6 +177,8 @@ int sagd_vae_create(MPI_Comm comm, sagd_mlp gen, sagd_mlp enc, const double *x_l
   VAE_ALLOC_(v->h, rows * p, "generator outputs");
   VAE_ALLOC_(v->dh, rows * p, "generator output gradients");
   VAE_ALLOC_(v->lw, rows, "importance log-weights");
+  VAE_ALLOC_(v->sig, maxpart * r, "encoder standard deviations");
+  VAE_ALLOC_(v->elv, maxpart * r, "encoder variances");
   VAE_ALLOC_(v->cV, maxpart * C, "HMC potentials");
   VAE_ALLOC_(v->cgrad, maxpart * C * r, "HMC gradients");
   VAE_ALLOC_(v->cxi, maxpart * C * r, "HMC chain states");
@@ -232,6 +235,8 @@ void sagd_vae_destroy(sagd_vae *pv) {
   free(v->h);
   free(v->dh);
   free(v->lw);
+  free(v->sig);
+  free(v->elv);
   free(v->cV);
   free(v->cgrad);
   free(v->cxi);
@@ -397,13 +402,13 @@ static int encode_(sagd_vae v, const double *phi, size_t a, size_t m) {
   return SAGD_OK;
 }
 
-/* u rows q*S + s = μ_q + σ_q ε, ε at (REPARAM, a+q, t, s); σ_q = exp(lv/2) once per point
- * (v->du's first r entries as scratch: du is written only later, by the backward pass). */
+/* u rows q*S + s = μ_q + σ_q ε, ε at (REPARAM, a+q, t, s); σ_q = exp(lv/2) once per point,
+ * kept in v->sig for the backward pass. */
 static void reparam_(sagd_vae v, size_t a, size_t m, size_t S, uint64_t t) {
   const size_t r = v->r;
-  double *sig = v->du;
   for (size_t q = 0; q < m; q++) {
     const double *mu = v->eo + q * 2 * r, *lv = mu + r;
+    double *sig = v->sig + q * r;
     for (size_t j = 0; j < r; j++) {
       sig[j] = exp(0.5 * lv[j]);
     }
@@ -439,18 +444,20 @@ static int elbo_part_(sagd_vae v, const double *theta, const double *phi, uint64
         v->dh[row * p + j] = d * invS;
       }
     }
-    double kl = 0;
+    double kl = 0, *elv = v->elv + q * r;
     for (size_t j = 0; j < r; j++) {
-      kl += 0.5 * (mu[j] * mu[j] + exp(lv[j]) - 1.0 - lv[j]);
+      elv[j] = exp(lv[j]);
+      kl += 0.5 * (mu[j] * mu[j] + elv[j] - 1.0 - lv[j]);
     }
     obj += -rec * invS - 0.5 * (double)p * LOG_2PI - kl;
   }
   SAGD_CALL(backward_gen_(v, theta, rows, blk));
   for (size_t q = 0; q < m; q++) {
-    const double *mu = v->eo + q * 2 * r, *lv = mu + r;
+    const double *mu = v->eo + q * 2 * r;
     double *dmu = v->deo + q * 2 * r, *dlv = dmu + r;
+    const double *sg = v->sig + q * r, *elv = v->elv + q * r;
     for (size_t j = 0; j < r; j++) {
-      double sig = exp(0.5 * lv[j]);
+      double sig = sg[j];
       double gm = 0, gl = 0;
       for (size_t s = 0; s < S; s++) {
         size_t row = q * S + s;
@@ -458,7 +465,7 @@ static int elbo_part_(sagd_vae v, const double *theta, const double *phi, uint64
         gl += v->du[row * r + j] * v->eps[row * r + j];
       }
       dmu[j] = gm + mu[j];
-      dlv[j] = 0.5 * sig * gl + 0.5 * (exp(lv[j]) - 1.0);
+      dlv[j] = 0.5 * sig * gl + 0.5 * (elv[j] - 1.0);
     }
   }
   SAGD_CALL(backward_enc_(v, phi, m, blk));
@@ -503,12 +510,13 @@ static int iwae_part_(sagd_vae v, const double *theta, const double *phi, uint64
                "iwae: non-finite importance weights for data point %zu", a + q);
     double sw = 0;
     for (size_t s = 0; s < k; s++) {
-      sw += exp(v->lw[q * k + s] - mx);
+      v->lw[q * k + s] = exp(v->lw[q * k + s] - mx); /* now the unnormalised weight */
+      sw += v->lw[q * k + s];
     }
     obj += mx + log(sw) - logk;
     for (size_t s = 0; s < k; s++) {
       size_t row = q * k + s;
-      double w = exp(v->lw[row] - mx) / sw;
+      double w = v->lw[row] / sw;
       v->lw[row] = w; /* now the normalised weight */
       for (size_t j = 0; j < p; j++) {
         v->dh[row * p + j] = w * (v->h[row * p + j] - x[j]);
@@ -517,10 +525,10 @@ static int iwae_part_(sagd_vae v, const double *theta, const double *phi, uint64
   }
   SAGD_CALL(backward_gen_(v, theta, rows, blk));
   for (size_t q = 0; q < m; q++) {
-    const double *lv = v->eo + q * 2 * r + r;
     double *dmu = v->deo + q * 2 * r, *dlv = dmu + r;
+    const double *sg = v->sig + q * r;
     for (size_t j = 0; j < r; j++) {
-      double sig = exp(0.5 * lv[j]);
+      double sig = sg[j];
       double gm = 0, gl = 0;
       for (size_t s = 0; s < k; s++) {
         size_t row = q * k + s;
