@@ -55,6 +55,11 @@ int sagd_cli_parse_u64(const char *opt, const char *text, unsigned long long *ou
 int main(int argc, char **argv) {
   sagd_cli_blas_kernels(argc, argv); /* may re-execute this program, before MPI starts */
   MPI_Init(&argc, &argv);
+  /* MPI failures come back as codes (SAGD_CHECK_MPI adds the call and its context); main
+   * prints them and calls MPI_Abort below. Communicators duplicated or split from these
+   * inherit the handler. */
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_RETURN);
   MPI_Comm comm = MPI_COMM_WORLD;
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
