@@ -41,6 +41,15 @@ static int test_failures_ = 0;
     }                                                                          \
   } while (0)
 
+/* A deterministic spread of values in [-s, s) (an LCG; no statistics needed). */
+static inline void test_fill_spread(double *x, size_t n, unsigned seed, double s) {
+  unsigned long st = seed * 2654435761UL + 1;
+  for (size_t i = 0; i < n; i++) {
+    st = st * 6364136223846793005UL + 1442695040888963407UL;
+    x[i] = ((double)(st >> 11) / 9007199254740992.0 * 2.0 - 1.0) * s;
+  }
+}
+
 #define TEST_EXIT()                                                            \
   (test_failures_ ? (fprintf(stderr, "%d check(s) failed\n", test_failures_), 1) : 0)
 

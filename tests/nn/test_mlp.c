@@ -10,15 +10,6 @@
 #include "sagd/nn.h"
 #include "testutil.h"
 
-/* A deterministic spread of values in [-s, s) (an LCG; no statistics needed here). */
-static void fill_(double *x, size_t n, unsigned seed, double s) {
-  unsigned long st = seed * 2654435761UL + 1;
-  for (size_t i = 0; i < n; i++) {
-    st = st * 6364136223846793005UL + 1442695040888963407UL;
-    x[i] = ((double)(st >> 11) / 9007199254740992.0 * 2.0 - 1.0) * s;
-  }
-}
-
 /* Independent scalar activations for the reference forward. */
 static double ref_act_(const sagd_activation_type *a, double z) {
   if (a == &sagd_act_softplus) {
@@ -98,12 +89,12 @@ static void check_arch_(const char *label, size_t L, const size_t *w,
   REQUIRE_OK(th && g && g2 && bias && X && dX && c && Y && Yr ? SAGD_OK : SAGD_ERR_MEM);
   sagd_rng_key key = {77, 3};
   REQUIRE_OK(sagd_mlp_init_xavier(net, key, seed, th));
-  fill_(bias, np, seed + 1, 0.3); /* non-zero biases (and a nudge to every weight) */
+  test_fill_spread(bias, np, seed + 1, 0.3); /* non-zero biases (and a nudge to every weight) */
   for (size_t i = 0; i < np; i++) {
     th[i] += bias[i];
   }
-  fill_(X, B * nin, seed + 2, xscale);
-  fill_(c, B * nout, seed + 3, 1.0);
+  test_fill_spread(X, B * nin, seed + 2, xscale);
+  test_fill_spread(c, B * nout, seed + 3, 1.0);
 
   /* forward against the reference */
   REQUIRE_OK(sagd_mlp_forward(net, th, B, X, Y));

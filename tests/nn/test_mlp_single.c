@@ -20,14 +20,6 @@
 #include "sagd/nn.h"
 #include "testutil.h"
 
-static void fill_(double *x, size_t n, unsigned seed, double s) {
-  unsigned long st = seed * 2654435761UL + 1;
-  for (size_t i = 0; i < n; i++) {
-    st = st * 6364136223846793005UL + 1442695040888963407UL;
-    x[i] = ((double)(st >> 11) / 9007199254740992.0 * 2.0 - 1.0) * s;
-  }
-}
-
 static double norm_(const double *x, size_t n) {
   double s = 0;
   for (size_t i = 0; i < n; i++) {
@@ -62,12 +54,12 @@ static void compare_(size_t L, const size_t *w, const sagd_activation_type *hid,
   sagd_rng_key key = {7, 0};
   REQUIRE_OK(sagd_mlp_init_xavier(nd, key, 3, th));
   double *bias = calloc(np, sizeof(double));
-  fill_(bias, np, 11, 0.1);
+  test_fill_spread(bias, np, 11, 0.1);
   for (size_t i = 0; i < np; i++) {
     th[i] += th[i] == 0.0 ? bias[i] : 0.0; /* Xavier biases are 0 */
   }
-  fill_(X, B * in, 5, 1.5);
-  fill_(dY, B * out, 9, 1.0);
+  test_fill_spread(X, B * in, 5, 1.5);
+  test_fill_spread(dY, B * out, 9, 1.0);
   REQUIRE_OK(sagd_mlp_forward(nd, th, B, X, Yd));
   REQUIRE_OK(sagd_mlp_prepare(ns, th));
   REQUIRE_OK(sagd_mlp_forward(ns, th, B, X, Ys));
@@ -95,10 +87,10 @@ static void compare_(size_t L, const size_t *w, const sagd_activation_type *hid,
     acc_ok &= g2[i] == gs[i] + gs[i];
   }
   CHECK(acc_ok);
-  fill_(g3, np, 13, 5.0); /* garbage: must be overwritten */
+  test_fill_spread(g3, np, 13, 5.0); /* garbage: must be overwritten */
   REQUIRE_OK(sagd_mlp_backward_set(ns, th, B, dY, g3, NULL));
   CHECK(memcmp(g3, gs, np * sizeof(double)) == 0);
-  fill_(g3, np, 13, 5.0);
+  test_fill_spread(g3, np, 13, 5.0);
   REQUIRE_OK(sagd_mlp_backward_set(nd, th, B, dY, g3, NULL));
   CHECK(memcmp(g3, gd, np * sizeof(double)) == 0);
   /* the prepare contract: other parameters are refused; a change needs a new prepare */
