@@ -607,8 +607,9 @@ static int tb_print_deconv_(const tb_study *s, int show_n, FILE *csv) {
     SAGD_FAIL(SAGD_ERR_MEM, "cannot allocate %zu values for the table", maxv);
   }
   printf("## Table 1: debiased VAE, mean (SE) over replications (high-dim: over dimensions)\n\n");
-  printf("D = Kolmogorov–Smirnov distance, W = 1-Wasserstein distance of 5000 generated values "
-         "h(U) to the true latent law; *paper* = the SAGD paper's Table 1.%s\n\n",
+  printf("D = Kolmogorov–Smirnov distance, W = 1-Wasserstein distance of the metrics.samples "
+         "generated values h(U) (5000 in the shipped configs) to the true latent law; *paper* = "
+         "the SAGD paper's Table 1.%s\n\n",
          show_n ? " [n=used/expected] replications per cell." : "");
   printf("| setting | metric | reps |");
   for (int m = 0; m < TB_NMETHODS; m++) {

@@ -55,11 +55,17 @@ typedef struct {
   exp_trace msteps;    /* θ_k, k = 0..M */
   uint64_t M, T, burnin;
   double chains;       /* n * C */
-  double steps_per_mstep;
+  int global_clock;    /* sagd.clock = run: update t of M-step m is schedule index (m-1)T + t */
+  double total_steps;  /* chain-steps of the whole method (burn-ins included) */
   double t0;           /* run wall time when this method started (NaN: not yet; saved) */
   sagd_checkpointer cp; /* its clock runs across restarts */
   int every;
 } monitor_ctx;
+
+/* The schedule index of the i-th update of the run (1-based, across M-steps). */
+static uint64_t sched_index_(const monitor_ctx *c, uint64_t i) {
+  return c->global_clock ? i : (i - 1) % c->T + 1;
+}
 
 static int monitor_(void *vctx, uint64_t m, uint64_t t, const double *theta,
                     const double *g) {
@@ -83,16 +89,18 @@ static int monitor_(void *vctx, uint64_t m, uint64_t t, const double *theta,
     return SAGD_OK;
   }
   double gn = hypot(g[0], g[1]);
-  double delta = sagd_schedule_delta(c->sched, t);
-  double K = (double)sagd_schedule_length(c->sched, t);
+  /* the schedule index the estimator used for this update (sagd.clock) */
+  const uint64_t idx = c->global_clock ? (m - 1) * c->T + t : t;
+  double delta = sagd_schedule_delta(c->sched, idx);
+  double K = (double)sagd_schedule_length(c->sched, idx);
   SAGD_CALL(exp_trace_append(&c->trace, theta, ll, gn, delta, K, now));
   if (c->every > 0 && t % (uint64_t)c->every == 0 && c->chains > 0) {
     /* chain-steps done so far, for the rate and the ETA */
-    double done = (double)(m - 1) * c->steps_per_mstep + (double)c->burnin;
-    for (uint64_t s = 1; s <= t; s++) {
-      done += (double)sagd_schedule_length(c->sched, s);
+    double done = (double)m * (double)c->burnin;
+    for (uint64_t i = 1; i <= (m - 1) * c->T + t; i++) {
+      done += (double)sagd_schedule_length(c->sched, sched_index_(c, i));
     }
-    double total = (double)c->M * c->steps_per_mstep;
+    double total = c->total_steps;
     char eta[32];
     exp_format_seconds(now * (total - done) / done, eta, sizeof eta);
     exp_progress(c->info,
@@ -107,7 +115,7 @@ static int monitor_(void *vctx, uint64_t m, uint64_t t, const double *theta,
 
 static int monitor_init_(monitor_ctx *c, const sagd_run_info *info, const char *method,
                          sagd_gamma_quad q, const sagd_schedule *sched, uint64_t M,
-                         uint64_t T, uint64_t burnin, double chains) {
+                         uint64_t T, uint64_t burnin, double chains, int global_clock) {
   memset(c, 0, sizeof *c);
   c->info = info;
   c->method = method;
@@ -118,9 +126,10 @@ static int monitor_init_(monitor_ctx *c, const sagd_run_info *info, const char *
   c->burnin = burnin;
   c->chains = chains;
   c->every = (int)sagd_config_int(info->cfg, "run", "progress_every");
-  c->steps_per_mstep = (double)burnin;
-  for (uint64_t s = 1; s <= T; s++) {
-    c->steps_per_mstep += (double)sagd_schedule_length(sched, s);
+  c->global_clock = global_clock;
+  c->total_steps = (double)M * (double)burnin;
+  for (uint64_t i = 1; i <= M * T; i++) {
+    c->total_steps += (double)sagd_schedule_length(sched, sched_index_(c, i));
   }
   SAGD_CALL(exp_trace_init(&c->trace, 2, M * T + 1));
   SAGD_CALL(exp_trace_init(&c->msteps, 2, M + 1));
@@ -305,13 +314,13 @@ static int em_gamma_run_(const sagd_run_info *info) {
 
   /* 3. SAGD path */
   monitor_ctx ms, me;
-  SAGD_CALL(monitor_init_(&ms, info, "sagd", q, &sched, emo.msteps, emo.updates, burnin,
-                          (double)(n * C)));
   const char *clock = sagd_config_string(cfg, "sagd", "clock");
   SAGD_CHECK(strcmp(clock, "mstep") == 0 || strcmp(clock, "run") == 0, SAGD_ERR_CONFIG,
              "sagd.clock = '%s': expected 'mstep' or 'run'", clock);
+  SAGD_CALL(monitor_init_(&ms, info, "sagd", q, &sched, emo.msteps, emo.updates, burnin,
+                          (double)(n * C), strcmp(clock, "run") == 0));
   sagd_estimator_sagd_ctx sctx = {solver, &sched, burnin, NULL, strcmp(clock, "run") == 0};
-  SAGD_CALL(monitor_init_(&me, info, "exact", q, &sched, emo.msteps, emo.updates, 0, 0));
+  SAGD_CALL(monitor_init_(&me, info, "exact", q, &sched, emo.msteps, emo.updates, 0, 0, 0));
   exact_ctx ectx = {q, NULL};
 
   /* 3a. the resumable state: both EM loops with their traces and clocks, the chains (rows by

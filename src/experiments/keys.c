@@ -5,7 +5,8 @@
 const sagd_config_key sagd_config_keys[] = {
     /* [run] */
     {"run", "experiment", SAGD_CFG_STRING, "em_gamma", SAGD_CFG_ANY,
-     "experiment to run: em_gamma"},
+     "experiment to run: em_gamma (automated EM, Figure 1) or deconv_vae (debiased VAE, "
+     "Table 1)"},
     {"run", "seed", SAGD_CFG_INT, "1", SAGD_CFG_NONNEGATIVE,
      "random seed (with the replication, keys every random draw)"},
     {"run", "replication", SAGD_CFG_INT, "0", SAGD_CFG_NONNEGATIVE,
