@@ -270,8 +270,16 @@ static int em_gamma_run_(const sagd_run_info *info) {
   double *x = NULL, *z = NULL;
   size_t n = 0;
   SAGD_CALL(load_data_(info, &x, &z, &n));
-  double theta0[2];
+  double theta0[2], lo[2], hi[2];
   SAGD_CALL(exp_reals_exact(cfg, "model", "theta0", 2, theta0));
+  SAGD_CALL(exp_reals_exact(cfg, "model", "lower", 2, lo));
+  SAGD_CALL(exp_reals_exact(cfg, "model", "upper", 2, hi));
+  for (int j = 0; j < 2; j++) { /* a start outside the box would be clamped silently */
+    SAGD_CHECK(theta0[j] >= lo[j] && theta0[j] <= hi[j], SAGD_ERR_CONFIG,
+               "model.theta0[%d] = %g is outside [model.lower[%d], model.upper[%d]] = [%g, %g]: "
+               "expected a starting point inside the box",
+               j, theta0[j], j, j, lo[j], hi[j]);
+  }
   sagd_schedule sched;
   SAGD_CALL(exp_schedule_from_config(cfg, &sched));
   const sagd_sampler_type *stype = NULL;

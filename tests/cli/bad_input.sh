@@ -22,6 +22,7 @@ expect_bad "syntax error" "syntax.ini" "$TMP/syntax.ini"
 expect_bad "wrong type (--set)" "sagd.delta" "$cfg" --set sagd.delta=abc
 expect_bad "integer expected" "data.n" "$cfg" --set data.n=1.5
 expect_bad "delta = 0" "sagd.delta" "$cfg" --set sagd.delta=0
+expect_bad "theta0 outside the box" "model.theta0[0] = 50 is outside" "$cfg" --set model.theta0=50,1
 expect_bad "delta < 0" "sagd.delta" "$cfg" --set sagd.delta=-0.1
 expect_bad "gamma = 0" "sagd.gamma" "$cfg" --set sagd.gamma=0
 expect_bad "gamma < 0" "sagd.gamma" "$cfg" --set sagd.gamma=-2
