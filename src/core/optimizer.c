@@ -21,6 +21,7 @@ struct sagd_optimizer_s {
   size_t p;
   double hyper[3];      /* beta1, beta2, eps */
   double *lower, *upper; /* length p each; ±inf where unbounded */
+  int bounded;           /* some bound is finite (else projecting is the identity) */
   double *state;
   size_t state_len;
 };
@@ -149,6 +150,7 @@ static int create_body_(sagd_optimizer o, const sagd_optimizer_options *opt) {
                "optimizer box: coordinate %zu has lower = %g > upper = %g (expected "
                "lower <= upper, no NaN)",
                i, o->lower[i], o->upper[i]);
+    o->bounded |= isfinite(o->lower[i]) || isfinite(o->upper[i]);
   }
   o->state_len = o->type->state_size(p);
   SAGD_CALLOC(o->state, o->state_len, "optimizer state");
@@ -215,6 +217,9 @@ void sagd_optimizer_state(sagd_optimizer o, double **state, size_t *len) {
 }
 
 void sagd_optimizer_project(sagd_optimizer o, double *theta) {
+  if (!o->bounded) {
+    return;
+  }
   for (size_t i = 0; i < o->p; i++) {
     if (theta[i] < o->lower[i]) {
       theta[i] = o->lower[i];
