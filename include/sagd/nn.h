@@ -44,6 +44,10 @@ typedef struct sagd_activation_type_s {
   void (*f)(size_t n, const double *z, double *a);
   void (*df)(size_t n, const double *z, const double *a, double *d);
   void (*fdf)(size_t n, const double *z, double *a, double *d);
+  /** Optional (may be NULL): the single-precision pass on a rows × n block, z ← f(z + b) and
+   *  d ← f'(z + b) (b broadcast over the rows; d NULL for identity layers). Without it the
+   *  float networks go through f/df in double. */
+  void (*bias_fdf_f)(size_t rows, size_t n, const float *b, float *z, float *d);
 } sagd_activation_type;
 
 extern const sagd_activation_type sagd_act_identity, sagd_act_softplus, sagd_act_relu,

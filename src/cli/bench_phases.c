@@ -25,89 +25,88 @@ static void phases_usage_(FILE *out) {
           "Set OPENBLAS_NUM_THREADS=1 when running one rank per core.\n");
 }
 
-int sagd_cli_bench_phases(MPI_Comm comm, int argc, char **argv) {
-  int rank, size;
-  SAGD_CHECK_MPI(MPI_Comm_rank(comm, &rank));
-  SAGD_CHECK_MPI(MPI_Comm_size(comm, &size));
-  const char *config_path = NULL;
-  sagd_bench_options bo = {3, 1};
-  const char **sets = calloc((size_t)argc + 1, sizeof(char *));
-  SAGD_CHECK(sets != NULL, SAGD_ERR_MEM, "cannot allocate option list");
-  size_t nsets = 0;
-  int err = SAGD_OK;
-  for (int i = 1; i < argc && err == SAGD_OK; i++) {
+/* argv into the options, the config path and the --set strings (sets: argc entries);
+ * *help = 1 for --help. Allocates nothing. */
+static int parse_(int argc, char **argv, sagd_bench_options *bo, const char **config_path,
+                  const char **sets, size_t *nsets, int *help) {
+  for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      if (rank == 0) {
-        phases_usage_(stdout);
-      }
-      free(sets);
+      *help = 1;
       return SAGD_OK;
     } else if (strcmp(a, "--no-efficiency") == 0) {
-      bo.efficiency = 0;
+      bo->efficiency = 0;
     } else if (strcmp(a, "--set") == 0 || strcmp(a, "--iters") == 0) {
-      if (i + 1 >= argc) {
-        err = sagd_error_set(SAGD_ERR_ARG, __FILE__, __LINE__, __func__,
-                             "option %s needs a value (see sagd bench phases --help)", a);
-        break;
-      }
+      SAGD_CHECK(i + 1 < argc, SAGD_ERR_ARG,
+                 "option %s needs a value (see sagd bench phases --help)", a);
       const char *v = argv[++i];
       if (strcmp(a, "--set") == 0) {
-        sets[nsets++] = v;
+        sets[(*nsets)++] = v;
       } else {
         unsigned long long u = 0;
-        err = sagd_cli_parse_u64(a, v, &u);
-        if (err == SAGD_OK && (u < 1 || u > 1000000)) {
-          err = sagd_error_set(SAGD_ERR_ARG, __FILE__, __LINE__, __func__,
-                               "--iters %s: expected 1 .. 1000000 timed iterations", v);
-        }
-        bo.iters = (int)u;
+        SAGD_CALL(sagd_cli_parse_u64(a, v, &u));
+        SAGD_CHECK(u >= 1 && u <= 1000000, SAGD_ERR_ARG,
+                   "--iters %s: expected 1 .. 1000000 timed iterations", v);
+        bo->iters = (int)u;
       }
-    } else if (a[0] == '-' && a[1] != '\0') {
-      err = sagd_error_set(SAGD_ERR_ARG, __FILE__, __LINE__, __func__,
-                           "unknown option '%s' (see sagd bench phases --help)", a);
-    } else if (config_path != NULL) {
-      err = sagd_error_set(SAGD_ERR_ARG, __FILE__, __LINE__, __func__,
-                           "unexpected argument '%s': the config is already '%s'", a,
-                           config_path);
     } else {
-      config_path = a;
+      SAGD_CHECK(!(a[0] == '-' && a[1] != '\0'), SAGD_ERR_ARG,
+                 "unknown option '%s' (see sagd bench phases --help)", a);
+      SAGD_CHECK(*config_path == NULL, SAGD_ERR_ARG,
+                 "unexpected argument '%s': the config is already '%s'", a, *config_path);
+      *config_path = a;
     }
   }
-  if (err == SAGD_OK && config_path == NULL) {
-    err = sagd_error_set(SAGD_ERR_ARG, __FILE__, __LINE__, __func__,
-                         "missing CONFIG.ini: usage: sagd bench phases CONFIG.ini [options]");
+  SAGD_CHECK(*config_path != NULL, SAGD_ERR_ARG,
+             "missing CONFIG.ini: usage: sagd bench phases CONFIG.ini [options]");
+  return SAGD_OK;
+}
+
+/* The configured experiment's bench op on comm; cfg and exp as sagd_cli_load_config gave. */
+static int bench_(MPI_Comm comm, sagd_config cfg, const sagd_experiment_type *exp,
+                  const char *config_path, const sagd_bench_options *bo) {
+  SAGD_CHECK(exp->bench != NULL, SAGD_ERR_ARG,
+             "experiment '%s' (run.experiment in %s) has no phases to time: "
+             "`sagd bench phases` times the phases of deconv_vae",
+             exp->name, config_path);
+  int rank, threads = 1;
+  SAGD_CHECK_MPI(MPI_Comm_rank(comm, &rank));
+  SAGD_CALL(sagd_cli_blas_threads(comm, &threads));
+  if (rank == 0) {
+    printf("bench phases: %s (%s), BLAS: %s, %d thread(s) per rank\n", config_path, exp->name,
+           sagd_cli_blas_config(), threads);
   }
+  sagd_run_info info;
+  SAGD_CALL(sagd_cli_run_info(comm, cfg, 1, &info));
+  SAGD_CALL(exp->bench(&info, bo));
+  return SAGD_OK;
+}
+
+int sagd_cli_bench_phases(MPI_Comm comm, int argc, char **argv) {
+  int rank;
+  SAGD_CHECK_MPI(MPI_Comm_rank(comm, &rank));
+  sagd_bench_options bo = {3, 1};
+  const char *config_path = NULL;
+  size_t nsets = 0;
+  int help = 0;
   sagd_config cfg = NULL;
   const sagd_experiment_type *exp = NULL;
-  if (err == SAGD_OK) {
-    err = sagd_config_create(sagd_config_keys, &cfg);
+  const char **sets = calloc((size_t)argc + 1, sizeof(char *));
+  SAGD_CHECK(sets != NULL, SAGD_ERR_MEM, "cannot allocate option list");
+  int err = parse_(argc, argv, &bo, &config_path, sets, &nsets, &help);
+  if (err != SAGD_OK || help) {
+    if (help && rank == 0) {
+      phases_usage_(stdout);
+    }
+    goto done;
   }
-  if (err == SAGD_OK) {
-    err = sagd_cli_load_config(cfg, config_path, sets, nsets, &exp);
+  if ((err = sagd_config_create(sagd_config_keys, &cfg)) != SAGD_OK ||
+      (err = sagd_cli_load_config(cfg, config_path, sets, nsets, &exp)) != SAGD_OK) {
+    goto done;
   }
+  err = bench_(comm, cfg, exp, config_path, &bo);
+done:
   free(sets);
-  if (err == SAGD_OK && exp->bench == NULL) {
-    err = sagd_error_set(SAGD_ERR_ARG, __FILE__, __LINE__, __func__,
-                         "experiment '%s' (run.experiment in %s) has no phases to time: "
-                         "`sagd bench phases` times the phases of deconv_vae",
-                         exp->name, config_path);
-  }
-  if (err == SAGD_OK) {
-    int threads = 1;
-    err = sagd_cli_blas_threads(comm, &threads);
-    if (err == SAGD_OK && rank == 0) {
-      printf("bench phases: %s (%s), BLAS: %s, %d thread(s) per rank\n", config_path,
-             exp->name, sagd_cli_blas_config(), threads);
-    }
-  }
-  if (err == SAGD_OK) {
-    sagd_run_info info;
-    err = sagd_cli_run_info(comm, cfg, 1, &info);
-    if (err == SAGD_OK) {
-      err = exp->bench(&info, &bo);
-    }
-  }
   sagd_config_destroy(&cfg);
   return err == SAGD_OK ? SAGD_OK : sagd_error_trace(err, __FILE__, __LINE__, __func__);
 }

@@ -17,12 +17,13 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "sagd/error.h"
 #include "sagd/reduce.h"
 
-_Static_assert(sizeof(size_t) == sizeof(uint64_t), "component lists are passed as size_t");
+/* Component lists are size_t (the exact sum's subset calls take them) and travel as
+ * MPI_UINT64_T. */
+_Static_assert(sizeof(size_t) == sizeof(uint64_t), "size_t component lists sent as uint64");
 
 #define PS_GMIN (-960)
 #define PS_GMAX 900
@@ -36,24 +37,18 @@ struct sagd_psum_s {
   double *grid;      /* p: G_j as doubles (the checkpointable view) */
   int16_t *g16;      /* p: the same as int16 (NO_GRID: INT16_MIN), set from grid at zero */
   sagd_xsum exact;   /* terms off the grid */
-  uint64_t *spill;   /* p: components with a term off the grid (this rank; after an
+  size_t *spill;     /* p: components with a term off the grid (this rank; after an
                         allreduce: the union of all ranks', what the next zero clears) */
   size_t nspill;
   int full_zero;     /* 1: the exact accumulator was used densely, zero all of it */
   uint8_t *mark;     /* p: component listed in spill (all 0 between sums) */
-  uint64_t *gath;    /* p: the ranks' spill lists, gathered */
+  size_t *gath;      /* p: the ranks' spill lists, gathered */
   double *vals;      /* p: exact sums of the union's components */
   int *counts, *displs; /* per rank, for the gather */
   uint64_t sums, exact_sums;
   size_t bytes;
-  double seconds; /* in zero, adds and allreduces since create */
+  double seconds; /* in zero, adds and allreduces since create (MPI_Wtime) */
 };
-
-static double now_(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 double sagd_psum_seconds(sagd_psum s) { return s->seconds; }
 
@@ -146,7 +141,7 @@ void sagd_psum_counts(sagd_psum s, uint64_t *sums, uint64_t *exact_sums, size_t 
 }
 
 void sagd_psum_zero(sagd_psum s) {
-  const double t0 = now_();
+  const double t0 = MPI_Wtime();
   /* the kernels read the grid as int16 (a quarter of the bytes); the doubles may have been
    * written (a checkpoint restored), so convert them at every zero */
   for (size_t j = 0; j < s->p; j++) {
@@ -158,12 +153,12 @@ void sagd_psum_zero(sagd_psum s) {
   if (s->full_zero) {
     sagd_xsum_zero(s->exact);
   } else {
-    sagd_xsum_zero_subset(s->exact, (const size_t *)s->spill, s->nspill);
+    sagd_xsum_zero_subset(s->exact, s->spill, s->nspill);
   }
   s->full_zero = 0;
   s->nspill = 0;
   s->nadd = 0;
-  s->seconds += now_() - t0;
+  s->seconds += MPI_Wtime() - t0;
 }
 
 /* The grid exponent G as an int, NO_GRID as INT_MIN/2 (never >= GMIN). */
@@ -280,7 +275,7 @@ static int use_avx512_(void) {
 static int add_piece_(sagd_psum s, size_t j0, size_t n, const double *v, const float *vf) {
   SAGD_CHECK(j0 <= s->p && n <= s->p - j0, SAGD_ERR_ARG,
              "pre-rounded sum: components [%zu, %zu) outside 0 .. %zu", j0, j0 + n, s->p);
-  const double t0 = now_();
+  const double t0 = MPI_Wtime();
   size_t bad = 0;
   int64_t off;
 #ifdef PS_AVX512
@@ -299,7 +294,7 @@ static int add_piece_(sagd_psum s, size_t j0, size_t n, const double *v, const f
               bad, x);
   }
   s->acc[s->p] += off;
-  s->seconds += now_() - t0;
+  s->seconds += MPI_Wtime() - t0;
   return SAGD_OK;
 }
 
@@ -329,14 +324,14 @@ int sagd_psum_add(sagd_psum s, const double *v) {
 
 /* Rank 0 adds the grid sums of components idx[0..m) (all if idx is NULL) to the exact
  * accumulator, split into two doubles that hold each exactly. */
-static int add_grid_part_(sagd_psum s, MPI_Comm comm, const uint64_t *idx, size_t m) {
+static int add_grid_part_(sagd_psum s, MPI_Comm comm, const size_t *idx, size_t m) {
   int rank;
   SAGD_CHECK_MPI(MPI_Comm_rank(comm, &rank));
   if (rank != 0) {
     return SAGD_OK;
   }
   for (size_t k = 0; k < m; k++) {
-    const size_t j = idx != NULL ? (size_t)idx[k] : k;
+    const size_t j = idx != NULL ? idx[k] : k;
     const int G = grid16_(s->g16[j]);
     const int64_t q = s->acc[j];
     if (q == 0 || G < PS_GMIN) {
@@ -395,7 +390,7 @@ static int exact_path_(sagd_psum s, MPI_Comm comm, double *out) {
   }
   s->nspill = m; /* what the next zero clears */
   SAGD_CALL(add_grid_part_(s, comm, s->spill, m));
-  SAGD_CALL(sagd_xsum_allreduce_subset(s->exact, comm, (const size_t *)s->spill, m, s->vals));
+  SAGD_CALL(sagd_xsum_allreduce_subset(s->exact, comm, s->spill, m, s->vals));
   s->bytes += (size_t)size * sizeof(int) + total * sizeof(uint64_t) +
               sagd_xsum_bytes(s->exact);
   for (size_t k = 0; k < m; k++) {
@@ -407,9 +402,9 @@ static int exact_path_(sagd_psum s, MPI_Comm comm, double *out) {
 static int allreduce_(sagd_psum s, MPI_Comm comm, double *out);
 
 int sagd_psum_allreduce(sagd_psum s, MPI_Comm comm, double *out) {
-  const double t0 = now_();
+  const double t0 = MPI_Wtime();
   const int err = allreduce_(s, comm, out);
-  s->seconds += now_() - t0;
+  s->seconds += MPI_Wtime() - t0;
   return err == SAGD_OK ? SAGD_OK : sagd_error_trace(err, __FILE__, __LINE__, __func__);
 }
 

@@ -217,6 +217,15 @@ static inline void add_one_(int64_t *l, size_t p, size_t i, double v, int *jmin,
   *jmax = j > *jmax ? j : *jmax;
 }
 
+/* Widen the touched range by the limbs jmin .. jmax + 2 an add reported (none if jmax < 0). */
+static void touch_(sagd_xsum x, int jmin, int jmax) {
+  if (jmax >= 0) {
+    x->lo = jmin < x->lo ? jmin : x->lo;
+    x->hi = jmax + 2 > x->hi ? jmax + 2 : x->hi;
+  }
+  x->n_pending++;
+}
+
 int sagd_xsum_add_at(sagd_xsum x, size_t i, double v) {
   SAGD_CHECK(i < x->p, SAGD_ERR_ARG, "exact sum: component %zu, expected < %zu", i, x->p);
   SAGD_CHECK(isfinite(v), SAGD_ERR_NUMERIC,
@@ -229,11 +238,7 @@ int sagd_xsum_add_at(sagd_xsum x, size_t i, double v) {
   }
   int jmin = XS_NLIMB, jmax = -1;
   add_one_(x->limb, x->p, i, v, &jmin, &jmax);
-  if (jmax >= 0) {
-    x->lo = jmin < x->lo ? jmin : x->lo;
-    x->hi = jmax + 2 > x->hi ? jmax + 2 : x->hi;
-  }
-  x->n_pending++;
+  touch_(x, jmin, jmax);
   return SAGD_OK;
 }
 
@@ -264,11 +269,7 @@ int sagd_xsum_add(sagd_xsum x, const double *v) {
   for (size_t i = 0; i < p; i++) {
     add_one_(x->limb, p, i, v[i], &jmin, &jmax);
   }
-  if (jmax >= 0) {
-    x->lo = jmin < x->lo ? jmin : x->lo;
-    x->hi = jmax + 2 > x->hi ? jmax + 2 : x->hi;
-  }
-  x->n_pending++;
+  touch_(x, jmin, jmax);
   return SAGD_OK;
 }
 
@@ -291,8 +292,11 @@ void sagd_xsum_zero_subset(sagd_xsum x, const size_t *idx, size_t m) {
   x->n_pending = 0;
 }
 
-int sagd_xsum_allreduce_subset(sagd_xsum x, MPI_Comm comm, const size_t *idx, size_t m,
-                               double *out) {
+/* **Collective**: out[k] = the rounded global sum of component idx[k] (idx NULL: of
+ * component k), k < m. Only the ranks' common range of limbs is sent, compacted to the m
+ * components. */
+static int allreduce_window_(sagd_xsum x, MPI_Comm comm, const size_t *idx, size_t m,
+                             double *out) {
   normalise_touched_(x);
   int range[2] = {-x->lo, x->hi}, g[2];
   SAGD_CHECK_MPI(MPI_Allreduce(range, g, 2, MPI_INT, MPI_MAX, comm));
@@ -300,46 +304,23 @@ int sagd_xsum_allreduce_subset(sagd_xsum x, MPI_Comm comm, const size_t *idx, si
   x->bytes = sizeof range + (lo > hi ? 0 : (size_t)(hi - lo + 1) * m * sizeof(int64_t));
   if (lo > hi || m == 0) {
     for (size_t k = 0; k < m; k++) {
-      out[k] = 0.0;
+      out[k] = 0.0; /* zero everywhere */
     }
-    return SAGD_OK;
-  }
-  SAGD_CHECK(m <= x->p, SAGD_ERR_ARG, "exact sum: subset of %zu components, expected <= %zu", m,
-             x->p);
-  /* the subset's limbs lo..hi, limb-major and compact (scratch holds XS_NLIMB * p) */
-  const size_t total = (size_t)(hi - lo + 1) * m;
-  for (int j = lo; j <= hi; j++) {
-    const int64_t *l = x->limb + (size_t)j * x->p;
-    int64_t *d = x->scratch + (size_t)(j - lo) * m;
-    for (size_t k = 0; k < m; k++) {
-      d[k] = l[idx[k]];
-    }
-  }
-  for (size_t off = 0; off < total;) {
-    const size_t chunk = total - off < (size_t)INT_MAX ? total - off : (size_t)INT_MAX;
-    SAGD_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, x->scratch + off, (int)chunk, MPI_INT64_T,
-                                 MPI_SUM, comm));
-    off += chunk;
-  }
-  normalise_range_(x->scratch, m, 0, hi - lo);
-  round_all_(x->scratch, m, lo, hi, out);
-  return SAGD_OK;
-}
-
-int sagd_xsum_allreduce(sagd_xsum x, MPI_Comm comm, double *out) {
-  normalise_touched_(x);
-  /* The ranks' common range of limbs: only those are sent. */
-  int range[2] = {-x->lo, x->hi}, g[2];
-  SAGD_CHECK_MPI(MPI_Allreduce(range, g, 2, MPI_INT, MPI_MAX, comm));
-  const int lo = -g[0], hi = g[1];
-  x->bytes = sizeof range + (lo > hi ? 0 : (size_t)(hi - lo + 1) * x->p * sizeof(int64_t));
-  if (lo > hi) {
-    round_all_(x->limb, x->p, lo, hi, out); /* zero everywhere */
     return SAGD_OK;
   }
   /* Limbs outside this rank's [x->lo, x->hi] are zero, so the copy is the whole value. */
-  const size_t total = (size_t)(hi - lo + 1) * x->p;
-  memcpy(x->scratch, x->limb + (size_t)lo * x->p, total * sizeof(int64_t));
+  const size_t total = (size_t)(hi - lo + 1) * m;
+  if (idx == NULL) {
+    memcpy(x->scratch, x->limb + (size_t)lo * x->p, total * sizeof(int64_t));
+  } else {
+    for (int j = lo; j <= hi; j++) {
+      const int64_t *l = x->limb + (size_t)j * x->p;
+      int64_t *d = x->scratch + (size_t)(j - lo) * m;
+      for (size_t k = 0; k < m; k++) {
+        d[k] = l[idx[k]];
+      }
+    }
+  }
   /* Normalised limbs are < 2^32 and the top one small, so summing over any realistic
    * number of ranks (< 2^30) cannot overflow int64. Chunked for counts beyond INT_MAX. */
   for (size_t off = 0; off < total;) {
@@ -348,7 +329,20 @@ int sagd_xsum_allreduce(sagd_xsum x, MPI_Comm comm, double *out) {
                                  MPI_SUM, comm));
     off += chunk;
   }
-  normalise_range_(x->scratch, x->p, 0, hi - lo); /* the window of the global sum */
-  round_all_(x->scratch, x->p, lo, hi, out);
+  normalise_range_(x->scratch, m, 0, hi - lo); /* the window of the global sum */
+  round_all_(x->scratch, m, lo, hi, out);
+  return SAGD_OK;
+}
+
+int sagd_xsum_allreduce_subset(sagd_xsum x, MPI_Comm comm, const size_t *idx, size_t m,
+                               double *out) {
+  SAGD_CHECK(m <= x->p, SAGD_ERR_ARG, "exact sum: subset of %zu components, expected <= %zu", m,
+             x->p);
+  SAGD_CALL(allreduce_window_(x, comm, idx, m, out));
+  return SAGD_OK;
+}
+
+int sagd_xsum_allreduce(sagd_xsum x, MPI_Comm comm, double *out) {
+  SAGD_CALL(allreduce_window_(x, comm, NULL, x->p, out));
   return SAGD_OK;
 }

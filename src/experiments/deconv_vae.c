@@ -498,7 +498,9 @@ static int time_phases_(dv_run *R, int nrep, int with_gemm, dv_timing *tm) {
     SAGD_CALL(sagd_gemm_log_create(&log));
   }
   sagd_vae_time_waits(R->v, with_gemm);
-  double mine[5 * NPHASE], mx[5 * NPHASE], sum[2 * NPHASE];
+  /* per phase: s/it, reduction, GEMM-only, bytes, wait, exact paths (max over ranks), flops
+   * (summed) */
+  double mine[6 * NPHASE], mx[6 * NPHASE], flopsum[NPHASE];
   for (uint64_t p = 0; p <= c->nm; p++) {
     const sagd_vae_method_type *m = p == 0 ? &sagd_vae_method_vae : c->methods[p - 1];
     SAGD_CALL(sagd_mlp_init_xavier(R->gen, R->info->key, 0, th));
@@ -531,7 +533,7 @@ static int time_phases_(dv_run *R, int nrep, int with_gemm, dv_timing *tm) {
         SAGD_CALL(sagd_optimizer_step(R->op, lr, R->gp, ph));
       }
       red += st.reduce_seconds;
-      wait += with_gemm ? st.wait_seconds : 0;
+      wait += st.wait_seconds; /* 0 unless with_gemm (sagd_vae_time_waits) */
       bytes = (double)st.reduce_bytes;
       exact += st.exact_path;
     }
@@ -544,26 +546,23 @@ static int time_phases_(dv_run *R, int nrep, int with_gemm, dv_timing *tm) {
       SAGD_CALL(sagd_gemm_log_replay(log, 3, &gemm));
       gemm /= n;
     }
-    mine[5 * p] = secs / n;
-    mine[5 * p + 1] = red / n;
-    mine[5 * p + 2] = gemm;
-    mine[5 * p + 3] = bytes;
-    mine[5 * p + 4] = wait / n;
-    sum[2 * p] = flops;
-    sum[2 * p + 1] = exact;
+    double *row = mine + 6 * p;
+    row[0] = secs / n;
+    row[1] = red / n;
+    row[2] = gemm;
+    row[3] = bytes;
+    row[4] = wait / n;
+    row[5] = exact; /* the same on every rank (a global property of each sum) */
+    flopsum[p] = flops;
   }
   size_t np = c->nm + 1;
   sagd_vae_time_waits(R->v, 0);
-  SAGD_CHECK_MPI(MPI_Allreduce(mine, mx, (int)(5 * np), MPI_DOUBLE, MPI_MAX, comm));
-  SAGD_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, sum, (int)(2 * np), MPI_DOUBLE, MPI_SUM, comm));
+  SAGD_CHECK_MPI(MPI_Allreduce(mine, mx, (int)(6 * np), MPI_DOUBLE, MPI_MAX, comm));
+  SAGD_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, flopsum, (int)np, MPI_DOUBLE, MPI_SUM, comm));
   for (size_t p = 0; p < np; p++) {
-    tm[p].sec = mx[5 * p];
-    tm[p].reduce = mx[5 * p + 1];
-    tm[p].gemm = mx[5 * p + 2];
-    tm[p].bytes = mx[5 * p + 3];
-    tm[p].wait = mx[5 * p + 4];
-    tm[p].flops = sum[2 * p];
-    tm[p].exact = (int)(sum[2 * p + 1] / R->info->size);
+    const double *row = mx + 6 * p;
+    tm[p] = (dv_timing){.sec = row[0], .reduce = row[1], .gemm = row[2], .bytes = row[3],
+                        .wait = row[4], .exact = (int)row[5], .flops = flopsum[p]};
   }
   sagd_gemm_log_destroy(&log);
   free(th);

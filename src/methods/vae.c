@@ -296,14 +296,16 @@ static int run_parts_(sagd_vae v, const double *theta, const double *phi, uint64
   size_t len = X_N + v->pt + (with_phi ? v->pp : 0);
   sagd_xsum acc = with_phi ? v->acc_full : v->acc_theta;
   sagd_psum ps = with_phi ? v->ps_full : v->ps_theta;
+  /* time in the sum: the pre-rounded sum keeps its own clock (it also counts the pieces
+   * added inside the backward passes); the exact one is timed here */
   const double ps0 = ps != NULL ? sagd_psum_seconds(ps) : 0;
-  double tred = MPI_Wtime();
+  double txs = 0, t0 = MPI_Wtime();
   if (ps != NULL) {
     sagd_psum_zero(ps);
   } else {
     sagd_xsum_zero(acc);
+    txs += MPI_Wtime() - t0;
   }
-  tred = MPI_Wtime() - tred;
   size_t block = v->opt.block;
   for (size_t b = v->i_begin / block; b * block < v->i_end; b++) {
     size_t a, e;
@@ -320,16 +322,16 @@ static int run_parts_(sagd_vae v, const double *theta, const double *phi, uint64
       SAGD_CALL(sagd_psum_begin_term(ps));
     }
     SAGD_CALL(fn(v, theta, phi, t, a, e, v->blk));
-    double t0 = MPI_Wtime();
     if (v->sink != NULL) {
       SAGD_CALL(sagd_psum_add_range(ps, 0, X_N, v->blk));
     } else if (ps != NULL) {
       SAGD_CALL(sagd_psum_add(ps, v->blk));
     } else {
+      t0 = MPI_Wtime();
       SAGD_CALL(sagd_xsum_add(acc, v->blk));
+      txs += MPI_Wtime() - t0;
     }
     v->sink = NULL;
-    tred += MPI_Wtime() - t0;
   }
   double wait = 0;
   if (v->time_waits) {
@@ -337,7 +339,6 @@ static int run_parts_(sagd_vae v, const double *theta, const double *phi, uint64
     SAGD_CHECK_MPI(MPI_Barrier(v->comm));
     wait = MPI_Wtime() - wait;
   }
-  double t1 = MPI_Wtime();
   uint64_t ex0 = 0, ex1 = 0;
   size_t bytes = 0;
   if (ps != NULL) {
@@ -345,13 +346,12 @@ static int run_parts_(sagd_vae v, const double *theta, const double *phi, uint64
     SAGD_CALL(sagd_psum_allreduce(ps, v->comm, v->red));
     sagd_psum_counts(ps, NULL, &ex1, &bytes);
   } else {
+    t0 = MPI_Wtime();
     SAGD_CALL(sagd_xsum_allreduce(acc, v->comm, v->red));
+    txs += MPI_Wtime() - t0;
     bytes = sagd_xsum_bytes(acc);
   }
-  tred += MPI_Wtime() - t1;
-  if (ps != NULL) { /* the sum's own clock also counts the pieces added inside backward */
-    tred = sagd_psum_seconds(ps) - ps0;
-  }
+  const double tred = ps != NULL ? sagd_psum_seconds(ps) - ps0 : txs;
   double pts = v->red[X_PTS];
   SAGD_CHECK(pts > 0, SAGD_ERR_INTERNAL, "vae: update %llu has no data points",
              (unsigned long long)t);

@@ -395,15 +395,6 @@ static void sigmoid_fdf_(size_t n, const double *z, double *a, double *d) {
   exp_kernel_(NN_SIGMOID, 1, n, NULL, z, a, d);
 }
 
-const sagd_activation_type sagd_act_identity = {"identity", identity_f_, identity_df_,
-                                                identity_fdf_};
-const sagd_activation_type sagd_act_softplus = {"softplus", softplus_f_, softplus_df_,
-                                                softplus_fdf_};
-const sagd_activation_type sagd_act_relu = {"relu", relu_f_, relu_df_, relu_fdf_};
-const sagd_activation_type sagd_act_tanh = {"tanh", tanh_f_, tanh_df_, tanh_fdf_};
-const sagd_activation_type sagd_act_sigmoid = {"sigmoid", sigmoid_f_, sigmoid_df_,
-                                               sigmoid_fdf_};
-
 const sagd_activation_type *sagd_activation_find(const char *name) {
   static const sagd_activation_type *const all[] = {&sagd_act_identity, &sagd_act_softplus,
                                                     &sagd_act_relu, &sagd_act_tanh,
@@ -432,38 +423,60 @@ int sagd_nn_bias_fdf_(const sagd_activation_type *act, size_t rows, size_t n, co
   return 0;
 }
 
-void sagd_nn_bias_fdf_float_(const sagd_activation_type *act, size_t rows, size_t n,
-                             const float *b, float *z, float *d) {
-  if (act == &sagd_act_softplus || act == &sagd_act_sigmoid) {
-    exp_kernel_f_(act == &sagd_act_softplus ? NN_SOFTPLUS : NN_SIGMOID, rows, n, b, z, d);
-    return;
-  }
+/* The float ops (optional member bias_fdf_f of the type): z <- act(z + b), d <- act'(z + b)
+ * on a rows x n block (d is NULL only for identity layers). */
+static void add_bias_f_(size_t rows, size_t n, const float *b, float *z) {
   for (size_t q = 0; q < rows; q++) {
     float *zr = z + q * n;
     for (size_t j = 0; j < n; j++) {
       zr[j] += b[j];
     }
   }
-  if (act == &sagd_act_identity || d == NULL) {
+}
+
+static void identity_bias_fdf_f_(size_t rows, size_t n, const float *b, float *z, float *d) {
+  add_bias_f_(rows, n, b, z);
+  if (d != NULL) {
+    for (size_t i = 0; i < rows * n; i++) {
+      d[i] = 1.0f;
+    }
+  }
+}
+
+static void relu_bias_fdf_f_(size_t rows, size_t n, const float *b, float *z, float *d) {
+  add_bias_f_(rows, n, b, z);
+  for (size_t i = 0; i < rows * n; i++) {
+    d[i] = z[i] > 0.0f ? 1.0f : 0.0f;
+    z[i] = z[i] > 0.0f ? z[i] : 0.0f;
+  }
+}
+
+static void tanh_bias_fdf_f_(size_t rows, size_t n, const float *b, float *z, float *d) {
+  add_bias_f_(rows, n, b, z);
+  for (size_t i = 0; i < rows * n; i++) {
+    const float a = tanhf(z[i]);
+    z[i] = a;
+    d[i] = 1.0f - a * a;
+  }
+}
+
+static void softplus_bias_fdf_f_(size_t rows, size_t n, const float *b, float *z, float *d) {
+  exp_kernel_f_(NN_SOFTPLUS, rows, n, b, z, d);
+}
+
+static void sigmoid_bias_fdf_f_(size_t rows, size_t n, const float *b, float *z, float *d) {
+  exp_kernel_f_(NN_SIGMOID, rows, n, b, z, d);
+}
+
+void sagd_nn_bias_fdf_float_(const sagd_activation_type *act, size_t rows, size_t n,
+                             const float *b, float *z, float *d) {
+  if (act->bias_fdf_f != NULL) {
+    act->bias_fdf_f(rows, n, b, z, d);
     return;
   }
+  /* a type without a float op: the bias in float, then its double ops a chunk at a time */
+  add_bias_f_(rows, n, b, z);
   const size_t total = rows * n;
-  if (act == &sagd_act_relu) {
-    for (size_t i = 0; i < total; i++) {
-      d[i] = z[i] > 0.0f ? 1.0f : 0.0f;
-      z[i] = z[i] > 0.0f ? z[i] : 0.0f;
-    }
-    return;
-  }
-  if (act == &sagd_act_tanh) {
-    for (size_t i = 0; i < total; i++) {
-      const float a = tanhf(z[i]);
-      z[i] = a;
-      d[i] = 1.0f - a * a;
-    }
-    return;
-  }
-  /* any other type: through its double ops, a chunk at a time */
   double zz[256], aa[256], dd[256];
   for (size_t i0 = 0; i0 < total; i0 += 256) {
     const size_t m = total - i0 < 256 ? total - i0 : 256;
@@ -478,7 +491,20 @@ void sagd_nn_bias_fdf_float_(const sagd_activation_type *act, size_t rows, size_
     }
     for (size_t i = 0; i < m; i++) {
       z[i0 + i] = (float)aa[i];
-      d[i0 + i] = (float)dd[i];
+      if (d != NULL) {
+        d[i0 + i] = (float)dd[i];
+      }
     }
   }
 }
+
+const sagd_activation_type sagd_act_identity = {"identity", identity_f_, identity_df_,
+                                                identity_fdf_, identity_bias_fdf_f_};
+const sagd_activation_type sagd_act_softplus = {"softplus", softplus_f_, softplus_df_,
+                                                softplus_fdf_, softplus_bias_fdf_f_};
+const sagd_activation_type sagd_act_relu = {"relu", relu_f_, relu_df_, relu_fdf_,
+                                            relu_bias_fdf_f_};
+const sagd_activation_type sagd_act_tanh = {"tanh", tanh_f_, tanh_df_, tanh_fdf_,
+                                            tanh_bias_fdf_f_};
+const sagd_activation_type sagd_act_sigmoid = {"sigmoid", sigmoid_f_, sigmoid_df_,
+                                               sigmoid_fdf_, sigmoid_bias_fdf_f_};

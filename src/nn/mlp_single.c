@@ -105,44 +105,30 @@ static int backward_(sagd_mlp net, const double *params, size_t batch, const dou
     const size_t nin = net->w[l], nout = net->w[l + 1];
     const float *W = net->pf + net->woff[l];
     const float *Ain = l == 0 ? net->Xf : net->Af[l - 1];
-    if (sink != NULL) {
-      /* the layer's gradient, then into the sum while it is in cache (float, widened exactly) */
+    if (sink != NULL || grad_params != NULL) {
       float *gW = net->gf + net->woff[l];
       SAGD_CALL(sgemm_(net, CblasTrans, CblasNoTrans, (int)nout, (int)nin, B, dZ, (int)nout, Ain,
                        (int)nin, gW, (int)nin));
-      SAGD_CALL(sagd_psum_add_range_float(sink->sum, sink->offset + net->woff[l], nout * nin, gW));
-      double *gb = net->gd;
-      memset(gb, 0, nout * sizeof(double));
-      for (size_t q = 0; q < batch; q++) {
-        const float *dz = dZ + q * nout;
-        for (size_t j = 0; j < nout; j++) {
-          gb[j] += (double)dz[j];
-        }
-      }
-      SAGD_CALL(sagd_psum_add_range(sink->sum, sink->offset + net->boff[l], nout, gb));
-    } else if (grad_params != NULL) {
-      float *gW = net->gf + net->woff[l];
-      SAGD_CALL(sgemm_(net, CblasTrans, CblasNoTrans, (int)nout, (int)nin, B, dZ, (int)nout, Ain,
-                       (int)nin, gW, (int)nin));
-      double *g = grad_params + net->woff[l];
       const size_t nw = nout * nin;
-      if (accumulate) {
-        for (size_t i = 0; i < nw; i++) {
-          g[i] += (double)gW[i];
-        }
-      } else {
-        for (size_t i = 0; i < nw; i++) {
-          g[i] = (double)gW[i];
-        }
-      }
-      double *gb = grad_params + net->boff[l];
-      if (!accumulate) {
+      /* biases: column sums of dZ in double, in row order; into the caller's vector, or into
+       * the scratch for the sum */
+      double *gb = sink != NULL ? net->gd : grad_params + net->boff[l];
+      if (sink != NULL || !accumulate) {
         memset(gb, 0, nout * sizeof(double));
       }
       for (size_t q = 0; q < batch; q++) {
         const float *dz = dZ + q * nout;
         for (size_t j = 0; j < nout; j++) {
           gb[j] += (double)dz[j];
+        }
+      }
+      if (sink != NULL) { /* into the sum while in cache (float, widened exactly) */
+        SAGD_CALL(sagd_psum_add_range_float(sink->sum, sink->offset + net->woff[l], nw, gW));
+        SAGD_CALL(sagd_psum_add_range(sink->sum, sink->offset + net->boff[l], nout, gb));
+      } else {
+        double *g = grad_params + net->woff[l];
+        for (size_t i = 0; i < nw; i++) {
+          g[i] = accumulate ? g[i] + (double)gW[i] : (double)gW[i];
         }
       }
     }

@@ -37,7 +37,7 @@ struct sagd_mlp_s {
   float *gf;              /* nparams: a parameter gradient in float */
   float **Af, **Df;       /* as A, D, in float */
   float *Sf[2];           /* backward scratch */
-  float *Xf, *Yf, *dYf;   /* input, output, output gradient: max_batch × maxw each */
+  float *Xf, *Yf;         /* input (max_batch × w[0]) and output (max_batch × w[L]) */
 };
 
 /* Free an array of L per-layer buffers (entries may be NULL) and the array itself. */
