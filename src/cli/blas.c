@@ -38,8 +38,7 @@ static const char *best_core_(void) {
   return NULL;
 }
 
-void sagd_cli_blas_kernels(int argc, char **argv) {
-  (void)argc;
+void sagd_cli_blas_kernels(char **argv) {
   const char *set = getenv("OPENBLAS_CORETYPE");
   if ((set != NULL && set[0] != '\0') || getenv(REEXEC_ENV) != NULL) {
     return;

@@ -32,7 +32,7 @@ int sagd_cli_parse_u64(const char *opt, const char *text, unsigned long long *ou
  * ones (an OpenBLAS release older than the CPU) and OPENBLAS_CORETYPE is unset, re-execute
  * this program with OPENBLAS_CORETYPE set to them (argv as given to main). Returns only when
  * nothing is to be done or the exec failed (then with a warning on stderr). */
-void sagd_cli_blas_kernels(int argc, char **argv);
+void sagd_cli_blas_kernels(char **argv);
 
 /* After sagd_cli_blas_kernels re-executed: one line saying which kernels were chosen and
  * why (static storage); NULL otherwise. */

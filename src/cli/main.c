@@ -53,7 +53,7 @@ int sagd_cli_parse_u64(const char *opt, const char *text, unsigned long long *ou
 }
 
 int main(int argc, char **argv) {
-  sagd_cli_blas_kernels(argc, argv); /* may re-execute this program, before MPI starts */
+  sagd_cli_blas_kernels(argv); /* may re-execute this program, before MPI starts */
   MPI_Init(&argc, &argv);
   /* MPI failures come back as codes (SAGD_CHECK_MPI adds the call and its context); main
    * prints them and calls MPI_Abort below. Communicators duplicated or split from these
