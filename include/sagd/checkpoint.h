@@ -162,9 +162,11 @@ void sagd_checkpoint_summary_free(sagd_checkpoint_summary *s);
 int sagd_checkpoint_same_config(sagd_config cfg, const char *stored, const char *file);
 
 /** **Collective.** Whether DIR/result.h5 is the complete result of this run's config:
- *  *complete = 1 if it is; 0 if there is none (or it cannot be read: a warning is printed
- *  and the run goes on to replace it); SAGD_ERR_CONFIG naming the keys if it is the result
- *  of another config. */
+ *  *complete = 1 if it is readable, every checksum verifies (sagd_runfile_verify) and its
+ *  config is this one; 0 if there is none, or if it is damaged and a checkpoint exists (a
+ *  warning names it; the run resumes from the checkpoints and rewrites it, bit-identically);
+ *  SAGD_ERR_CORRUPT if it is damaged and there is no checkpoint (the way out: --force);
+ *  SAGD_ERR_CONFIG naming the keys if it is the result of another config. */
 int sagd_result_complete(const sagd_run_info *info, int *complete);
 
 #ifdef __cplusplus

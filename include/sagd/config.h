@@ -70,10 +70,15 @@ int sagd_config_bool(sagd_config cfg, const char *section, const char *key);
 int sagd_config_reals(sagd_config cfg, const char *section, const char *key, double *out,
                       size_t min_n, size_t cap, size_t *n);
 
+/** The number of values of a list key (0 when empty). */
+size_t sagd_config_reals_len(sagd_config cfg, const char *section, const char *key);
+
 /** Canonical text of the full effective configuration (owned by cfg). */
 const char *sagd_config_text(sagd_config cfg);
 /** 64-bit FNV-1a hash of sagd_config_text(). */
 uint64_t sagd_config_hash(sagd_config cfg);
+/** The same hash of a config text (e.g. one stored in a run file). */
+uint64_t sagd_config_text_hash(const char *text);
 /** The keys whose values differ between two configs over the same table, as a
  *  comma-separated "section.key" list written into buf; returns the number of differences. */
 size_t sagd_config_diff(sagd_config a, sagd_config b, char *buf, size_t cap);

@@ -19,7 +19,9 @@ extern "C" {
 
 /* X(name, exit status, description): the one list the enum and sagd_strerror() come from.
  * Exit status 2 = the user's input is wrong (nothing was written); 1 = the run failed;
- * 75 (EX_TEMPFAIL) = stopped by SIGTERM/SIGUSR1 after writing a checkpoint: requeue. */
+ * 75 (EX_TEMPFAIL) = stopped by SIGTERM/SIGUSR1 after writing a checkpoint: requeue.
+ * SAGD_ERR_MODEL is bad input found on some ranks only (a plug-in's op failed on its
+ * shard): main() reports it with the rank and aborts every rank with status 2. */
 #define SAGD_ERROR_LIST(X)                                                     \
   X(SAGD_OK, 0, "success")                                                     \
   X(SAGD_ERR_ARG, 2, "invalid argument")                                       \
@@ -27,6 +29,7 @@ extern "C" {
   X(SAGD_ERR_DATA, 2, "invalid data")                                          \
   X(SAGD_ERR_OUTPUT, 2, "output path cannot be written")                       \
   X(SAGD_ERR_CORRUPT, 2, "damaged or incompatible file")                       \
+  X(SAGD_ERR_MODEL, 2, "a user's model (plug-in) failed")                      \
   X(SAGD_ERR_IO, 1, "input/output failure")                                    \
   X(SAGD_ERR_HDF5, 1, "HDF5 failure")                                          \
   X(SAGD_ERR_MPI, 1, "MPI failure")                                            \

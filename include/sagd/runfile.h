@@ -38,6 +38,12 @@ int sagd_runfile_finish(const sagd_run_info *info, const char *name, sagd_h5 *f)
  *  the file system has none), so that DIR/NAME exists at every moment. */
 int sagd_runfile_publish(const sagd_run_info *info, const char *name, int keep_prev);
 
+/** **Collective.** Verify a run file: every dataset reads back and matches its checksum
+ *  (sagd_h5_verify; ndatasets, nchecksummed as there) and the config text in /meta matches
+ *  its config_hash (an attribute of several KiB may be stored where HDF5 keeps no
+ *  checksum). SAGD_ERR_CORRUPT naming what is damaged. */
+int sagd_runfile_verify(sagd_h5 f, size_t *ndatasets, size_t *nchecksummed);
+
 /** Rank-0 helper for DIR/NAME paths: snprintf "%s/%s%s" (dir, name, suffix) into buf;
  *  SAGD_ERR_OUTPUT naming the path if it does not fit. Not collective. */
 int sagd_runfile_path(const char *dir, const char *name, const char *suffix, char *buf,

@@ -89,6 +89,8 @@ typedef struct {
   uint64_t burnin;
   const double *theta_target; /* managed by the estimator */
   int global_clock;
+  int follow; /**< 1: the chains target θ itself at every update (direct MLE: the gradient
+               *   of log p(x; θ)); 0: the M-step's frozen θ_k (automated EM) */
 } sagd_estimator_sagd_ctx;
 
 typedef struct {

@@ -14,6 +14,7 @@
 #include "sagd/checkpoint.h"
 #include "sagd/error.h"
 #include "sagd/h5.h"
+#include "sagd/runfile.h"
 
 static void inspect_usage_(FILE *out) {
   fprintf(out,
@@ -178,7 +179,7 @@ static int inspect_result_(MPI_Comm comm, int rank, const char *path) {
   char *experiment = NULL, *created = NULL, *hash = NULL, *version = NULL;
   int64_t nranks = 0, format = 0;
   size_t nds = 0, nck = 0;
-  int rc = sagd_h5_verify(f, &nds, &nck);
+  int rc = sagd_runfile_verify(f, &nds, &nck);
   if (rc == SAGD_OK) {
     rc = sagd_h5_read_attr_string(f, "/meta", "experiment", &experiment);
   }

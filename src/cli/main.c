@@ -101,13 +101,15 @@ int main(int argc, char **argv) {
   }
 
   int status = sagd_error_exit_status(rc);
+  int nranks = 1;
+  MPI_Comm_size(comm, &nranks);
   if (rc != SAGD_OK) {
     if (rc == SAGD_STOPPED) {
       /* Every rank agreed on the signal and the checkpoint is on disk: say it once. */
       if (rank == 0) {
         fprintf(stderr, "sagd: %s\n", sagd_error_message());
       }
-    } else if (status == 2) {
+    } else if (status == 2 && (rc != SAGD_ERR_MODEL || nranks == 1)) {
       /* Bad input is detected identically on every rank: say it once. */
       if (rank == 0) {
         fprintf(stderr, "sagd: error: %s\n", sagd_error_message());
@@ -116,8 +118,12 @@ int main(int argc, char **argv) {
         }
       }
     } else {
+      /* found on this rank only (a plug-in's op on its shard, an I/O or MPI failure): the
+       * other ranks may wait in a collective call, so stop them all */
       fprintf(stderr, "[rank %d] sagd: error (%s): %s\n", rank, sagd_strerror(rc),
-              sagd_error_message_full());
+              rc == SAGD_ERR_MODEL && getenv("SAGD_TRACEBACK") == NULL
+                  ? sagd_error_message()
+                  : sagd_error_message_full());
       fflush(stderr);
       MPI_Abort(comm, status);
     }

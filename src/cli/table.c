@@ -30,6 +30,7 @@
 #include "sagd/error.h"
 #include "sagd/experiment.h"
 #include "sagd/h5.h"
+#include "sagd/runfile.h"
 #include "sagd/stats.h"
 
 #define TB_NMETHODS 4
@@ -253,7 +254,7 @@ static int tb_read_result_(const char *path, tb_rep *r) {
   sagd_config cfg = NULL;
   int rc = sagd_h5_open(MPI_COMM_SELF, path, 0, &f);
   if (rc == SAGD_OK) { /* every dataset reads back and matches its checksum */
-    rc = sagd_h5_verify(f, NULL, NULL);
+    rc = sagd_runfile_verify(f, NULL, NULL);
   }
   if (rc == SAGD_OK) {
     rc = sagd_h5_read_attr_string(f, "/meta", "experiment", &exp);

@@ -927,6 +927,10 @@ int sagd_config_bool(sagd_config cfg, const char *section, const char *key) {
   return config_get(cfg, section, key, SAGD_CFG_BOOL)->b;
 }
 
+size_t sagd_config_reals_len(sagd_config cfg, const char *section, const char *key) {
+  return config_get(cfg, section, key, SAGD_CFG_REALS)->n;
+}
+
 int sagd_config_reals(sagd_config cfg, const char *section, const char *key, double *out,
                       size_t min_n, size_t cap, size_t *n) {
   const cfg_value *v = config_get(cfg, section, key, SAGD_CFG_REALS);
@@ -1031,8 +1035,10 @@ const char *sagd_config_text(sagd_config cfg) {
   return cfg->text;
 }
 
-uint64_t sagd_config_hash(sagd_config cfg) {
-  const unsigned char *p = (const unsigned char *)sagd_config_text(cfg);
+uint64_t sagd_config_hash(sagd_config cfg) { return sagd_config_text_hash(sagd_config_text(cfg)); }
+
+uint64_t sagd_config_text_hash(const char *text) {
+  const unsigned char *p = (const unsigned char *)text;
   uint64_t h = 14695981039346656037ULL;
   for (; *p; p++) {
     h ^= *p;

@@ -62,7 +62,31 @@ int exp_reals_exact(sagd_config cfg, const char *section, const char *key, size_
   return SAGD_OK;
 }
 
-int exp_optimizer_from_config(sagd_config cfg, size_t p, sagd_optimizer *o) {
+int exp_theta_box(sagd_config cfg, size_t p, double *theta0, double *lo, double *hi) {
+  const struct {
+    const char *key;
+    double *v;
+  } lists[] = {{"theta0", theta0}, {"lower", lo}, {"upper", hi}};
+  for (size_t l = 0; l < 3; l++) {
+    if (sagd_config_reals_len(cfg, "model", lists[l].key) > 0) { /* empty: the default */
+      SAGD_CALL(exp_reals_exact(cfg, "model", lists[l].key, p, lists[l].v));
+    }
+  }
+  for (size_t j = 0; j < p; j++) {
+    SAGD_CHECK(lo[j] <= hi[j], SAGD_ERR_CONFIG,
+               "model.lower[%zu] = %g > model.upper[%zu] = %g: expected lower <= upper", j,
+               lo[j], j, hi[j]);
+    /* a start outside the box would be clamped silently */
+    SAGD_CHECK(theta0[j] >= lo[j] && theta0[j] <= hi[j], SAGD_ERR_CONFIG,
+               "model.theta0[%zu] = %g is outside [model.lower[%zu], model.upper[%zu]] = [%g, "
+               "%g]: expected a starting point inside the box",
+               j, theta0[j], j, j, lo[j], hi[j]);
+  }
+  return SAGD_OK;
+}
+
+int exp_optimizer_from_config(sagd_config cfg, size_t p, const double *lo, const double *hi,
+                              sagd_optimizer *o) {
   const char *name = sagd_config_string(cfg, "sagd", "optimizer");
   const sagd_optimizer_type *type = sagd_optimizer_type_find(name);
   if (type == NULL) {
@@ -70,24 +94,12 @@ int exp_optimizer_from_config(sagd_config cfg, size_t p, sagd_optimizer *o) {
     names_list_(sagd_optimizer_type_names(), known, sizeof known);
     SAGD_FAIL(SAGD_ERR_CONFIG, "sagd.optimizer = '%s': expected one of %s", name, known);
   }
-  double *lo = NULL, *hi = NULL;
-  SAGD_CALLOC(lo, p, "lower bounds");
-  SAGD_CALLOC(hi, p, "upper bounds");
-  SAGD_CALL(exp_reals_exact(cfg, "model", "lower", p, lo));
-  SAGD_CALL(exp_reals_exact(cfg, "model", "upper", p, hi));
-  for (size_t j = 0; j < p; j++) {
-    SAGD_CHECK(lo[j] <= hi[j], SAGD_ERR_CONFIG,
-               "model.lower[%zu] = %g > model.upper[%zu] = %g: expected lower <= upper", j,
-               lo[j], j, hi[j]);
-  }
   sagd_optimizer_options opt = {sagd_config_real(cfg, "sagd", "beta1"),
                                 sagd_config_real(cfg, "sagd", "beta2"), 1e-8, lo, hi};
   SAGD_CHECK(opt.beta1 < 1 && opt.beta2 < 1, SAGD_ERR_CONFIG,
              "sagd.beta1 = %g, sagd.beta2 = %g: expected values in (0, 1)", opt.beta1,
              opt.beta2);
   SAGD_CALL(sagd_optimizer_create(type, p, &opt, o));
-  free(lo);
-  free(hi);
   return SAGD_OK;
 }
 
@@ -216,4 +228,13 @@ void exp_progress(const sagd_run_info *info, const char *fmt, ...) {
   vprintf(fmt, ap);
   va_end(ap);
   fflush(stdout);
+}
+
+void exp_report_written(const sagd_run_info *info, sagd_checkpointer cp, int resumed) {
+  uint64_t nck = 0;
+  double ckbytes = 0, cksec = 0, rdsec = 0;
+  sagd_checkpointer_stats(cp, &nck, &ckbytes, &cksec, &rdsec);
+  exp_progress(info, "wrote %s/result.h5 (%llu checkpoint(s) written, %.3g MB, %.3gs%s)\n",
+               info->out_dir, (unsigned long long)nck, ckbytes / 1e6, cksec,
+               resumed ? ", resumed" : "");
 }

@@ -19,8 +19,13 @@
 int exp_schedule_from_config(sagd_config cfg, sagd_schedule *s);
 /* [sagd] sampler → a sampler type (error lists the known ones). */
 int exp_sampler_from_config(sagd_config cfg, const sagd_sampler_type **type);
-/* [sagd] optimizer, beta1, beta2 and the box [model] lower/upper (p values each). */
-int exp_optimizer_from_config(sagd_config cfg, size_t p, sagd_optimizer *o);
+/* [sagd] optimizer, beta1, beta2 over the box [lo, hi] (p values each). */
+int exp_optimizer_from_config(sagd_config cfg, size_t p, const double *lo, const double *hi,
+                              sagd_optimizer *o);
+/* θ0 and the box [lo, hi] (p values each): in, the model's defaults; out, model.theta0,
+ * model.lower, model.upper where those are not empty (exactly p values each). Checks
+ * lo <= hi and θ0 inside the box, naming the coordinate. */
+int exp_theta_box(sagd_config cfg, size_t p, double *theta0, double *lo, double *hi);
 /* A list of exactly p reals from section.key (message names the key and p). */
 int exp_reals_exact(sagd_config cfg, const char *section, const char *key, size_t p,
                     double *out);
@@ -59,6 +64,9 @@ typedef struct {
   uint64_t base, M, T;
 } exp_em_boundary_ctx;
 int exp_em_boundary(void *ctx, uint64_t iteration, uint64_t mstep, uint64_t t, int end);
+
+/* Rank 0: "wrote DIR/result.h5 (N checkpoint(s) written, X MB, Ys[, resumed])". */
+void exp_report_written(const sagd_run_info *info, sagd_checkpointer cp, int resumed);
 
 /* Wall-clock seconds (monotonic). */
 double exp_now(void);

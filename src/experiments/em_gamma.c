@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "em_monitor.h"
 #include "sagd/checkpoint.h"
 #include "sagd/error.h"
 #include "sagd/gamma.h"
@@ -44,110 +45,16 @@ static int exact_gradient_(void *c, const double *theta, uint64_t t, uint64_t t_
 static const sagd_estimator_type exact_estimator_ = {"exact", exact_set_target_,
                                                      exact_gradient_, exact_restore_target_};
 
-/* ---- per-update monitor: trace, log-likelihood, progress ------------------------------ */
+/* ---- the monitor's view of this model: the quadrature log-likelihood, θ as (a, b) ---- */
 
-typedef struct {
-  const sagd_run_info *info;
-  const char *method;
-  sagd_gamma_quad q;
-  const sagd_schedule *sched;
-  exp_trace trace;     /* per update, row 0 = θ_0 */
-  exp_trace msteps;    /* θ_k, k = 0..M */
-  uint64_t M, T, burnin;
-  double chains;       /* n * C */
-  int global_clock;    /* sagd.clock = run: update t of M-step m is schedule index (m-1)T + t */
-  double total_steps;  /* chain-steps of the whole method (burn-ins included) */
-  double t0;           /* run wall time when this method started (NaN: not yet; saved) */
-  sagd_checkpointer cp; /* its clock runs across restarts */
-  int every;
-} monitor_ctx;
-
-/* The schedule index of the i-th update of the run (1-based, across M-steps). */
-static uint64_t sched_index_(const monitor_ctx *c, uint64_t i) {
-  return c->global_clock ? i : (i - 1) % c->T + 1;
-}
-
-static int monitor_(void *vctx, uint64_t m, uint64_t t, const double *theta,
-                    const double *g) {
-  monitor_ctx *c = vctx;
-  double ll = 0;
-  SAGD_CALL(sagd_gamma_quad_loglik(c->q, theta, &ll, NULL));
-  double wall = sagd_checkpointer_wall(c->cp);
-  if (isnan(c->t0)) {
-    c->t0 = wall;
-  }
-  double now = wall - c->t0;
-  if (t == 0) {
-    SAGD_CALL(exp_trace_append(&c->msteps, theta, ll, NAN, NAN, NAN, now));
-    if (m == 0) {
-      SAGD_CALL(exp_trace_append(&c->trace, theta, ll, NAN, NAN, NAN, now));
-    } else {
-      exp_progress(c->info, "%-5s M-step %llu/%llu done: a = %+.6f  b = %+.6f  loglik = %.6f  [%.1fs]\n",
-                   c->method, (unsigned long long)m, (unsigned long long)c->M, theta[0],
-                   theta[1], ll, now);
-    }
-    return SAGD_OK;
-  }
-  double gn = hypot(g[0], g[1]);
-  /* the schedule index the estimator used for this update (sagd.clock) */
-  const uint64_t idx = c->global_clock ? (m - 1) * c->T + t : t;
-  double delta = sagd_schedule_delta(c->sched, idx);
-  double K = (double)sagd_schedule_length(c->sched, idx);
-  SAGD_CALL(exp_trace_append(&c->trace, theta, ll, gn, delta, K, now));
-  if (c->every > 0 && t % (uint64_t)c->every == 0 && c->chains > 0) {
-    /* chain-steps done so far, for the rate and the ETA */
-    double done = (double)m * (double)c->burnin;
-    for (uint64_t i = 1; i <= (m - 1) * c->T + t; i++) {
-      done += (double)sagd_schedule_length(c->sched, sched_index_(c, i));
-    }
-    double total = c->total_steps;
-    char eta[32];
-    exp_format_seconds(now * (total - done) / done, eta, sizeof eta);
-    exp_progress(c->info,
-                 "%-5s M-step %llu/%llu update %llu/%llu: a = %+.5f  b = %+.5f  loglik = %.4f  "
-                 "|g| = %.2e  delta = %.4f  K = %.0f  %.3g chain-steps/s  ETA %s\n",
-                 c->method, (unsigned long long)m, (unsigned long long)c->M,
-                 (unsigned long long)t, (unsigned long long)c->T, theta[0], theta[1], ll, gn,
-                 delta, K, done * c->chains / now, eta);
-  }
+static int quad_loglik_(void *q, const double *theta, double *ll) {
+  SAGD_CALL(sagd_gamma_quad_loglik(q, theta, ll, NULL));
   return SAGD_OK;
 }
 
-static int monitor_init_(monitor_ctx *c, const sagd_run_info *info, const char *method,
-                         sagd_gamma_quad q, const sagd_schedule *sched, uint64_t M,
-                         uint64_t T, uint64_t burnin, double chains, int global_clock) {
-  memset(c, 0, sizeof *c);
-  c->info = info;
-  c->method = method;
-  c->q = q;
-  c->sched = sched;
-  c->M = M;
-  c->T = T;
-  c->burnin = burnin;
-  c->chains = chains;
-  c->every = (int)sagd_config_int(info->cfg, "run", "progress_every");
-  c->global_clock = global_clock;
-  c->total_steps = (double)M * (double)burnin;
-  for (uint64_t i = 1; i <= M * T; i++) {
-    c->total_steps += (double)sagd_schedule_length(sched, sched_index_(c, i));
-  }
-  SAGD_CALL(exp_trace_init(&c->trace, 2, M * T + 1));
-  SAGD_CALL(exp_trace_init(&c->msteps, 2, M + 1));
-  c->t0 = NAN;
-  return SAGD_OK;
-}
-
-/* Everything a resumed run needs from one method: its EM loop, traces and clock. */
-static int monitor_register_(monitor_ctx *c, sagd_em em, sagd_state st) {
-  char name[64];
-  SAGD_CALL(sagd_em_register(em, st, c->method));
-  snprintf(name, sizeof name, "%s/trace", c->method);
-  SAGD_CALL(exp_trace_register(&c->trace, st, name));
-  snprintf(name, sizeof name, "%s/msteps", c->method);
-  SAGD_CALL(exp_trace_register(&c->msteps, st, name));
-  snprintf(name, sizeof name, "%s/clock", c->method);
-  SAGD_CALL(sagd_state_add(st, name, &c->t0, 1));
-  return SAGD_OK;
+static void ab_text_(const double *theta, size_t p, int digits, char *buf, size_t cap) {
+  (void)p;
+  snprintf(buf, cap, "a = %+.*f  b = %+.*f", digits, theta[0], digits, theta[1]);
 }
 
 /* ---- data: synthetic (every rank generates the same full set) or from a file ---------- */
@@ -226,7 +133,7 @@ static void report_convergence_(const sagd_run_info *info, double lambda,
 
 static int write_result_(const sagd_run_info *info, const double *x, const double *z,
                          size_t n, sagd_solver solver, sagd_model model, size_t C,
-                         const monitor_ctx *ms, const monitor_ctx *me, int exact,
+                         const exp_em_monitor *ms, const exp_em_monitor *me, int exact,
                          const double *mle, double llmax, double em_rate) {
   sagd_h5 f = NULL;
   SAGD_CALL(sagd_runfile_begin(info, "result.h5", &f));
@@ -236,20 +143,15 @@ static int write_result_(const sagd_run_info *info, const double *x, const doubl
   if (z != NULL) {
     SAGD_CALL(sagd_h5_write(f, "/data/z", 1, dn, z));
   }
-  SAGD_CALL(exp_trace_write(f, "/trace/sagd", &ms->trace));
-  size_t dm[2] = {ms->msteps.len, 2};
-  SAGD_CALL(sagd_h5_write(f, "/trace/sagd/mstep_theta", 2, dm, ms->msteps.theta));
-  const double *th = ms->msteps.theta + 2 * (ms->msteps.len - 1);
-  SAGD_CALL(sagd_h5_write(f, "/results/sagd_theta", 1, d2, th));
-  SAGD_CALL(sagd_h5_write(f, "/results/sagd_loglik", 0, NULL,
-                          &ms->msteps.loglik[ms->msteps.len - 1]));
+  SAGD_CALL(exp_em_monitor_write(ms, f, "/trace/sagd"));
+  SAGD_CALL(sagd_h5_write(f, "/results/sagd_theta", 1, d2, exp_em_monitor_theta(ms)));
+  double ll = exp_em_monitor_loglik(ms);
+  SAGD_CALL(sagd_h5_write(f, "/results/sagd_loglik", 0, NULL, &ll));
   if (exact) {
-    SAGD_CALL(exp_trace_write(f, "/trace/exact", &me->trace));
-    SAGD_CALL(sagd_h5_write(f, "/trace/exact/mstep_theta", 2, dm, me->msteps.theta));
-    SAGD_CALL(sagd_h5_write(f, "/results/exact_theta", 1, d2,
-                            me->msteps.theta + 2 * (me->msteps.len - 1)));
-    SAGD_CALL(sagd_h5_write(f, "/results/exact_loglik", 0, NULL,
-                            &me->msteps.loglik[me->msteps.len - 1]));
+    SAGD_CALL(exp_em_monitor_write(me, f, "/trace/exact"));
+    SAGD_CALL(sagd_h5_write(f, "/results/exact_theta", 1, d2, exp_em_monitor_theta(me)));
+    ll = exp_em_monitor_loglik(me);
+    SAGD_CALL(sagd_h5_write(f, "/results/exact_loglik", 0, NULL, &ll));
     SAGD_CALL(sagd_h5_write(f, "/results/mle", 1, d2, mle));
     SAGD_CALL(sagd_h5_write(f, "/results/max_loglik", 0, NULL, &llmax));
     SAGD_CALL(sagd_h5_write(f, "/results/em_rate", 0, NULL, &em_rate));
@@ -270,23 +172,16 @@ static int em_gamma_run_(const sagd_run_info *info) {
   double *x = NULL, *z = NULL;
   size_t n = 0;
   SAGD_CALL(load_data_(info, &x, &z, &n));
-  double theta0[2], lo[2], hi[2];
-  SAGD_CALL(exp_reals_exact(cfg, "model", "theta0", 2, theta0));
-  SAGD_CALL(exp_reals_exact(cfg, "model", "lower", 2, lo));
-  SAGD_CALL(exp_reals_exact(cfg, "model", "upper", 2, hi));
-  for (int j = 0; j < 2; j++) { /* a start outside the box would be clamped silently */
-    SAGD_CHECK(theta0[j] >= lo[j] && theta0[j] <= hi[j], SAGD_ERR_CONFIG,
-               "model.theta0[%d] = %g is outside [model.lower[%d], model.upper[%d]] = [%g, %g]: "
-               "expected a starting point inside the box",
-               j, theta0[j], j, j, lo[j], hi[j]);
-  }
+  /* (a, b) from (0, 1) in [-20, 20]^2 unless model.theta0/lower/upper say otherwise */
+  double theta0[2] = {0, 1}, lo[2] = {-20, -20}, hi[2] = {20, 20};
+  SAGD_CALL(exp_theta_box(cfg, 2, theta0, lo, hi));
   sagd_schedule sched;
   SAGD_CALL(exp_schedule_from_config(cfg, &sched));
   const sagd_sampler_type *stype = NULL;
   SAGD_CALL(exp_sampler_from_config(cfg, &stype));
   sagd_optimizer opt_s = NULL, opt_e = NULL;
-  SAGD_CALL(exp_optimizer_from_config(cfg, 2, &opt_s));
-  SAGD_CALL(exp_optimizer_from_config(cfg, 2, &opt_e));
+  SAGD_CALL(exp_optimizer_from_config(cfg, 2, lo, hi, &opt_s));
+  SAGD_CALL(exp_optimizer_from_config(cfg, 2, lo, hi, &opt_e));
   const char *result = sagd_config_string(cfg, "em", "result");
   SAGD_CHECK(strcmp(result, "last") == 0 || strcmp(result, "average") == 0, SAGD_ERR_CONFIG,
              "em.result = '%s': expected 'last' or 'average'", result);
@@ -321,14 +216,21 @@ static int em_gamma_run_(const sagd_run_info *info) {
                (unsigned long long)info->key.seed, (unsigned long long)info->key.replication);
 
   /* 3. SAGD path */
-  monitor_ctx ms, me;
+  exp_em_monitor ms, me;
   const char *clock = sagd_config_string(cfg, "sagd", "clock");
   SAGD_CHECK(strcmp(clock, "mstep") == 0 || strcmp(clock, "run") == 0, SAGD_ERR_CONFIG,
              "sagd.clock = '%s': expected 'mstep' or 'run'", clock);
-  SAGD_CALL(monitor_init_(&ms, info, "sagd", q, &sched, emo.msteps, emo.updates, burnin,
-                          (double)(n * C), strcmp(clock, "run") == 0));
-  sagd_estimator_sagd_ctx sctx = {solver, &sched, burnin, NULL, strcmp(clock, "run") == 0};
-  SAGD_CALL(monitor_init_(&me, info, "exact", q, &sched, emo.msteps, emo.updates, 0, 0, 0));
+  const int global_clock = strcmp(clock, "run") == 0;
+  exp_em_monitor_options mo = {"sagd",      2,           quad_loglik_,   q,
+                               ab_text_,    &sched,      emo.msteps,     emo.updates,
+                               burnin,      (double)(n * C), global_clock};
+  SAGD_CALL(exp_em_monitor_init(&ms, info, &mo));
+  sagd_estimator_sagd_ctx sctx = {solver, &sched, burnin, NULL, global_clock, 0};
+  mo.method = "exact";
+  mo.burnin = 0;
+  mo.chains = 0;
+  mo.global_clock = 0;
+  SAGD_CALL(exp_em_monitor_init(&me, info, &mo));
   exact_ctx ectx = {q, NULL};
 
   /* 3a. the resumable state: both EM loops with their traces and clocks, the chains (rows by
@@ -337,10 +239,10 @@ static int em_gamma_run_(const sagd_run_info *info) {
   SAGD_CALL(sagd_state_create(&st));
   sagd_em em_s = NULL, em_e = NULL;
   SAGD_CALL(sagd_em_create(&sagd_estimator_sagd, &sctx, opt_s, &sched, &emo, 2, theta0, &em_s));
-  SAGD_CALL(monitor_register_(&ms, em_s, st));
+  SAGD_CALL(exp_em_monitor_register(&ms, em_s, st));
   if (exact) {
     SAGD_CALL(sagd_em_create(&exact_estimator_, &ectx, opt_e, &sched, &emo, 2, theta0, &em_e));
-    SAGD_CALL(monitor_register_(&me, em_e, st));
+    SAGD_CALL(exp_em_monitor_register(&me, em_e, st));
   }
   double *xi, *rho;
   size_t nch, r;
@@ -362,14 +264,14 @@ static int em_gamma_run_(const sagd_run_info *info) {
 
   /* 3b. SAGD path (checkpoint iterations 0..M*T), then the exact path (M*T..2*M*T) */
   exp_em_boundary_ctx bs = {cp, "sagd", 0, emo.msteps, emo.updates};
-  SAGD_CALL(sagd_em_continue(em_s, monitor_, &ms, exp_em_boundary, &bs));
+  SAGD_CALL(sagd_em_continue(em_s, exp_em_monitor_update, &ms, exp_em_boundary, &bs));
   double theta_s[2] = {sagd_em_theta(em_s)[0], sagd_em_theta(em_s)[1]};
 
   /* 4. exact path and MLE */
   double theta_e[2] = {theta0[0], theta0[1]}, mle[2] = {NAN, NAN}, llmax = NAN, lambda = NAN;
   if (exact) {
     exp_em_boundary_ctx be = {cp, "exact", emo.msteps * emo.updates, emo.msteps, emo.updates};
-    SAGD_CALL(sagd_em_continue(em_e, monitor_, &me, exp_em_boundary, &be));
+    SAGD_CALL(sagd_em_continue(em_e, exp_em_monitor_update, &me, exp_em_boundary, &be));
     memcpy(theta_e, sagd_em_theta(em_e), sizeof theta_e);
     SAGD_CALL(sagd_gamma_quad_mle(q, theta_e, mle, &llmax));
     if (mle[1] * theta_e[1] < 0) { /* p(x; a, b) = p(x; a, -b): report the path's sign */
@@ -380,7 +282,7 @@ static int em_gamma_run_(const sagd_run_info *info) {
 
   /* 5. result file, summary */
   SAGD_CALL(write_result_(info, x, z, n, solver, model, C, &ms, &me, exact, mle, llmax, lambda));
-  double ll_s = ms.msteps.loglik[ms.msteps.len - 1];
+  double ll_s = exp_em_monitor_loglik(&ms);
   if (exact) {
     exp_progress(info,
                  "em_gamma summary: SAGD (a,b) = (%.6f, %.6f); exact (a,b) = (%.6f, %.6f); "
@@ -393,21 +295,14 @@ static int em_gamma_run_(const sagd_run_info *info) {
     exp_progress(info, "em_gamma summary: SAGD (a,b) = (%.6f, %.6f); loglik = %.6f\n",
                  theta_s[0], theta_s[1], ll_s);
   }
-  uint64_t nck = 0;
-  double ckbytes = 0, cksec = 0, rdsec = 0;
-  sagd_checkpointer_stats(cp, &nck, &ckbytes, &cksec, &rdsec);
-  exp_progress(info, "wrote %s/result.h5 (%llu checkpoint(s) written, %.3g MB, %.3gs%s)\n",
-               info->out_dir, (unsigned long long)nck, ckbytes / 1e6, cksec,
-               resumed ? ", resumed" : "");
+  exp_report_written(info, cp, resumed);
   sagd_checkpointer_destroy(&cp);
   sagd_em_destroy(&em_s);
   sagd_em_destroy(&em_e);
   sagd_state_destroy(&st);
 
-  exp_trace_free(&ms.trace);
-  exp_trace_free(&ms.msteps);
-  exp_trace_free(&me.trace);
-  exp_trace_free(&me.msteps);
+  exp_em_monitor_free(&ms);
+  exp_em_monitor_free(&me);
   sagd_gamma_quad_destroy(&q);
   sagd_solver_destroy(&solver);
   sagd_model_destroy(&model);

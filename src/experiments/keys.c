@@ -5,8 +5,8 @@
 const sagd_config_key sagd_config_keys[] = {
     /* [run] */
     {"run", "experiment", SAGD_CFG_STRING, "em_gamma", SAGD_CFG_ANY,
-     "experiment to run: em_gamma (automated EM, Figure 1) or deconv_vae (debiased VAE, "
-     "Table 1)"},
+     "experiment to run: em_gamma (automated EM, Figure 1), deconv_vae (debiased VAE, "
+     "Table 1) or em_plugin (automated EM or MLE on a user's model, model.plugin)"},
     {"run", "seed", SAGD_CFG_INT, "1", SAGD_CFG_NONNEGATIVE,
      "random seed (with the replication, keys every random draw)"},
     {"run", "replication", SAGD_CFG_INT, "0", SAGD_CFG_NONNEGATIVE,
@@ -33,11 +33,18 @@ const sagd_config_key sagd_config_keys[] = {
      "deconv_vae: arithmetic of the networks' forward and backward passes: 'double' or "
      "'single' (float32 GEMMs via cblas_sgemm on a float copy of the parameters; θ, the "
      "optimizer and the reduction stay double)"},
-    {"model", "theta0", SAGD_CFG_REALS, "0, 1", SAGD_CFG_ANY, "initial theta, e.g. (a, b)"},
-    {"model", "lower", SAGD_CFG_REALS, "-20, -20", SAGD_CFG_ANY,
-     "lower bounds of the box Theta (one per theta coordinate)"},
-    {"model", "upper", SAGD_CFG_REALS, "20, 20", SAGD_CFG_ANY,
-     "upper bounds of the box Theta (one per theta coordinate)"},
+    {"model", "theta0", SAGD_CFG_REALS, "", SAGD_CFG_ANY,
+     "em_gamma, em_plugin: initial theta, one value per coordinate (empty: the model's "
+     "default; em_gamma (a, b) = (0, 1))"},
+    {"model", "lower", SAGD_CFG_REALS, "", SAGD_CFG_ANY,
+     "em_gamma, em_plugin: lower bounds of the box Theta, one per theta coordinate (empty: "
+     "the model's default; em_gamma -20, -20)"},
+    {"model", "upper", SAGD_CFG_REALS, "", SAGD_CFG_ANY,
+     "em_gamma, em_plugin: upper bounds of the box Theta (empty: the model's default; "
+     "em_gamma 20, 20)"},
+    {"model", "plugin", SAGD_CFG_STRING, "", SAGD_CFG_ANY,
+     "em_plugin: path of the plug-in's shared object (a user's model, see README \"Write "
+     "your own model\"); loaded on every rank"},
     {"model", "generator", SAGD_CFG_REALS, "1, 10, 1", SAGD_CFG_ANY,
      "deconv_vae: generator layer widths: latent dimension r, hidden widths..., data.dim"},
     {"model", "encoder", SAGD_CFG_REALS, "1, 10, 2", SAGD_CFG_ANY,
@@ -50,6 +57,12 @@ const sagd_config_key sagd_config_keys[] = {
      "T: SAGD updates per M-step"},
     {"em", "result", SAGD_CFG_STRING, "last", SAGD_CFG_ANY,
      "theta_{k+1} after an M-step: 'last' iterate or 'average' of the T iterates"},
+    {"em", "target", SAGD_CFG_STRING, "frozen", SAGD_CFG_ANY,
+     "em_plugin: 'frozen' (automated EM: the chains target p(u | x; theta_k) during M-step "
+     "k) or 'follow' (direct MLE: they target p(u | x; theta) at the current theta)"},
+    /* [plugin] */
+    {"plugin", "params", SAGD_CFG_REALS, "", SAGD_CFG_ANY,
+     "em_plugin: numbers handed to the plug-in's open op (their meaning is the plug-in's)"},
     /* [sagd] */
     {"sagd", "sampler", SAGD_CFG_STRING, "underdamped", SAGD_CFG_ANY,
      "Langevin sampler: underdamped (DESIGN/paper scheme), symplectic (kick then drift: "

@@ -5,9 +5,10 @@
 
 extern const sagd_experiment_type sagd_experiment_em_gamma;
 extern const sagd_experiment_type sagd_experiment_deconv_vae;
+extern const sagd_experiment_type sagd_experiment_em_plugin;
 
-static const sagd_experiment_type *const experiments_[] = {&sagd_experiment_em_gamma,
-                                                            &sagd_experiment_deconv_vae, NULL};
+static const sagd_experiment_type *const experiments_[] = {
+    &sagd_experiment_em_gamma, &sagd_experiment_deconv_vae, &sagd_experiment_em_plugin, NULL};
 
 const sagd_experiment_type *const *sagd_experiment_list(void) { return experiments_; }
 

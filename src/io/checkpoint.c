@@ -634,25 +634,37 @@ static int exists_bcast_(MPI_Comm comm, int n, const char *const *paths, int *ex
 
 int sagd_result_complete(const sagd_run_info *info, int *complete) {
   *complete = 0;
-  char path[PATH_MAX];
+  char path[PATH_MAX], ck[PATH_MAX], ckp[PATH_MAX];
   SAGD_CALL(sagd_runfile_path(info->out_dir, "result.h5", "", path, sizeof path));
-  const char *paths[1] = {path};
-  int ex = 0;
-  SAGD_CALL(exists_bcast_(info->comm, 1, paths, &ex));
-  if (!ex) {
+  SAGD_CALL(sagd_runfile_path(info->out_dir, "checkpoint.h5", "", ck, sizeof ck));
+  SAGD_CALL(sagd_runfile_path(info->out_dir, "checkpoint.h5", ".prev", ckp, sizeof ckp));
+  const char *paths[3] = {path, ck, ckp};
+  int ex[3] = {0, 0, 0};
+  SAGD_CALL(exists_bcast_(info->comm, 3, paths, ex));
+  if (!ex[0]) {
     return SAGD_OK;
   }
+  /* complete = readable, every checksum verifies, and written by this configuration */
   sagd_h5 f = NULL;
   char *cfgtext = NULL;
   int rc = sagd_h5_open(info->comm, path, 0, &f);
   if (rc == SAGD_OK) {
-    rc = sagd_h5_read_attr_string(f, "/meta", "config", &cfgtext);
+    rc = sagd_runfile_verify(f, NULL, NULL);
+    if (rc == SAGD_OK) {
+      rc = sagd_h5_read_attr_string(f, "/meta", "config", &cfgtext);
+    }
     sagd_h5_close(&f);
   }
   if (rc != SAGD_OK) {
+    char why[768];
+    snprintf(why, sizeof why, "%s", sagd_error_message());
+    SAGD_CHECK(ex[1] || ex[2], SAGD_ERR_CORRUPT,
+               "the finished result is damaged (%s) and there is no checkpoint to recompute "
+               "it from: --force runs the configuration again from the start",
+               why);
     if (info->rank == 0) {
-      fprintf(stderr, "sagd: warning: '%s' cannot be read (%s); running again to replace it\n",
-              path, sagd_error_message());
+      fprintf(stderr, "sagd: warning: the finished result is damaged (%s): recomputing it "
+              "from the checkpoints\n", why);
     }
     sagd_error_clear();
     return SAGD_OK;

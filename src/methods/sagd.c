@@ -165,7 +165,8 @@ static int sagd_gradient_(void *vctx, const double *theta, uint64_t t, uint64_t 
                           double *g) {
   sagd_estimator_sagd_ctx *c = vctx;
   uint64_t clock = c->global_clock ? t_global : t;
-  SAGD_CALL(sagd_solver_gradient(c->solver, c->theta_target, theta, t_global,
+  SAGD_CALL(sagd_solver_gradient(c->solver, c->follow ? theta : c->theta_target, theta,
+                                 t_global,
                                  sagd_schedule_delta(c->schedule, clock),
                                  sagd_schedule_length(c->schedule, clock), g));
   return SAGD_OK;

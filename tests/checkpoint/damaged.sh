@@ -7,7 +7,10 @@
 #  - a different config is refused naming the keys (files untouched); a [checkpoint] key
 #    alone may differ;
 #  - a complete result is reported and not recomputed; another config's result is refused;
-#    --resume never needs --force; --resume FILE resumes from FILE.
+#    --resume never needs --force; --resume FILE resumes from FILE;
+#  - a finished result with a flipped bit (in a dataset; in the config text) is named and
+#    recomputed from the run's checkpoints, bit-identical; with no checkpoint, exit 2 with
+#    --force as the way out and the file left as it was.
 # Work in /dev/shm when possible: these tests kill processes (the page cache survives), so
 # they do not need a disk's fsync, which costs ~50 ms per checkpoint on a busy disk.
 if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then export TMPDIR=/dev/shm; fi
@@ -175,4 +178,21 @@ PYEOF
 echo "not hdf5" > "$TMP/junk.h5"
 "$SAGD" inspect "$TMP/junk.h5" > /dev/null 2>&1; st=$?
 [ $st = 2 ] && pass "inspect: a non-HDF5 file exits 2" || fail "inspect junk: exit $st"
+# A finished run whose result.h5 is damaged: `sagd run` names the damage and recomputes the
+# result from the run's checkpoints (bit-identical); with no checkpoint left it refuses.
+for dmg in flip_data flip_meta; do
+  R="$TMP/redo_$dmg"; rm -rf "$R"; cp -r "$TMP/ref" "$R"; cp "$TMP/$dmg.h5" "$R/result.h5"
+  sagd_np 2 run "$CFG" --out "$R" "${common[@]}" --set checkpoint.every=0 > "$TMP/redo.log" 2>&1; st=$?
+  if [ $st = 0 ] && grep -q "warning: the finished result is damaged (.*): recomputing it from the checkpoints" "$TMP/redo.log"; then
+    check_same "$REF" "$R/result.h5" "result with $dmg, recomputed from the checkpoints"
+  else
+    fail "result with $dmg: exit $st"; cat "$TMP/redo.log" >&2
+  fi
+done
+R="$TMP/redo_nock"; rm -rf "$R"; mkdir -p "$R"; cp "$TMP/flip_data.h5" "$R/result.h5"
+sagd_np 2 run "$CFG" --out "$R" "${common[@]}" --set checkpoint.every=0 > "$TMP/redo.log" 2>&1; st=$?
+[ $st = 2 ] && grep -q "sagd: error: the finished result is damaged (.*/trace/sagd/theta.*) and there is no checkpoint to recompute it from: --force" "$TMP/redo.log" \
+  && cmp -s "$TMP/flip_data.h5" "$R/result.h5" && [ "$(ls "$R")" = result.h5 ] \
+  && pass "damaged result, no checkpoint: exit 2 naming the dataset and --force, nothing touched" \
+  || { fail "damaged result without checkpoints: exit $st"; cat "$TMP/redo.log" >&2; }
 finish
