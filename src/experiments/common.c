@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "sagd/error.h"
@@ -237,4 +238,68 @@ void exp_report_written(const sagd_run_info *info, sagd_checkpointer cp, int res
   exp_progress(info, "wrote %s/result.h5 (%llu checkpoint(s) written, %.3g MB, %.3gs%s)\n",
                info->out_dir, (unsigned long long)nck, ckbytes / 1e6, cksec,
                resumed ? ", resumed" : "");
+}
+
+static void format_bytes_(double b, char *buf, size_t cap) {
+  const char *unit[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB"};
+  int u = 0;
+  while (b >= 1000 && u < 6) {
+    b /= 1000;
+    u++;
+  }
+  snprintf(buf, cap, "%.3g %s", b, unit[u]);
+}
+
+int exp_check_memory(const sagd_run_info *info, const exp_mem_item *items, size_t n) {
+  enum { MAXI = 16 };
+  SAGD_CHECK(n <= MAXI, SAGD_ERR_INTERNAL, "exp_check_memory: %zu items, at most %d", n, MAXI);
+  /* per item: its largest size over the ranks; the ranks of the fullest node; the node with
+   * the least memory (all from global reductions: every rank decides alike) */
+  double mx[MAXI + 1], total = 0;
+  for (size_t i = 0; i < n; i++) {
+    mx[i] = items[i].bytes;
+  }
+  MPI_Comm node;
+  SAGD_CHECK_MPI(MPI_Comm_split_type(info->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+  int on_node = 1;
+  MPI_Comm_size(node, &on_node);
+  MPI_Comm_free(&node);
+  const char *env = getenv("SAGD_MEMORY_BYTES");
+  double phys = env != NULL ? strtod(env, NULL)
+                            : (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+  mx[n] = (double)on_node;
+  SAGD_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, mx, (int)n + 1, MPI_DOUBLE, MPI_MAX, info->comm));
+  SAGD_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, &phys, 1, MPI_DOUBLE, MPI_MIN, info->comm));
+  for (size_t i = 0; i < n; i++) {
+    total += mx[i];
+  }
+  const double need = total * mx[n];
+  if (!(need > phys) || !(phys > 0)) {
+    return SAGD_OK;
+  }
+  /* the three largest items, largest first */
+  char msg[600] = "", a[32], b[32];
+  size_t used[3] = {MAXI, MAXI, MAXI}, len = 0;
+  for (int k = 0; k < 3; k++) {
+    size_t best = MAXI;
+    for (size_t i = 0; i < n; i++) {
+      if (i != used[0] && i != used[1] && (best == MAXI || mx[i] > mx[best])) {
+        best = i;
+      }
+    }
+    if (best == MAXI || mx[best] <= 0) {
+      break;
+    }
+    used[k] = best;
+    format_bytes_(mx[best], a, sizeof a);
+    len += (size_t)snprintf(msg + len, len < sizeof msg ? sizeof msg - len : 0, "%s%s %s (%s)",
+                            k ? ", " : "", items[best].what, a, items[best].keys);
+  }
+  format_bytes_(need, a, sizeof a);
+  format_bytes_(phys, b, sizeof b);
+  SAGD_FAIL(SAGD_ERR_CONFIG,
+            "this configuration needs about %s of memory on a node (%.0f rank(s) there, each "
+            "with %s), but the node has %s: expected sizes that fit (more ranks or nodes "
+            "share data and chains)",
+            a, mx[n], msg, b);
 }

@@ -65,6 +65,19 @@ typedef struct {
 } exp_em_boundary_ctx;
 int exp_em_boundary(void *ctx, uint64_t iteration, uint64_t mstep, uint64_t t, int end);
 
+/* What one piece of a run needs in memory on a rank, and the keys that drive its size. */
+typedef struct {
+  const char *what;  /* "data" */
+  const char *keys;  /* "data.n, data.dim" */
+  double bytes;      /* on this rank (a double: sizes from the config may overflow size_t) */
+} exp_mem_item;
+
+/* **Collective.** Before allocating: the items' total on the busiest rank times the ranks on
+ * the busiest node, against the smallest node's physical memory (SAGD_MEMORY_BYTES
+ * overrides it, for tests). More than that is bad input (SAGD_ERR_CONFIG, the same message
+ * on every rank) naming the bytes needed and the largest items with their keys. */
+int exp_check_memory(const sagd_run_info *info, const exp_mem_item *items, size_t n);
+
 /* Rank 0: "wrote DIR/result.h5 (N checkpoint(s) written, X MB, Ys[, resumed])". */
 void exp_report_written(const sagd_run_info *info, sagd_checkpointer cp, int resumed);
 

@@ -805,6 +805,42 @@ static void state_free_(dv_run *R) {
   free(R->col);
 }
 
+/* What a rank will hold, from the config alone (before anything is allocated). */
+static int check_memory_(const sagd_run_info *info, const dv_config *c, size_t nloc) {
+  const double nl = (double)nloc, p = (double)c->p, r = (double)c->r;
+  const double C = (double)c->vo.chains, S = (double)c->vo.samples, k = (double)c->vo.iwae_k;
+  const double widest = fmax(S, fmax(k, C));
+  const double part = ceil((double)c->vo.block / (double)c->vo.batches);
+  const double rows = part * widest, gmax = fmax(fmax(rows, (double)c->nodes), 1024);
+  double acts_g = 0, acts_e = 0, params = 0, maxw = 0;
+  for (size_t l = 0; l < c->ngw; l++) {
+    acts_g += (double)c->gw[l];
+    maxw = fmax(maxw, (double)c->gw[l]);
+    params += l + 1 < c->ngw ? (double)c->gw[l] * (double)c->gw[l + 1] + (double)c->gw[l + 1] : 0;
+  }
+  for (size_t l = 0; l < c->new_; l++) {
+    acts_e += (double)c->ew[l];
+    maxw = fmax(maxw, (double)c->ew[l]);
+    params += l + 1 < c->new_ ? (double)c->ew[l] * (double)c->ew[l + 1] + (double)c->ew[l + 1] : 0;
+  }
+  const double prec = c->precision == SAGD_PRECISION_SINGLE ? 1.5 : 1.0; /* float copies */
+  const exp_mem_item items[] = {
+      {"data", "data.n, data.dim", 8 * 3 * nl * p},
+      {"chains", "data.n, sagd.chains, model.generator", 8 * 2 * nl * C * r},
+      {"per-update buffers", "sagd.block, vae.batches, vae.samples, iwae.k, sagd.chains",
+       8 * (rows * (3 * r + 2 * p + 1) + part * C * (2 * r + 1) + part * 6 * r)},
+      {"network activations", "model.generator, model.encoder, iwae.k, sagd.chains",
+       prec * 8 * (2 * gmax * (acts_g + maxw) + 2 * rows * (acts_e + maxw))},
+      {"parameters and optimizer state", "model.generator, model.encoder",
+       8 * 16 * params},
+      {"generated samples", "metrics.samples", 8 * (2 * (double)c->msamples * p + gmax * r)},
+      {"traces", "vae.pretrain_epochs, vae.finetune_epochs, vae.batches",
+       8 * 6 * (double)c->batches * ((double)c->pre_epochs + 4 * (double)c->ft_epochs)},
+  };
+  SAGD_CALL(exp_check_memory(info, items, sizeof items / sizeof items[0]));
+  return SAGD_OK;
+}
+
 /* Everything a run or a bench needs before its state: the checked configuration, this
  * rank's shard of the data (x, z), the networks, optimizers, the VAE and the state buffers. */
 static int dv_open_(const sagd_run_info *info, dv_config *c, dv_state *s, dv_run *R,
@@ -817,6 +853,7 @@ static int dv_open_(const sagd_run_info *info, dv_config *c, dv_state *s, dv_run
   R->s = s;
   sagd_shard_range(c->n, c->vo.block, info->rank, info->size, &R->i0, &R->i1);
   size_t nloc = R->i1 - R->i0;
+  SAGD_CALL(check_memory_(info, c, nloc));
   size_t rows = sagd_vae_max_rows(&c->vo, c->n);
   size_t gmax = rows > c->nodes ? rows : c->nodes;
   gmax = gmax > 1024 ? gmax : 1024;

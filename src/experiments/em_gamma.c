@@ -166,9 +166,32 @@ static int write_result_(const sagd_run_info *info, const double *x, const doubl
   return SAGD_OK;
 }
 
+/* What the run will hold per rank, from the config alone (before anything is allocated):
+ * the data set on every rank (x, z, the quadrature's x and log x), the shard's model copy,
+ * the chains, and both paths' traces. */
+static int check_memory_(const sagd_run_info *info) {
+  sagd_config cfg = info->cfg;
+  const double n = (double)sagd_config_int(cfg, "data", "n");
+  const double C = (double)sagd_config_int(cfg, "sagd", "chains");
+  const double blk = (double)sagd_config_int(cfg, "sagd", "block");
+  const double nloc = (ceil(ceil(n / blk) / info->size)) * blk;
+  const double rows = (double)sagd_config_int(cfg, "em", "msteps") *
+                          (double)sagd_config_int(cfg, "em", "updates") + 1;
+  const exp_mem_item items[] = {
+      {"data", "data.n", 8 * (4 * n + 2 * fmin(nloc, n))},
+      {"chains", "data.n, sagd.chains", 8 * 2 * fmin(nloc, n) * C + 8 * 2 * blk * C},
+      {"traces", "em.msteps, em.updates", 2 * 8 * 7 * rows},
+  };
+  SAGD_CALL(exp_check_memory(info, items, sizeof items / sizeof items[0]));
+  return SAGD_OK;
+}
+
 static int em_gamma_run_(const sagd_run_info *info) {
   sagd_config cfg = info->cfg;
   /* 1. everything that can be wrong with the input, before anything is written */
+  if (sagd_config_string(cfg, "data", "file")[0] == '\0') {
+    SAGD_CALL(check_memory_(info));
+  }
   double *x = NULL, *z = NULL;
   size_t n = 0;
   SAGD_CALL(load_data_(info, &x, &z, &n));

@@ -146,8 +146,15 @@ static int em_plugin_run_(const sagd_run_info *info) {
                          strcmp(result, "average") == 0};
   const uint64_t burnin = (uint64_t)sagd_config_int(cfg, "sagd", "burnin");
 
-  /* 2. model on this rank's shard, solver */
+  /* 2. model on this rank's shard, solver (the chains and traces must fit first) */
   sagd_shard_range(D.n, block, info->rank, info->size, &D.i0, &D.i1);
+  const double nstates = (double)(D.i1 - D.i0) * (double)D.C * (double)D.r;
+  const exp_mem_item items[] = {
+      {"chains", "sagd.chains and the plug-in's n, r", 8 * 2 * nstates},
+      {"traces", "em.msteps, em.updates",
+       8 * ((double)emo.msteps * (double)emo.updates + 1) * ((double)D.p + 5)},
+  };
+  SAGD_CALL(exp_check_memory(info, items, sizeof items / sizeof items[0]));
   sagd_model model = NULL;
   SAGD_CALL(sagd_plugin_model(h, D.i0, D.i1, &model));
   sagd_solver_options so = {D.C, stype, sagd_config_real(cfg, "sagd", "gamma"), block,

@@ -38,6 +38,12 @@ expect_bad "unknown sampler" "sagd.sampler" "$cfg" --set sagd.sampler=hamiltonia
 expect_bad "unknown schedule" "sagd.schedule" "$cfg" --set sagd.schedule=cosine
 expect_bad "theta0 wrong length" "model.theta0" "$cfg" --set model.theta0=1,2,3
 expect_bad "too few quadrature nodes" "exact.nodes" "$cfg" --set exact.nodes=10
+# sizes that cannot fit in memory: refused before anything is allocated, naming the keys
+expect_bad "data.n too large for memory" "data 40 TB (data.n)" "$cfg" --set data.n=1000000000000
+expect_bad "sagd.chains too large for memory" "chains 5.12 TB (data.n, sagd.chains)" \
+  "$cfg" --set sagd.chains=4000000000
+# the limit is the node's physical memory (SAGD_MEMORY_BYTES stands in for it)
+SAGD_MEMORY_BYTES=1000000 expect_bad "a node with 1 MB" "but the node has 1 MB" "$cfg" --set data.n=100000
 expect_bad "unknown option" "--bogus" "$cfg" --bogus
 expect_bad "bad --seed" "--seed" "$cfg" --seed abc
 

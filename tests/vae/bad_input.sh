@@ -21,4 +21,7 @@ expect_bad "chain length 0" "sagd.K0" "$cfg" --set sagd.K0=0
 expect_bad "unstable friction" "sagd.gamma * sagd.delta" "$cfg" --set sagd.gamma=50
 expect_bad "more minibatches than block points" "vae.batches = 200" "$cfg" --set vae.batches=200
 expect_bad "too few quadrature nodes" "metrics.nodes" "$cfg" --set metrics.nodes=5
+expect_bad "iwae.k too large for memory" "network activations 288 TB (model.generator, model.encoder, iwae.k" \
+  "$cfg" --set iwae.k=4000000000
+expect_bad "data.n too large for memory" "data 6 TB (data.n, data.dim)" "$cfg" --set data.n=500000000000
 finish
