@@ -13,6 +13,7 @@
 
 #include <gsl/gsl_rng.h>
 
+#include "sagd/likelihood.h"
 #include "sagd/model.h"
 #include "sagd/nn.h"
 #include "sagd/rng.h"
@@ -40,9 +41,15 @@ const sagd_truth_type *sagd_truth_find(const char *name);
 int sagd_deconv_generate(sagd_rng_key key, const sagd_truth_type *truth, size_t p,
                          size_t i_begin, size_t i_end, double *x, double *z);
 
-/** The batched model over this rank's shard (x_local copied; [nloc × p]); θ = the
- *  generator's flat parameters (p = nparams), latent r = generator input width. `gen` is
- *  borrowed (must outlive the model) and its max_batch bounds nb*C of any block. */
+/** The batched decoder model x | u ~ lik(h_θ(u)), u ~ N(0, I_r) over this rank's shard
+ *  (x_local copied, [nloc × p], checked by lik->check_data); θ = the generator's flat
+ *  parameters (p = nparams), latent r = generator input width. `gen` is borrowed (must
+ *  outlive the model) and its max_batch bounds nb*C of any block. */
+int sagd_decoder_model_create(sagd_mlp gen, const sagd_likelihood_type *lik,
+                              const double *x_local, size_t n, size_t i_begin, size_t i_end,
+                              sagd_model *m);
+/** The deconvolution model X = h_θ(U) + N(0, I): the decoder model with the Gaussian
+ *  likelihood. */
 int sagd_deconv_model_create(sagd_mlp gen, const double *x_local, size_t n, size_t i_begin,
                              size_t i_end, sagd_model *m);
 
@@ -54,6 +61,10 @@ int sagd_deconv_model_create(sagd_mlp gen, const double *x_local, size_t n, size
  *  (non-finite h). Allocates 4·nodes doubles per call. */
 int sagd_deconv_loglik_quad(sagd_mlp gen, const double *params, const double *x, size_t n,
                             size_t nodes, double *ll);
+/** The same for the decoder model with any likelihood: Σ_i log ∫ p(x_i | h_θ(u)) φ(u) du. */
+int sagd_decoder_loglik_quad(sagd_mlp gen, const sagd_likelihood_type *lik,
+                             const double *params, const double *x, size_t n, size_t nodes,
+                             double *ll);
 
 #ifdef __cplusplus
 }

@@ -41,6 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sagd/likelihood.h"
 #include "sagd/nn.h"
 #include "sagd/rng.h"
 #include "sagd/sampler.h"
@@ -70,6 +71,7 @@ typedef struct {
                         result is the same, bit for bit) */
   int exact_sum;   /**< 1: gradients summed exactly (sagd_xsum); 0 (default): pre-rounded
                         (sagd_psum, its grid carried from one update to the next) */
+  const sagd_likelihood_type *likelihood; /**< p(x | h_θ(u)); NULL: Gaussian N(h_θ(u), I) */
   sagd_rng_key key;
 } sagd_vae_options;
 

@@ -144,6 +144,16 @@ static int read_config_(const sagd_run_info *info, dv_config *c) {
   SAGD_CHECK(strcmp(prec, "double") == 0 || strcmp(prec, "single") == 0, SAGD_ERR_CONFIG,
              "model.precision = '%s': expected double or single", prec);
   c->precision = strcmp(prec, "single") == 0 ? SAGD_PRECISION_SINGLE : SAGD_PRECISION_DOUBLE;
+  const char *lname = sagd_config_string(cfg, "model", "likelihood");
+  c->vo.likelihood = sagd_likelihood_find(lname);
+  if (c->vo.likelihood == NULL) {
+    char known[160] = "";
+    for (const sagd_likelihood_type *const *l = sagd_likelihood_list(); *l != NULL; l++) {
+      snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
+               l == sagd_likelihood_list() ? "" : ", ", (*l)->name);
+    }
+    SAGD_FAIL(SAGD_ERR_CONFIG, "model.likelihood = '%s': expected one of %s", lname, known);
+  }
   c->pre_epochs = (uint64_t)sagd_config_int(cfg, "vae", "pretrain_epochs");
   c->ft_epochs = (uint64_t)sagd_config_int(cfg, "vae", "finetune_epochs");
   c->batches = (uint64_t)sagd_config_int(cfg, "vae", "batches");

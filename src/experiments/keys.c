@@ -49,6 +49,9 @@ const sagd_config_key sagd_config_keys[] = {
      "deconv_vae: generator layer widths: latent dimension r, hidden widths..., data.dim"},
     {"model", "encoder", SAGD_CFG_REALS, "1, 10, 2", SAGD_CFG_ANY,
      "deconv_vae: encoder layer widths: data.dim, hidden widths..., 2r (mean, log-variance)"},
+    {"model", "likelihood", SAGD_CFG_STRING, "gaussian", SAGD_CFG_ANY,
+     "deconv_vae: p(x | h(u)): gaussian (N(h(u), I): the deconvolution model) or bernoulli "
+     "(h(u) are logits; every data value must lie in [0, 1])"},
     {"model", "activation", SAGD_CFG_STRING, "softplus", SAGD_CFG_ANY,
      "deconv_vae: hidden-layer activation (softplus, relu, tanh, sigmoid, identity)"},
     /* [em] */

@@ -49,7 +49,6 @@ struct sagd_vae_s {
   double *cV, *cgrad, *cxi; /* HMC chain states: maxpart*C, maxpart*C*r (x2) */
 };
 
-static const double LOG_2PI = 1.8378770664093454836;
 
 static size_t max3_(size_t a, size_t b, size_t c) {
   size_t m = a > b ? a : b;
@@ -150,6 +149,9 @@ int sagd_vae_create(MPI_Comm comm, sagd_mlp gen, sagd_mlp enc, const double *x_l
   if (v->opt.sampler == NULL) {
     v->opt.sampler = &sagd_sampler_underdamped;
   }
+  if (v->opt.likelihood == NULL) {
+    v->opt.likelihood = &sagd_likelihood_gaussian;
+  }
   v->r = r;
   v->p = p;
   v->pt = sagd_mlp_nparams(gen);
@@ -194,7 +196,8 @@ int sagd_vae_create(MPI_Comm comm, sagd_mlp gen, sagd_mlp enc, const double *x_l
         (err = sagd_xsum_create(X_N + v->pt, &v->acc_theta)) != SAGD_OK)) ||
       (err = sagd_xsum_create(1, &v->acc_one)) != SAGD_OK ||
       (err = sagd_rng_gsl_create(&v->rng)) != SAGD_OK ||
-      (err = sagd_deconv_model_create(gen, v->x, n, i_begin, i_end, &v->model)) != SAGD_OK ||
+      (err = sagd_decoder_model_create(gen, v->opt.likelihood, v->x, n, i_begin, i_end,
+                                       &v->model)) != SAGD_OK ||
       (err = sagd_sampler_create(v->opt.sampler, v->model, C, maxpart, opt->gamma, opt->key,
                                  &v->sampler)) != SAGD_OK ||
       (err = sagd_hmc_create(v->model, C, maxpart, opt->key, &v->hmc)) != SAGD_OK) {
@@ -431,25 +434,22 @@ static int elbo_part_(sagd_vae v, const double *theta, const double *phi, uint64
   reparam_(v, a, m, S, t);
   SAGD_CALL(sagd_mlp_forward(v->gen, theta, rows, v->u, v->h));
   const double invS = 1.0 / (double)S;
+  const sagd_likelihood_type *lik = v->opt.likelihood;
   double obj = 0;
   for (size_t q = 0; q < m; q++) {
     const double *x = v->x + (a - v->i_begin + q) * p;
     const double *mu = v->eo + q * 2 * r, *lv = mu + r;
-    double rec = 0;
+    double rec = 0; /* Σ_s -log p(x | h(u_s)) without the constant */
     for (size_t s = 0; s < S; s++) {
       size_t row = q * S + s;
-      for (size_t j = 0; j < p; j++) {
-        double d = v->h[row * p + j] - x[j];
-        rec += 0.5 * d * d;
-        v->dh[row * p + j] = d * invS;
-      }
+      lik->nll_row(v->h + row * p, x, p, invS, &rec, v->dh + row * p);
     }
     double kl = 0, *elv = v->elv + q * r;
     for (size_t j = 0; j < r; j++) {
       elv[j] = exp(lv[j]);
       kl += 0.5 * (mu[j] * mu[j] + elv[j] - 1.0 - lv[j]);
     }
-    obj += -rec * invS - 0.5 * (double)p * LOG_2PI - kl;
+    obj += -rec * invS - lik->constant(p) - kl;
   }
   SAGD_CALL(backward_gen_(v, theta, rows, blk));
   for (size_t q = 0; q < m; q++) {
@@ -483,6 +483,7 @@ static int iwae_part_(sagd_vae v, const double *theta, const double *phi, uint64
   SAGD_CALL(sagd_mlp_forward(v->gen, theta, rows, v->u, v->h));
   double obj = 0;
   const double logk = log((double)k);
+  const sagd_likelihood_type *lik = v->opt.likelihood;
   for (size_t q = 0; q < m; q++) {
     const double *x = v->x + (a - v->i_begin + q) * p;
     const double *lv = v->eo + q * 2 * r + r;
@@ -493,16 +494,14 @@ static int iwae_part_(sagd_vae v, const double *theta, const double *phi, uint64
     double mx = -INFINITY;
     for (size_t s = 0; s < k; s++) {
       size_t row = q * k + s;
-      double rec = 0, uu = 0, ee = 0;
-      for (size_t j = 0; j < p; j++) {
-        double d = v->h[row * p + j] - x[j];
-        rec += d * d;
-      }
+      double rec = 0, uu = 0, ee = 0; /* rec: -log p(x | h(u_s)) without the constant; dh
+                                         keeps its gradient until the weights are known */
+      lik->nll_row(v->h + row * p, x, p, 1.0, &rec, v->dh + row * p);
       for (size_t j = 0; j < r; j++) {
         uu += v->u[row * r + j] * v->u[row * r + j];
         ee += v->eps[row * r + j] * v->eps[row * r + j];
       }
-      double lw = -0.5 * rec - 0.5 * (double)p * LOG_2PI - 0.5 * uu + 0.5 * slv + 0.5 * ee;
+      double lw = -rec - lik->constant(p) - 0.5 * uu + 0.5 * slv + 0.5 * ee;
       v->lw[row] = lw;
       mx = lw > mx ? lw : mx;
     }
@@ -519,7 +518,7 @@ static int iwae_part_(sagd_vae v, const double *theta, const double *phi, uint64
       double w = v->lw[row] / sw;
       v->lw[row] = w; /* now the normalised weight */
       for (size_t j = 0; j < p; j++) {
-        v->dh[row * p + j] = w * (v->h[row * p + j] - x[j]);
+        v->dh[row * p + j] *= w;
       }
     }
   }
@@ -734,7 +733,8 @@ int sagd_vae_loglik(sagd_vae v, const double *theta, size_t nodes, double *ll) {
   for (size_t a = v->i_begin; a < v->i_end; a += block) {
     size_t nb = v->i_end - a < block ? v->i_end - a : block;
     double lb = 0;
-    SAGD_CALL(sagd_deconv_loglik_quad(v->gen, theta, v->x + (a - v->i_begin), nb, nodes, &lb));
+    SAGD_CALL(sagd_decoder_loglik_quad(v->gen, v->opt.likelihood, theta,
+                                       v->x + (a - v->i_begin), nb, nodes, &lb));
     SAGD_CALL(sagd_xsum_add(v->acc_one, &lb));
   }
   SAGD_CALL(sagd_xsum_allreduce(v->acc_one, v->comm, ll));

@@ -104,12 +104,10 @@ int sagd_deconv_generate(sagd_rng_key key, const sagd_truth_type *truth, size_t 
 
 /* ---- true log-likelihood (r = p = 1) --------------------------------------------------- */
 
-#define LOG_2PI_ 1.8378770664093454836
-
 /* The Gauss–Hermite rule of the last `nodes` used (building one costs ~1 ms for 100 nodes,
  * more than the rest of a call for a small block of points, and callers evaluate the
- * likelihood block by block every iteration): nodes u_k and log-weights log w_k - log 2π of
- * the m representable weights, with the scratch of a call, in one block. Kept for the life of
+ * likelihood block by block every iteration): nodes u_k and log-weights log w_k of the m
+ * representable weights, with the scratch of a call, in one block. Kept for the life of
  * the process; not thread-safe (neither is the generator). */
 static struct {
   size_t nodes, m;
@@ -136,8 +134,7 @@ static int gh_rule_(size_t nodes) {
   for (size_t k = 0; k < nodes; k++) {
     if (wn[k] > 0.0 && isfinite(wn[k]) && isfinite(un[k])) { /* skip underflowed weights */
       u[m] = un[k];
-      /* φ(u) = e^{-u²/2}/√(2π) and N(x; h, 1) = e^{-(x-h)²/2}/√(2π). */
-      logw[m] = log(wn[k]) - LOG_2PI_;
+      logw[m] = log(wn[k]);
       m++;
     }
   }
@@ -159,10 +156,12 @@ static int gh_rule_(size_t nodes) {
   return SAGD_OK;
 }
 
-int sagd_deconv_loglik_quad(sagd_mlp gen, const double *params, const double *x, size_t n,
-                            size_t nodes, double *ll) {
-  SAGD_CHECK(gen != NULL && params != NULL && ll != NULL, SAGD_ERR_ARG,
-             "deconvolution log-likelihood: generator, parameters and output must be given");
+int sagd_decoder_loglik_quad(sagd_mlp gen, const sagd_likelihood_type *lik,
+                             const double *params, const double *x, size_t n, size_t nodes,
+                             double *ll) {
+  SAGD_CHECK(gen != NULL && lik != NULL && params != NULL && ll != NULL, SAGD_ERR_ARG,
+             "deconvolution log-likelihood: generator, likelihood, parameters and output must "
+             "be given");
   SAGD_CHECK(x != NULL || n == 0, SAGD_ERR_ARG, "deconvolution log-likelihood: x is NULL");
   SAGD_CHECK(sagd_mlp_in(gen) == 1 && sagd_mlp_out(gen) == 1, SAGD_ERR_ARG,
              "deconvolution log-likelihood by quadrature: generator is %zu -> %zu, expected "
@@ -176,10 +175,7 @@ int sagd_deconv_loglik_quad(sagd_mlp gen, const double *params, const double *x,
              "deconvolution log-likelihood: the generator's max_batch = %zu is below the %zu "
              "quadrature nodes evaluated as one batch",
              sagd_mlp_max_batch(gen), nodes);
-  for (size_t i = 0; i < n; i++) {
-    SAGD_CHECK(isfinite(x[i]), SAGD_ERR_DATA,
-               "deconvolution log-likelihood: x[%zu] = %g, expected a finite value", i, x[i]);
-  }
+  SAGD_CALL(lik->check_data(x, n, 1, 0));
 
   SAGD_CALL(gh_rule_(nodes)); /* cached: rebuilt only when `nodes` changes */
   const size_t m = gh_cache_.m;
@@ -192,13 +188,17 @@ int sagd_deconv_loglik_quad(sagd_mlp gen, const double *params, const double *x,
                "%zu, expected a finite value",
                u[k], h[k], k);
   }
+  /* p(x) = ∫ p(x | h(u)) φ(u) du ≈ Σ_k w_k e^{-ℓ_k - c}, φ(u) = e^{-u²/2}/√(2π): c = the
+   * likelihood's constant + the prior's (Gaussian: log 2π) */
+  const double c = lik->constant(1) + sagd_prior_constant(1);
   double sum = 0.0;
   for (size_t i = 0; i < n; i++) {
-    /* log Σ_k exp(t_k), t_k = log w_k - log 2π - (x_i - h_k)²/2, by log-sum-exp. */
+    /* log Σ_k exp(t_k), t_k = log w_k - c - ℓ(x_i | h_k), by log-sum-exp. */
     double tmax = -INFINITY;
     for (size_t k = 0; k < m; k++) {
-      double d = x[i] - h[k];
-      t[k] = logw[k] - 0.5 * d * d;
+      double l = 0;
+      lik->nll_row(h + k, x + i, 1, 1.0, &l, NULL);
+      t[k] = (logw[k] - c) - l;
       tmax = t[k] > tmax ? t[k] : tmax;
     }
     double s = 0.0;
@@ -208,5 +208,11 @@ int sagd_deconv_loglik_quad(sagd_mlp gen, const double *params, const double *x,
     sum += tmax + log(s);
   }
   *ll = sum;
+  return SAGD_OK;
+}
+
+int sagd_deconv_loglik_quad(sagd_mlp gen, const double *params, const double *x, size_t n,
+                            size_t nodes, double *ll) {
+  SAGD_CALL(sagd_decoder_loglik_quad(gen, &sagd_likelihood_gaussian, params, x, n, nodes, ll));
   return SAGD_OK;
 }

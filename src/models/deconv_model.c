@@ -1,7 +1,9 @@
-/* The batched deconvolution model X = h_θ(U) + e (see include/sagd/deconv.h).
+/* The batched decoder model x | u ~ lik(h_θ(u)), u ~ N(0, I) (see include/sagd/deconv.h);
+ * the deconvolution model X = h_θ(U) + e is its Gaussian case.
  *
- * For chain q of data point i (latent u ∈ R^r, data x_i ∈ R^p), with R = h_θ(u) - x_i:
- *   V = f = ½‖R‖² + ½‖u‖² + (p + r)/2 · log 2π      (= -log p(x_i, u; θ), constant included)
+ * For chain q of data point i (latent u ∈ R^r, data x_i ∈ R^p), with ℓ(η) = -log p(x_i | η)
+ * of the likelihood type and R = ∂ℓ/∂η at η = h_θ(u) (Gaussian: R = h_θ(u) - x_i):
+ *   V = f = ℓ(h_θ(u)) + ½‖u‖² + const      (= -log p(x_i, u; θ), constant included)
  *   ∇_u V = J_h(u)ᵀ R + u,     ∇_θ f = J_θ(u)ᵀ R
  * A block's nb*C chains are one batch of the generator: one forward pass gives R for all of
  * them, one backward pass (dY = R) gives ∇_u (dX) and/or Σ ∇_θ (the parameter gradient,
@@ -13,15 +15,18 @@
 
 #include "sagd/deconv.h"
 #include "sagd/error.h"
+#include "sagd/likelihood.h"
 
 typedef struct {
   sagd_mlp gen;     /* borrowed */
+  const sagd_likelihood_type *lik;
   size_t r, p;      /* latent and data dimensions */
   size_t i_begin;   /* the shard's first global index */
   size_t nloc;      /* the shard's points */
   double *x;        /* nloc × p */
-  double *H;        /* max_batch × p: h(u), then the residual R */
-  double logc;      /* (p + r)/2 · log 2π */
+  double *H;        /* max_batch × p: h(u), then R = ∂ℓ/∂η */
+  double *nll;      /* max_batch: ℓ(h(u)) per chain */
+  double logc;      /* the likelihood's constant + the prior's, (r/2) log 2π */
 } deconv_ctx;
 
 static void deconv_destroy_(void *vctx) {
@@ -31,10 +36,11 @@ static void deconv_destroy_(void *vctx) {
   }
   free(c->x);
   free(c->H);
+  free(c->nll);
   free(c);
 }
 
-/* Forward the block's chains and leave R = h(u) - x_i in c->H. */
+/* Forward the block's chains; leave R = ∂ℓ/∂η in c->H and ℓ in c->nll. */
 static int deconv_residual_(deconv_ctx *c, const double *theta, size_t i0, size_t nb, size_t C,
                             const double *xi) {
   const size_t nc = nb * C, p = c->p;
@@ -52,10 +58,9 @@ static int deconv_residual_(deconv_ctx *c, const double *theta, size_t i0, size_
   for (size_t b = 0; b < nb; b++) {
     const double *x = c->x + (i0 - c->i_begin + b) * p;
     for (size_t cc = 0; cc < C; cc++) {
-      double *h = c->H + (b * C + cc) * p;
-      for (size_t j = 0; j < p; j++) {
-        h[j] -= x[j];
-      }
+      double *h = c->H + (b * C + cc) * p, *l = c->nll + b * C + cc;
+      *l = 0;
+      c->lik->nll_row(h, x, p, 1.0, l, h);
     }
   }
   return SAGD_OK;
@@ -75,21 +80,18 @@ static int deconv_potential_(void *vctx, const double *theta, size_t i0, size_t 
     return SAGD_OK;
   }
   SAGD_CALL(deconv_residual_(c, theta, i0, nb, C, xi));
-  const size_t nc = nb * C, r = c->r, p = c->p;
+  const size_t nc = nb * C, r = c->r;
   if (nc == 0) {
     return SAGD_OK;
   }
   if (V != NULL) {
     for (size_t q = 0; q < nc; q++) {
-      const double *h = c->H + q * p, *u = xi + q * r;
-      double s = 0.0, t = 0.0;
-      for (size_t j = 0; j < p; j++) {
-        s += h[j] * h[j];
-      }
+      const double *u = xi + q * r;
+      double t = 0.0;
       for (size_t j = 0; j < r; j++) {
         t += u[j] * u[j];
       }
-      V[q] = 0.5 * s + 0.5 * t + c->logc;
+      V[q] = c->nll[q] + 0.5 * t + c->logc;
     }
   }
   if (grad_xi != NULL) {
@@ -127,40 +129,40 @@ static int deconv_potential_grad_theta_(void *vctx, const double *theta, size_t 
 }
 
 static const sagd_model_type deconv_type_ = {
-    .name = "deconv",
+    .name = "decoder",
     .potential = deconv_potential_,
     .grad_theta = deconv_grad_theta_,
     .destroy = deconv_destroy_,
     .potential_grad_theta = deconv_potential_grad_theta_,
 };
 
-int sagd_deconv_model_create(sagd_mlp gen, const double *x_local, size_t n, size_t i_begin,
-                             size_t i_end, sagd_model *m) {
+int sagd_decoder_model_create(sagd_mlp gen, const sagd_likelihood_type *lik,
+                              const double *x_local, size_t n, size_t i_begin, size_t i_end,
+                              sagd_model *m) {
   SAGD_CHECK(m != NULL, SAGD_ERR_ARG, "deconv model: output pointer must be given");
   *m = NULL;
-  SAGD_CHECK(gen != NULL, SAGD_ERR_ARG, "deconv model: a generator network must be given");
+  SAGD_CHECK(gen != NULL && lik != NULL, SAGD_ERR_ARG,
+             "deconv model: a generator network and a likelihood must be given");
   SAGD_CHECK(i_begin <= i_end && i_end <= n, SAGD_ERR_ARG,
              "deconv model: shard [%zu, %zu) is not inside [0, %zu)", i_begin, i_end, n);
   const size_t nloc = i_end - i_begin, r = sagd_mlp_in(gen), p = sagd_mlp_out(gen);
   SAGD_CHECK(x_local != NULL || nloc == 0, SAGD_ERR_ARG,
              "deconv model: the shard's %zu data points must be given", nloc);
-  for (size_t i = 0; i < nloc * p; i++) {
-    SAGD_CHECK(isfinite(x_local[i]), SAGD_ERR_DATA,
-               "deconv model: x[%zu][%zu] = %g, expected a finite value", i_begin + i / p,
-               i % p, x_local[i]);
-  }
+  SAGD_CALL(lik->check_data(x_local, nloc, p, i_begin));
   const size_t B = sagd_mlp_max_batch(gen);
   deconv_ctx *c = calloc(1, sizeof(*c));
   SAGD_CHECK(c != NULL, SAGD_ERR_MEM, "cannot allocate the deconv model");
   c->gen = gen;
+  c->lik = lik;
   c->r = r;
   c->p = p;
   c->i_begin = i_begin;
   c->nloc = nloc;
-  c->logc = 0.5 * (double)(p + r) * log(2.0 * M_PI);
+  c->logc = lik->constant(p) + sagd_prior_constant(r);
   c->x = malloc((nloc > 0 ? nloc : 1) * p * sizeof(double));
   c->H = malloc(B * p * sizeof(double));
-  if (c->x == NULL || c->H == NULL) {
+  c->nll = malloc((B > 0 ? B : 1) * sizeof(double));
+  if (c->x == NULL || c->H == NULL || c->nll == NULL) {
     deconv_destroy_(c);
     SAGD_FAIL(SAGD_ERR_MEM, "cannot allocate the deconv model for %zu points and %zu rows",
               nloc, B);
@@ -173,5 +175,12 @@ int sagd_deconv_model_create(sagd_mlp gen, const double *x_local, size_t n, size
     deconv_destroy_(c);
     return sagd_error_trace(err, __FILE__, __LINE__, __func__);
   }
+  return SAGD_OK;
+}
+
+int sagd_deconv_model_create(sagd_mlp gen, const double *x_local, size_t n, size_t i_begin,
+                             size_t i_end, sagd_model *m) {
+  SAGD_CALL(sagd_decoder_model_create(gen, &sagd_likelihood_gaussian, x_local, n, i_begin,
+                                      i_end, m));
   return SAGD_OK;
 }

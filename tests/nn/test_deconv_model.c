@@ -38,7 +38,7 @@ static void test_linear(void) {
   sagd_model m = NULL;
   REQUIRE_OK(sagd_deconv_model_create(gen, x, N, IB, IE, &m));
   CHECK(m->r == R && m->p == P * R + P && m->n == N && m->i_begin == IB && m->i_end == IE);
-  CHECK(strcmp(m->type->name, "deconv") == 0 && m->type->potential_grad_theta != NULL);
+  CHECK(strcmp(m->type->name, "decoder") == 0 && m->type->potential_grad_theta != NULL);
   double V[NC], gxi[NC * R], g[P * R + P];
   for (size_t i = 0; i < P * R + P; i++) {
     g[i] = 0.5; /* grad_theta adds */

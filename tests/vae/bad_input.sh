@@ -21,6 +21,10 @@ expect_bad "chain length 0" "sagd.K0" "$cfg" --set sagd.K0=0
 expect_bad "unstable friction" "sagd.gamma * sagd.delta" "$cfg" --set sagd.gamma=50
 expect_bad "more minibatches than block points" "vae.batches = 200" "$cfg" --set vae.batches=200
 expect_bad "too few quadrature nodes" "metrics.nodes" "$cfg" --set metrics.nodes=5
+expect_bad "unknown likelihood" "model.likelihood = 'poisson': expected one of gaussian, bernoulli" \
+  "$cfg" --set model.likelihood=poisson
+expect_bad "bernoulli on real-valued data" "likelihood bernoulli: x[1][0] = 1.09212: expected a value in [0, 1]" \
+  "$cfg" --set model.likelihood=bernoulli
 expect_bad "iwae.k too large for memory" "network activations 288 TB (model.generator, model.encoder, iwae.k" \
   "$cfg" --set iwae.k=4000000000
 expect_bad "data.n too large for memory" "data 6 TB (data.n, data.dim)" "$cfg" --set data.n=500000000000

@@ -20,7 +20,8 @@ typedef struct {
 } vae_fixture;
 
 /* Generator 1 -> hidden -> 1 and encoder 1 -> hidden -> 2 (softplus), exponential truth,
- * networks initialised by Xavier then shifted a little so no bias is zero. */
+ * networks initialised by Xavier then shifted a little so no bias is zero. With the
+ * Bernoulli likelihood in the options, the data are made binary (1 where x > 2). */
 /* The networks' precision (tests may switch it before making a fixture). */
 static sagd_precision vae_fixture_precision = SAGD_PRECISION_DOUBLE;
 
@@ -53,6 +54,11 @@ static void vae_fixture_make(vae_fixture *f, MPI_Comm comm, size_t n, size_t hid
     f->phi[j] += 0.03 * (double)((j % 3)) - 0.02;
   }
   REQUIRE_OK(sagd_deconv_generate(o->key, &sagd_truth_exponential, 1, f->i0, f->i1, f->x, NULL));
+  if (o->likelihood == &sagd_likelihood_bernoulli) { /* binary data: x > 2 */
+    for (size_t i = 0; i < f->i1 - f->i0; i++) {
+      f->x[i] = f->x[i] > 2.0 ? 1.0 : 0.0;
+    }
+  }
   REQUIRE_OK(sagd_vae_create(comm, f->gen, f->enc, f->x, n, f->i0, f->i1, o, &f->v));
 }
 
