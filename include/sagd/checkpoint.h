@@ -35,7 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sagd/experiment.h"
+#include "sagd/runinfo.h"
 
 #ifdef __cplusplus
 extern "C" {

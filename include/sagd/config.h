@@ -42,6 +42,7 @@ typedef struct {
   const char *def; /**< default value as text ("" = empty string/list) */
   sagd_config_constraint constraint;
   const char *help;
+  int neutral;     /**< 1: cannot change a run's results (may differ when resuming) */
 } sagd_config_key;
 
 typedef struct sagd_config_s *sagd_config;
@@ -82,6 +83,12 @@ uint64_t sagd_config_text_hash(const char *text);
 /** The keys whose values differ between two configs over the same table, as a
  *  comma-separated "section.key" list written into buf; returns the number of differences. */
 size_t sagd_config_diff(sagd_config a, sagd_config b, char *buf, size_t cap);
+
+/** The same, skipping the keys marked `neutral` (they cannot change results): what decides
+ *  whether a checkpoint or result belongs to this configuration. */
+size_t sagd_config_diff_results(sagd_config a, sagd_config b, char *buf, size_t cap);
+/** A new configuration holding the defaults of the key table `like` was created with. */
+int sagd_config_create_like(sagd_config like, sagd_config *cfg);
 
 /** Print every key with type, default and help (for --help). */
 void sagd_config_print_keys(const sagd_config_key *keys, void *FILE_stream);

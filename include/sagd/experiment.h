@@ -1,7 +1,7 @@
 /**
  * @file experiment.h
- * @brief Experiments (a name → a run function), the table of every configuration key, and
- *        the run description the CLI hands to an experiment.
+ * @brief Experiments (a name → a run function) and the table of every configuration key.
+ *        The run description the CLI hands to an experiment is in runinfo.h.
  */
 #ifndef SAGD_EXPERIMENT_H
 #define SAGD_EXPERIMENT_H
@@ -10,21 +10,12 @@
 
 #include "sagd/config.h"
 #include "sagd/rng.h"
+#include "sagd/runinfo.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/** What the CLI resolved for one run (same on every rank). */
-typedef struct {
-  MPI_Comm comm;
-  int rank, size;
-  sagd_config cfg;       /**< validated effective configuration */
-  const char *out_dir;   /**< run directory (created by sagd_runfile_begin if missing) */
-  sagd_rng_key key;      /**< (run.seed, run.replication) */
-  int quiet;             /**< 1: no progress lines */
-  const char *resume;    /**< how to start (checkpoint.h): NULL/"auto", "never", or a file */
-} sagd_run_info;
 
 /** What `sagd bench phases` asks of an experiment. */
 typedef struct {

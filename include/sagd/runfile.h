@@ -6,7 +6,7 @@
 #ifndef SAGD_RUNFILE_H
 #define SAGD_RUNFILE_H
 
-#include "sagd/experiment.h"
+#include "sagd/runinfo.h"
 #include "sagd/h5.h"
 
 #ifdef __cplusplus

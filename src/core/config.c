@@ -1047,13 +1047,17 @@ uint64_t sagd_config_text_hash(const char *text) {
   return h;
 }
 
-size_t sagd_config_diff(sagd_config a, sagd_config b, char *buf, size_t cap) {
+static size_t config_diff_(sagd_config a, sagd_config b, int skip_neutral, char *buf,
+                           size_t cap) {
   SAGD_ASSERT(a != NULL && b != NULL && a->keys == b->keys);
   if (buf != NULL && cap > 0) {
     buf[0] = '\0';
   }
   size_t nd = 0;
   for (size_t i = 0; i < a->nkeys; i++) {
+    if (skip_neutral && a->keys[i].neutral) {
+      continue;
+    }
     if (strcmp(a->vals[i].text, b->vals[i].text) != 0) {
       if (buf != NULL && cap > 0) {
         buf_add(buf, cap, "%s%s.%s", nd > 0 ? ", " : "", a->keys[i].section, a->keys[i].key);
@@ -1062,6 +1066,20 @@ size_t sagd_config_diff(sagd_config a, sagd_config b, char *buf, size_t cap) {
     }
   }
   return nd;
+}
+
+size_t sagd_config_diff(sagd_config a, sagd_config b, char *buf, size_t cap) {
+  return config_diff_(a, b, 0, buf, cap);
+}
+
+size_t sagd_config_diff_results(sagd_config a, sagd_config b, char *buf, size_t cap) {
+  return config_diff_(a, b, 1, buf, cap);
+}
+
+int sagd_config_create_like(sagd_config like, sagd_config *cfg) {
+  SAGD_CHECK(like != NULL, SAGD_ERR_ARG, "sagd_config_create_like: no configuration given");
+  SAGD_CALL(sagd_config_create(like->keys, cfg));
+  return SAGD_OK;
 }
 
 void sagd_config_print_keys(const sagd_config_key *keys, void *FILE_stream) {

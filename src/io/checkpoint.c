@@ -581,17 +581,12 @@ int sagd_checkpoint_verify(MPI_Comm comm, const char *path, sagd_checkpoint_summ
 
 /* ======================================================================== configs */
 
-/* Keys that cannot change a run's results: they may differ on resume. */
-static int key_neutral_(const char *k) {
-  return strncmp(k, "checkpoint.", 11) == 0 || strcmp(k, "run.progress_every") == 0;
-}
-
 int sagd_checkpoint_same_config(sagd_config cfg, const char *stored, const char *file) {
   if (strcmp(stored, sagd_config_text(cfg)) == 0) {
     return SAGD_OK;
   }
   sagd_config old = NULL;
-  SAGD_CALL(sagd_config_create(sagd_config_keys, &old));
+  SAGD_CALL(sagd_config_create_like(cfg, &old));
   int rc = sagd_config_read_string(old, stored, file);
   if (rc != SAGD_OK) {
     char msg[1024];
@@ -600,17 +595,9 @@ int sagd_checkpoint_same_config(sagd_config cfg, const char *stored, const char 
     SAGD_FAIL(SAGD_ERR_CONFIG, "'%s' was written with a configuration this sagd cannot read "
               "(%s); start over with --resume never --force or use another --out", file, msg);
   }
-  char diff[4096], kept[4096] = "";
-  sagd_config_diff(cfg, old, diff, sizeof diff);
+  char kept[4096] = "";
+  const size_t nkept = sagd_config_diff_results(cfg, old, kept, sizeof kept);
   sagd_config_destroy(&old);
-  size_t nkept = 0;
-  for (char *tok = strtok(diff, ", "); tok != NULL; tok = strtok(NULL, ", ")) {
-    if (!key_neutral_(tok)) {
-      size_t len = strlen(kept);
-      snprintf(kept + len, sizeof kept - len, "%s%s", nkept ? ", " : "", tok);
-      nkept++;
-    }
-  }
   SAGD_CHECK(nkept == 0, SAGD_ERR_CONFIG,
              "'%s' belongs to a run with another configuration: %zu key(s) differ: %s "
              "(use the same configuration to resume, another --out, or --force to start over)",

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "sagd/checkpoint.h"
+#include "sagd/experiment.h"
 #include "testutil.h"
 
 static double value_(size_t row, size_t j, int which) {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "sagd/checkpoint.h"
+#include "sagd/experiment.h"
 #include "testutil.h"
 
 static int rank_, size_;

@@ -14,16 +14,16 @@
 #include "testutil.h"
 
 static const sagd_config_key keys[] = {
-    {"run", "name", SAGD_CFG_STRING, "demo", SAGD_CFG_ANY, "name of the run"},
-    {"run", "seed", SAGD_CFG_INT, "1", SAGD_CFG_NONNEGATIVE, "random seed"},
-    {"sagd", "delta", SAGD_CFG_REAL, "0.1", SAGD_CFG_POSITIVE, "step size"},
-    {"sagd", "K0", SAGD_CFG_INT, "20", SAGD_CFG_AT_LEAST_1, "chain length"},
-    {"sagd", "adam", SAGD_CFG_BOOL, "false", SAGD_CFG_ANY, "use Adam"},
-    {"model", "theta0", SAGD_CFG_REALS, "0, 1", SAGD_CFG_ANY, "initial theta"},
-    {"model", "widths", SAGD_CFG_REALS, "", SAGD_CFG_POSITIVE, "hidden widths"},
+    {"run", "name", SAGD_CFG_STRING, "demo", SAGD_CFG_ANY, "name of the run", 0},
+    {"run", "seed", SAGD_CFG_INT, "1", SAGD_CFG_NONNEGATIVE, "random seed", 0},
+    {"sagd", "delta", SAGD_CFG_REAL, "0.1", SAGD_CFG_POSITIVE, "step size", 0},
+    {"sagd", "K0", SAGD_CFG_INT, "20", SAGD_CFG_AT_LEAST_1, "chain length", 0},
+    {"sagd", "adam", SAGD_CFG_BOOL, "false", SAGD_CFG_ANY, "use Adam", 0},
+    {"model", "theta0", SAGD_CFG_REALS, "0, 1", SAGD_CFG_ANY, "initial theta", 0},
+    {"model", "widths", SAGD_CFG_REALS, "", SAGD_CFG_POSITIVE, "hidden widths", 0},
     /* a [run] key after other sections: the canonical text still groups it under [run] */
-    {"run", "out", SAGD_CFG_STRING, "", SAGD_CFG_ANY, "output directory"},
-    {NULL, NULL, SAGD_CFG_STRING, NULL, SAGD_CFG_ANY, NULL},
+    {"run", "out", SAGD_CFG_STRING, "", SAGD_CFG_ANY, "output directory", 1},
+    {NULL, NULL, SAGD_CFG_STRING, NULL, SAGD_CFG_ANY, NULL, 0},
 };
 
 #define NTMP 64
@@ -239,6 +239,13 @@ static void test_overrides_and_equivalence(void) {
   char small[8];
   CHECK(sagd_config_diff(ca, cb, small, sizeof small) == 3 && strlen(small) < sizeof small);
   CHECK(sagd_config_diff(ca, def, NULL, 0) == 6);
+  /* run.out is marked neutral (cannot change results): the results' diff skips it */
+  CHECK(sagd_config_diff_results(ca, cb, buf, sizeof buf) == 2);
+  CHECK(strcmp(buf, "sagd.delta, model.theta0") == 0);
+  sagd_config like = NULL;
+  REQUIRE_OK(sagd_config_create_like(ca, &like));
+  CHECK(sagd_config_diff(like, def, NULL, 0) == 0); /* the defaults of the same table */
+  sagd_config_destroy(&like);
 
   /* A later file overrides an earlier one key by key. */
   REQUIRE_OK(sagd_config_read_string(ca, "[sagd]\nK0 = 9\n", "second"));
@@ -393,14 +400,14 @@ static void test_set_errors(void) {
 
 static void test_table_errors(void) {
   static const sagd_config_key bad_default[] = {
-      {"a", "x", SAGD_CFG_INT, "zero", SAGD_CFG_ANY, ""},
-      {NULL, NULL, SAGD_CFG_STRING, NULL, SAGD_CFG_ANY, NULL}};
-  static const sagd_config_key dup[] = {{"a", "x", SAGD_CFG_INT, "0", SAGD_CFG_ANY, ""},
-                                        {"a", "x", SAGD_CFG_INT, "1", SAGD_CFG_ANY, ""},
-                                        {NULL, NULL, SAGD_CFG_STRING, NULL, SAGD_CFG_ANY, NULL}};
+      {"a", "x", SAGD_CFG_INT, "zero", SAGD_CFG_ANY, "", 0},
+      {NULL, NULL, SAGD_CFG_STRING, NULL, SAGD_CFG_ANY, NULL, 0}};
+  static const sagd_config_key dup[] = {{"a", "x", SAGD_CFG_INT, "0", SAGD_CFG_ANY, "", 0},
+                                        {"a", "x", SAGD_CFG_INT, "1", SAGD_CFG_ANY, "", 0},
+                                        {NULL, NULL, SAGD_CFG_STRING, NULL, SAGD_CFG_ANY, NULL, 0}};
   static const sagd_config_key bad_cons[] = {
-      {"a", "x", SAGD_CFG_REAL, "0", SAGD_CFG_POSITIVE, ""},
-      {NULL, NULL, SAGD_CFG_STRING, NULL, SAGD_CFG_ANY, NULL}};
+      {"a", "x", SAGD_CFG_REAL, "0", SAGD_CFG_POSITIVE, "", 0},
+      {NULL, NULL, SAGD_CFG_STRING, NULL, SAGD_CFG_ANY, NULL, 0}};
   sagd_config cfg = NULL;
   CHECK(sagd_config_create(bad_default, &cfg) == SAGD_ERR_INTERNAL && cfg == NULL);
   CHECK_MSG("a.x = 'zero'");
