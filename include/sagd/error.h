@@ -93,6 +93,17 @@ void sagd_error_clear(void);
 #define SAGD_FAIL(code, ...)                                                   \
   return sagd_error_set((code), __FILE__, __LINE__, __func__, __VA_ARGS__)
 
+/** The cleanup idiom: run a failing call's code into rc with a file:line frame and jump to
+ *  the function's cleanup label (which releases everything and returns rc). */
+#define SAGD_TRY(rc, label, expr)                                              \
+  do {                                                                         \
+    (rc) = (expr);                                                             \
+    if ((rc) != 0) {                                                           \
+      (rc) = sagd_error_trace((rc), __FILE__, __LINE__, __func__);             \
+      goto label;                                                              \
+    }                                                                          \
+  } while (0)
+
 /** Call an MPI function; on failure record MPI's message and return SAGD_ERR_MPI. */
 #define SAGD_CHECK_MPI(expr)                                                   \
   do {                                                                         \

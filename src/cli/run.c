@@ -130,18 +130,20 @@ int sagd_cli_run_info(MPI_Comm comm, sagd_config cfg, int quiet, sagd_run_info *
   return SAGD_OK;
 }
 
-int sagd_cli_run(MPI_Comm comm, int argc, char **argv) {
+static int run_body_(sagd_config *cfgp, const char ***setsp, MPI_Comm comm, int argc,
+                     char **argv) {
   int rank, size;
   SAGD_CHECK_MPI(MPI_Comm_rank(comm, &rank));
   SAGD_CHECK_MPI(MPI_Comm_size(comm, &size));
   const char *config_path = NULL, *out = NULL, *resume = "auto";
   int quiet = 0, force = 0;
-  sagd_config cfg = NULL;
-  SAGD_CALL(sagd_config_create(sagd_config_keys, &cfg));
+  SAGD_CALL(sagd_config_create(sagd_config_keys, cfgp));
+  sagd_config cfg = *cfgp;
 
   /* Options are applied after the file, in command-line order; collect them first. */
   const char **sets = calloc((size_t)argc + 1, sizeof(char *));
   SAGD_CHECK(sets != NULL, SAGD_ERR_MEM, "cannot allocate option list");
+  *setsp = sets;
   size_t nsets = 0;
   char buf[2][64];
   for (int i = 1; i < argc; i++) {
@@ -150,8 +152,6 @@ int sagd_cli_run(MPI_Comm comm, int argc, char **argv) {
       if (rank == 0) {
         run_usage_(stdout);
       }
-      free(sets);
-      sagd_config_destroy(&cfg);
       return SAGD_OK;
     } else if (strcmp(a, "--quiet") == 0) {
       quiet = 1;
@@ -188,9 +188,7 @@ int sagd_cli_run(MPI_Comm comm, int argc, char **argv) {
   SAGD_CHECK(config_path != NULL, SAGD_ERR_ARG,
              "missing CONFIG.ini: usage: sagd run CONFIG.ini [options] (see sagd run --help)");
   const sagd_experiment_type *exp = NULL;
-  int err = sagd_cli_load_config(cfg, config_path, sets, nsets, &exp);
-  free(sets);
-  SAGD_CALL(err);
+  SAGD_CALL(sagd_cli_load_config(cfg, config_path, sets, nsets, &exp));
 
   sagd_run_info info;
   SAGD_CALL(sagd_cli_run_info(comm, cfg, quiet, &info));
@@ -209,10 +207,18 @@ int sagd_cli_run(MPI_Comm comm, int argc, char **argv) {
   SAGD_CALL(sagd_runfile_check_output(comm, out));
   SAGD_CALL(start_mode_(&info, resume, force));
   if (info.resume != NULL && strcmp(info.resume, "done") == 0) {
-    sagd_config_destroy(&cfg);
     return SAGD_OK;
   }
   SAGD_CALL(exp->run(&info));
-  sagd_config_destroy(&cfg);
   return SAGD_OK;
+}
+
+int sagd_cli_run(MPI_Comm comm, int argc, char **argv) {
+  /* everything the body allocates is released here, whichever way it returns */
+  sagd_config cfg = NULL;
+  const char **sets = NULL;
+  int rc = run_body_(&cfg, &sets, comm, argc, argv);
+  free(sets);
+  sagd_config_destroy(&cfg);
+  return rc;
 }

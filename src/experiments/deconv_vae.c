@@ -851,16 +851,22 @@ static int check_memory_(const sagd_run_info *info, const dv_config *c, size_t n
   return SAGD_OK;
 }
 
+static void dv_close_(dv_run *R, double *x, double *z) {
+  state_free_(R);
+  sagd_vae_destroy(&R->v);
+  sagd_optimizer_destroy(&R->ot);
+  sagd_optimizer_destroy(&R->op);
+  sagd_mlp_destroy(&R->gen);
+  sagd_mlp_destroy(&R->enc);
+  free(x);
+  free(z);
+}
+
 /* Everything a run or a bench needs before its state: the checked configuration, this
  * rank's shard of the data (x, z), the networks, optimizers, the VAE and the state buffers. */
-static int dv_open_(const sagd_run_info *info, dv_config *c, dv_state *s, dv_run *R,
-                    double **xp, double **zp) {
+static int dv_open_body_(const sagd_run_info *info, dv_config *c, dv_run *R, double **xp,
+                         double **zp) {
   SAGD_CALL(read_config_(info, c));
-  memset(s, 0, sizeof *s);
-  memset(R, 0, sizeof *R);
-  R->info = info;
-  R->c = c;
-  R->s = s;
   sagd_shard_range(c->n, c->vo.block, info->rank, info->size, &R->i0, &R->i1);
   size_t nloc = R->i1 - R->i0;
   SAGD_CALL(check_memory_(info, c, nloc));
@@ -887,16 +893,24 @@ static int dv_open_(const sagd_run_info *info, dv_config *c, dv_state *s, dv_run
   return SAGD_OK;
 }
 
-static void dv_close_(dv_run *R, double *x, double *z) {
-  state_free_(R);
-  sagd_vae_destroy(&R->v);
-  sagd_optimizer_destroy(&R->ot);
-  sagd_optimizer_destroy(&R->op);
-  sagd_mlp_destroy(&R->gen);
-  sagd_mlp_destroy(&R->enc);
-  free(x);
-  free(z);
+/* dv_open_body_ with one cleanup: on any failure everything it made is released. */
+static int dv_open_(const sagd_run_info *info, dv_config *c, dv_state *s, dv_run *R,
+                    double **xp, double **zp) {
+  memset(c, 0, sizeof *c);
+  memset(s, 0, sizeof *s);
+  memset(R, 0, sizeof *R);
+  R->info = info;
+  R->c = c;
+  R->s = s;
+  *xp = *zp = NULL;
+  int rc = dv_open_body_(info, c, R, xp, zp);
+  if (rc != SAGD_OK) {
+    dv_close_(R, *xp, *zp);
+    *xp = *zp = NULL;
+  }
+  return rc;
 }
+
 
 static int deconv_vae_run_(const sagd_run_info *info) {
   /* 1. everything that can be wrong with the input, before anything is written */
@@ -905,6 +919,8 @@ static int deconv_vae_run_(const sagd_run_info *info) {
   dv_run R;
   double *x = NULL, *z = NULL;
   SAGD_CALL(dv_open_(info, &c, &s, &R, &x, &z));
+  int rc = SAGD_OK, resumed = 0;
+  sagd_state st = NULL;
 
   char methods[64] = "";
   for (size_t i = 0; i < c.nm; i++) {
@@ -922,23 +938,21 @@ static int deconv_vae_run_(const sagd_run_info *info) {
                c.vo.gamma, c.vo.leapfrog, c.vo.iwae_k, (unsigned long long)info->key.seed,
                (unsigned long long)info->key.replication);
   if (c.estimate) {
-    SAGD_CALL(estimate_(&R));
+    SAGD_TRY(rc, done, estimate_(&R));
   }
 
   /* 2. the run state, resumed from a checkpoint if there is one */
-  sagd_state st = NULL;
-  SAGD_CALL(sagd_state_create(&st));
-  SAGD_CALL(ckpt_register_(&R, st));
-  int resumed = 0;
-  SAGD_CALL(ckpt_open_(&R, st, &resumed));
+  SAGD_TRY(rc, done, sagd_state_create(&st));
+  SAGD_TRY(rc, done, ckpt_register_(&R, st));
+  SAGD_TRY(rc, done, ckpt_open_(&R, st, &resumed));
 
   /* 3. pre-training and the fine-tunings */
   while (s.phase <= c.nm) {
-    SAGD_CALL(run_phase_(&R, s.phase));
+    SAGD_TRY(rc, done, run_phase_(&R, s.phase));
     if (info->rank == 0 && !info->quiet) {
       double ks = NAN, w1 = NAN;
       if (c.p == 1) {
-        SAGD_CALL(metrics_(&R, s.theta, &ks, &w1));
+        SAGD_TRY(rc, done, metrics_(&R, s.theta, &ks, &w1));
         exp_progress(info, "%s done: KS %.4f  W1 %.4f  loglik %.4f  (%.1fs)\n",
                      phase_name_(&c, s.phase), ks, w1, s.loglik_fin[s.phase],
                      s.secs[s.phase]);
@@ -950,19 +964,20 @@ static int deconv_vae_run_(const sagd_run_info *info) {
     snprintf(label, sizeof label, "%s done", phase_name_(&c, s.phase));
     s.phase++;
     s.iter = 0;
-    SAGD_CALL(sagd_checkpointer_tick(R.cp, s.total, label, 1));
+    SAGD_TRY(rc, done, sagd_checkpointer_tick(R.cp, s.total, label, 1));
   }
 
   /* 4. result file and summary */
   dv_metric met[NPHASE];
-  SAGD_CALL(write_result_(&R, x, z, met));
+  SAGD_TRY(rc, done, write_result_(&R, x, z, met));
   print_table_(&R, met);
   exp_progress(info, "wrote %s/result.h5\n", info->out_dir);
 
+done: /* however the run ends: done, stopped by a signal, failed */
   sagd_checkpointer_destroy(&R.cp);
   sagd_state_destroy(&st);
   dv_close_(&R, x, z);
-  return SAGD_OK;
+  return rc;
 }
 
 /* **Collective.** `sagd bench phases`: every phase timed on the current ranks, and with

@@ -74,7 +74,13 @@ static int load_data_(const sagd_run_info *info, double **x, double **z, size_t 
                                   sagd_config_real(cfg, "data", "shape_scale"), 0, *n, *x,
                                   *z));
   }
-  SAGD_CALL(sagd_gamma_check_data(*x, *n, 0));
+  int rc = sagd_gamma_check_data(*x, *n, 0);
+  if (rc != SAGD_OK) {
+    free(*x);
+    free(*z);
+    *x = *z = NULL;
+    return sagd_error_trace(rc, __FILE__, __LINE__, __func__);
+  }
   return SAGD_OK;
 }
 
@@ -186,15 +192,39 @@ static int check_memory_(const sagd_run_info *info) {
   return SAGD_OK;
 }
 
-static int em_gamma_run_(const sagd_run_info *info) {
+/* Everything a run holds, released in one place however the run ends (done, bad input,
+ * stopped by a signal, failed). */
+typedef struct {
+  double *x, *z;
+  sagd_optimizer opt_s, opt_e;
+  sagd_model model;
+  sagd_solver solver;
+  sagd_gamma_quad q;
+  exp_em_monitor ms, me;
+  sagd_state st;
+  sagd_em em_s, em_e;
+  sagd_checkpointer cp;
+} em_gamma_res;
+
+static void em_gamma_res_free_(em_gamma_res *R) {
+  sagd_checkpointer_destroy(&R->cp);
+  sagd_em_destroy(&R->em_s);
+  sagd_em_destroy(&R->em_e);
+  sagd_state_destroy(&R->st);
+  exp_em_monitor_free(&R->ms);
+  exp_em_monitor_free(&R->me);
+  sagd_gamma_quad_destroy(&R->q);
+  sagd_solver_destroy(&R->solver);
+  sagd_model_destroy(&R->model);
+  sagd_optimizer_destroy(&R->opt_s);
+  sagd_optimizer_destroy(&R->opt_e);
+  free(R->x);
+  free(R->z);
+}
+
+static int em_gamma_body_(const sagd_run_info *info, em_gamma_res *R) {
   sagd_config cfg = info->cfg;
   /* 1. everything that can be wrong with the input, before anything is written */
-  if (sagd_config_string(cfg, "data", "file")[0] == '\0') {
-    SAGD_CALL(check_memory_(info));
-  }
-  double *x = NULL, *z = NULL;
-  size_t n = 0;
-  SAGD_CALL(load_data_(info, &x, &z, &n));
   /* (a, b) from (0, 1) in [-20, 20]^2 unless model.theta0/lower/upper say otherwise */
   double theta0[2] = {0, 1}, lo[2] = {-20, -20}, hi[2] = {20, 20};
   SAGD_CALL(exp_theta_box(cfg, 2, theta0, lo, hi));
@@ -202,15 +232,25 @@ static int em_gamma_run_(const sagd_run_info *info) {
   SAGD_CALL(exp_schedule_from_config(cfg, &sched));
   const sagd_sampler_type *stype = NULL;
   SAGD_CALL(exp_sampler_from_config(cfg, &stype));
-  sagd_optimizer opt_s = NULL, opt_e = NULL;
-  SAGD_CALL(exp_optimizer_from_config(cfg, 2, lo, hi, &opt_s));
-  SAGD_CALL(exp_optimizer_from_config(cfg, 2, lo, hi, &opt_e));
   const char *result = sagd_config_string(cfg, "em", "result");
   SAGD_CHECK(strcmp(result, "last") == 0 || strcmp(result, "average") == 0, SAGD_ERR_CONFIG,
              "em.result = '%s': expected 'last' or 'average'", result);
   int64_t nodes = sagd_config_int(cfg, "exact", "nodes");
   SAGD_CHECK(nodes >= 64, SAGD_ERR_CONFIG,
              "exact.nodes = %lld: expected at least 64 Gauss-Hermite nodes", (long long)nodes);
+  const char *clock = sagd_config_string(cfg, "sagd", "clock");
+  SAGD_CHECK(strcmp(clock, "mstep") == 0 || strcmp(clock, "run") == 0, SAGD_ERR_CONFIG,
+             "sagd.clock = '%s': expected 'mstep' or 'run'", clock);
+  if (sagd_config_string(cfg, "data", "file")[0] == '\0') {
+    SAGD_CALL(check_memory_(info));
+  }
+  /* the config checked, the data (which free themselves if they are bad) */
+  size_t n = 0;
+  SAGD_CALL(load_data_(info, &R->x, &R->z, &n));
+  double *x = R->x, *z = R->z;
+  SAGD_CALL(exp_optimizer_from_config(cfg, 2, lo, hi, &R->opt_s));
+  SAGD_CALL(exp_optimizer_from_config(cfg, 2, lo, hi, &R->opt_e));
+  sagd_optimizer opt_s = R->opt_s, opt_e = R->opt_e;
   double S = sagd_config_real(cfg, "data", "shape_scale");
   size_t C = (size_t)sagd_config_int(cfg, "sagd", "chains");
   size_t block = (size_t)sagd_config_int(cfg, "sagd", "block");
@@ -223,13 +263,13 @@ static int em_gamma_run_(const sagd_run_info *info) {
   /* 2. model on this rank's shard, solver, quadrature reference */
   size_t i0, i1;
   sagd_shard_range(n, block, info->rank, info->size, &i0, &i1);
-  sagd_model model = NULL;
-  SAGD_CALL(sagd_gamma_model_create(x + i0, n, i0, i1, S, &model));
+  SAGD_CALL(sagd_gamma_model_create(x + i0, n, i0, i1, S, &R->model));
+  sagd_model model = R->model;
   sagd_solver_options so = {C, stype, sagd_config_real(cfg, "sagd", "gamma"), block, info->key};
-  sagd_solver solver = NULL;
-  SAGD_CALL(sagd_solver_create(info->comm, model, &so, &solver));
-  sagd_gamma_quad q = NULL;
-  SAGD_CALL(sagd_gamma_quad_create(x, n, (size_t)nodes, S, &q));
+  SAGD_CALL(sagd_solver_create(info->comm, model, &so, &R->solver));
+  sagd_solver solver = R->solver;
+  SAGD_CALL(sagd_gamma_quad_create(x, n, (size_t)nodes, S, &R->q));
+  sagd_gamma_quad q = R->q;
 
   exp_progress(info,
                "em_gamma: n = %zu, %d rank(s), %zu chain(s) per point, %llu M-steps x %llu "
@@ -239,33 +279,33 @@ static int em_gamma_run_(const sagd_run_info *info) {
                (unsigned long long)info->key.seed, (unsigned long long)info->key.replication);
 
   /* 3. SAGD path */
-  exp_em_monitor ms, me;
-  const char *clock = sagd_config_string(cfg, "sagd", "clock");
-  SAGD_CHECK(strcmp(clock, "mstep") == 0 || strcmp(clock, "run") == 0, SAGD_ERR_CONFIG,
-             "sagd.clock = '%s': expected 'mstep' or 'run'", clock);
+  exp_em_monitor *ms = &R->ms, *me = &R->me;
   const int global_clock = strcmp(clock, "run") == 0;
   exp_em_monitor_options mo = {"sagd",      2,           quad_loglik_,   q,
                                ab_text_,    &sched,      emo.msteps,     emo.updates,
                                burnin,      (double)(n * C), global_clock};
-  SAGD_CALL(exp_em_monitor_init(&ms, info, &mo));
+  SAGD_CALL(exp_em_monitor_init(ms, info, &mo));
   sagd_estimator_sagd_ctx sctx = {solver, &sched, burnin, NULL, global_clock, 0};
   mo.method = "exact";
   mo.burnin = 0;
   mo.chains = 0;
   mo.global_clock = 0;
-  SAGD_CALL(exp_em_monitor_init(&me, info, &mo));
+  SAGD_CALL(exp_em_monitor_init(me, info, &mo));
   exact_ctx ectx = {q, NULL};
 
   /* 3a. the resumable state: both EM loops with their traces and clocks, the chains (rows by
    * global chain id), and a checksum of the data (a resumed run must see the same data) */
-  sagd_state st = NULL;
-  SAGD_CALL(sagd_state_create(&st));
-  sagd_em em_s = NULL, em_e = NULL;
-  SAGD_CALL(sagd_em_create(&sagd_estimator_sagd, &sctx, opt_s, &sched, &emo, 2, theta0, &em_s));
-  SAGD_CALL(exp_em_monitor_register(&ms, em_s, st));
+  SAGD_CALL(sagd_state_create(&R->st));
+  sagd_state st = R->st;
+  SAGD_CALL(sagd_em_create(&sagd_estimator_sagd, &sctx, opt_s, &sched, &emo, 2, theta0,
+                           &R->em_s));
+  sagd_em em_s = R->em_s, em_e = NULL;
+  SAGD_CALL(exp_em_monitor_register(ms, em_s, st));
   if (exact) {
-    SAGD_CALL(sagd_em_create(&exact_estimator_, &ectx, opt_e, &sched, &emo, 2, theta0, &em_e));
-    SAGD_CALL(exp_em_monitor_register(&me, em_e, st));
+    SAGD_CALL(sagd_em_create(&exact_estimator_, &ectx, opt_e, &sched, &emo, 2, theta0,
+                             &R->em_e));
+    em_e = R->em_e;
+    SAGD_CALL(exp_em_monitor_register(me, em_e, st));
   }
   double *xi, *rho;
   size_t nch, r;
@@ -276,9 +316,9 @@ static int em_gamma_run_(const sagd_run_info *info) {
   SAGD_CALL(exp_checksum_pair(x, n, data_ck));
   memcpy(data_ck_saved, data_ck, sizeof data_ck);
   SAGD_CALL(sagd_state_add(st, "data/checksum", data_ck_saved, 2));
-  sagd_checkpointer cp = NULL;
-  SAGD_CALL(sagd_checkpointer_create(info, st, &cp));
-  ms.cp = me.cp = cp;
+  SAGD_CALL(sagd_checkpointer_create(info, st, &R->cp));
+  sagd_checkpointer cp = R->cp;
+  ms->cp = me->cp = cp;
   int resumed = 0;
   SAGD_CALL(sagd_checkpointer_resume(cp, &resumed, NULL, 0));
   SAGD_CHECK(!resumed || memcmp(data_ck, data_ck_saved, sizeof data_ck) == 0, SAGD_ERR_DATA,
@@ -287,14 +327,14 @@ static int em_gamma_run_(const sagd_run_info *info) {
 
   /* 3b. SAGD path (checkpoint iterations 0..M*T), then the exact path (M*T..2*M*T) */
   exp_em_boundary_ctx bs = {cp, "sagd", 0, emo.msteps, emo.updates};
-  SAGD_CALL(sagd_em_continue(em_s, exp_em_monitor_update, &ms, exp_em_boundary, &bs));
+  SAGD_CALL(sagd_em_continue(em_s, exp_em_monitor_update, ms, exp_em_boundary, &bs));
   double theta_s[2] = {sagd_em_theta(em_s)[0], sagd_em_theta(em_s)[1]};
 
   /* 4. exact path and MLE */
   double theta_e[2] = {theta0[0], theta0[1]}, mle[2] = {NAN, NAN}, llmax = NAN, lambda = NAN;
   if (exact) {
     exp_em_boundary_ctx be = {cp, "exact", emo.msteps * emo.updates, emo.msteps, emo.updates};
-    SAGD_CALL(sagd_em_continue(em_e, exp_em_monitor_update, &me, exp_em_boundary, &be));
+    SAGD_CALL(sagd_em_continue(em_e, exp_em_monitor_update, me, exp_em_boundary, &be));
     memcpy(theta_e, sagd_em_theta(em_e), sizeof theta_e);
     SAGD_CALL(sagd_gamma_quad_mle(q, theta_e, mle, &llmax));
     if (mle[1] * theta_e[1] < 0) { /* p(x; a, b) = p(x; a, -b): report the path's sign */
@@ -304,8 +344,8 @@ static int em_gamma_run_(const sagd_run_info *info) {
   }
 
   /* 5. result file, summary */
-  SAGD_CALL(write_result_(info, x, z, n, solver, model, C, &ms, &me, exact, mle, llmax, lambda));
-  double ll_s = exp_em_monitor_loglik(&ms);
+  SAGD_CALL(write_result_(info, x, z, n, solver, model, C, ms, me, exact, mle, llmax, lambda));
+  double ll_s = exp_em_monitor_loglik(ms);
   if (exact) {
     exp_progress(info,
                  "em_gamma summary: SAGD (a,b) = (%.6f, %.6f); exact (a,b) = (%.6f, %.6f); "
@@ -319,21 +359,15 @@ static int em_gamma_run_(const sagd_run_info *info) {
                  theta_s[0], theta_s[1], ll_s);
   }
   exp_report_written(info, cp, resumed);
-  sagd_checkpointer_destroy(&cp);
-  sagd_em_destroy(&em_s);
-  sagd_em_destroy(&em_e);
-  sagd_state_destroy(&st);
-
-  exp_em_monitor_free(&ms);
-  exp_em_monitor_free(&me);
-  sagd_gamma_quad_destroy(&q);
-  sagd_solver_destroy(&solver);
-  sagd_model_destroy(&model);
-  sagd_optimizer_destroy(&opt_s);
-  sagd_optimizer_destroy(&opt_e);
-  free(x);
-  free(z);
   return SAGD_OK;
+}
+
+static int em_gamma_run_(const sagd_run_info *info) {
+  em_gamma_res R;
+  memset(&R, 0, sizeof R);
+  int rc = em_gamma_body_(info, &R);
+  em_gamma_res_free_(&R);
+  return rc;
 }
 
 const sagd_experiment_type sagd_experiment_em_gamma = {

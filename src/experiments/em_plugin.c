@@ -102,18 +102,48 @@ static int write_result_(const sagd_run_info *info, sagd_plugin_handle h, const 
   return SAGD_OK;
 }
 
-static int em_plugin_run_(const sagd_run_info *info) {
+/* Everything a run holds, released in one place however the run ends. The model owns the
+ * plug-in's context once made, so it goes before the handle. */
+typedef struct {
+  sagd_plugin_handle h;
+  double *theta0, *lo, *hi;
+  sagd_optimizer opt;
+  sagd_model model;
+  sagd_solver solver;
+  loglik_ctx lc;
+  exp_em_monitor ms;
+  sagd_state st;
+  sagd_em em;
+  sagd_checkpointer cp;
+} em_plugin_res;
+
+static void em_plugin_res_free_(em_plugin_res *R) {
+  sagd_checkpointer_destroy(&R->cp);
+  sagd_em_destroy(&R->em);
+  sagd_state_destroy(&R->st);
+  exp_em_monitor_free(&R->ms);
+  sagd_xsum_destroy(&R->lc.acc);
+  sagd_solver_destroy(&R->solver);
+  sagd_model_destroy(&R->model);
+  sagd_optimizer_destroy(&R->opt);
+  sagd_plugin_unload(&R->h);
+  free(R->theta0);
+  free(R->lo);
+  free(R->hi);
+}
+
+static int em_plugin_body_(const sagd_run_info *info, em_plugin_res *R) {
   sagd_config cfg = info->cfg;
   /* 1. the plug-in and everything that can be wrong with the input, before any output */
-  sagd_plugin_handle h = NULL;
-  SAGD_CALL(open_plugin_(info, &h));
+  SAGD_CALL(open_plugin_(info, &R->h));
+  sagd_plugin_handle h = R->h;
   const sagd_plugin *pl = sagd_plugin_table(h);
   plugin_dims D = {0};
   sagd_plugin_dims(h, &D.n, &D.r, &D.p);
-  double *theta0 = NULL, *lo = NULL, *hi = NULL;
-  SAGD_CALLOC(theta0, D.p, "theta0");
-  SAGD_CALLOC(lo, D.p, "lower bounds");
-  SAGD_CALLOC(hi, D.p, "upper bounds");
+  SAGD_CALLOC(R->theta0, D.p, "theta0");
+  SAGD_CALLOC(R->lo, D.p, "lower bounds");
+  SAGD_CALLOC(R->hi, D.p, "upper bounds");
+  double *theta0 = R->theta0, *lo = R->lo, *hi = R->hi;
   SAGD_CALL(sagd_plugin_defaults(h, theta0, lo, hi));
   SAGD_CALL(exp_theta_box(cfg, D.p, theta0, lo, hi));
   double data_ck[2] = {0, 0}, data_ck_saved[2], plugin_ck[2], plugin_ck_saved[2];
@@ -126,8 +156,8 @@ static int em_plugin_run_(const sagd_run_info *info) {
   SAGD_CALL(exp_schedule_from_config(cfg, &sched));
   const sagd_sampler_type *stype = NULL;
   SAGD_CALL(exp_sampler_from_config(cfg, &stype));
-  sagd_optimizer opt = NULL;
-  SAGD_CALL(exp_optimizer_from_config(cfg, D.p, lo, hi, &opt));
+  SAGD_CALL(exp_optimizer_from_config(cfg, D.p, lo, hi, &R->opt));
+  sagd_optimizer opt = R->opt;
   const char *result = sagd_config_string(cfg, "em", "result");
   SAGD_CHECK(strcmp(result, "last") == 0 || strcmp(result, "average") == 0, SAGD_ERR_CONFIG,
              "em.result = '%s': expected 'last' or 'average'", result);
@@ -155,14 +185,15 @@ static int em_plugin_run_(const sagd_run_info *info) {
        8 * ((double)emo.msteps * (double)emo.updates + 1) * ((double)D.p + 5)},
   };
   SAGD_CALL(exp_check_memory(info, items, sizeof items / sizeof items[0]));
-  sagd_model model = NULL;
-  SAGD_CALL(sagd_plugin_model(h, D.i0, D.i1, &model));
+  SAGD_CALL(sagd_plugin_model(h, D.i0, D.i1, &R->model));
+  sagd_model model = R->model;
   sagd_solver_options so = {D.C, stype, sagd_config_real(cfg, "sagd", "gamma"), block,
                             info->key};
-  sagd_solver solver = NULL;
-  SAGD_CALL(sagd_solver_create(info->comm, model, &so, &solver));
-  loglik_ctx lc = {h, info->comm, D.i0, D.i1, block, NULL};
-  SAGD_CALL(sagd_xsum_create(1, &lc.acc));
+  SAGD_CALL(sagd_solver_create(info->comm, model, &so, &R->solver));
+  sagd_solver solver = R->solver;
+  loglik_ctx *lc = &R->lc;
+  *lc = (loglik_ctx){h, info->comm, D.i0, D.i1, block, NULL};
+  SAGD_CALL(sagd_xsum_create(1, &lc->acc));
   exp_progress(info,
                "em_plugin: plug-in '%s' (%s): %s; n = %zu, r = %zu, p = %zu, %d rank(s), %zu "
                "chain(s) per point, %llu M-step(s) x %llu updates, target %s, schedule %s, "
@@ -175,18 +206,18 @@ static int em_plugin_run_(const sagd_run_info *info) {
 
   /* 3. the resumable state: the EM loop, its traces and clock, the chains, and checksums
    * of the data and of the plug-in (a resumed run must see the same of both) */
-  exp_em_monitor ms;
+  exp_em_monitor *ms = &R->ms;
   exp_em_monitor_options mo = {"sagd",  D.p,        pl->loglik ? loglik_ : NULL,
-                               &lc,     NULL,       &sched,
+                               lc,      NULL,       &sched,
                                emo.msteps, emo.updates, burnin,
                                (double)(D.n * D.C), global_clock};
-  SAGD_CALL(exp_em_monitor_init(&ms, info, &mo));
+  SAGD_CALL(exp_em_monitor_init(ms, info, &mo));
   sagd_estimator_sagd_ctx sctx = {solver, &sched, burnin, NULL, global_clock, follow};
-  sagd_state st = NULL;
-  SAGD_CALL(sagd_state_create(&st));
-  sagd_em em = NULL;
-  SAGD_CALL(sagd_em_create(&sagd_estimator_sagd, &sctx, opt, &sched, &emo, D.p, theta0, &em));
-  SAGD_CALL(exp_em_monitor_register(&ms, em, st));
+  SAGD_CALL(sagd_state_create(&R->st));
+  sagd_state st = R->st;
+  SAGD_CALL(sagd_em_create(&sagd_estimator_sagd, &sctx, opt, &sched, &emo, D.p, theta0, &R->em));
+  sagd_em em = R->em;
+  SAGD_CALL(exp_em_monitor_register(ms, em, st));
   double *xi, *rho;
   size_t nch, r;
   sagd_solver_chains(solver, &xi, &rho, &nch, &r);
@@ -196,9 +227,9 @@ static int em_plugin_run_(const sagd_run_info *info) {
   memcpy(plugin_ck_saved, plugin_ck, sizeof plugin_ck);
   SAGD_CALL(sagd_state_add(st, "data/checksum", data_ck_saved, 2));
   SAGD_CALL(sagd_state_add(st, "plugin/checksum", plugin_ck_saved, 2));
-  sagd_checkpointer cp = NULL;
-  SAGD_CALL(sagd_checkpointer_create(info, st, &cp));
-  ms.cp = cp;
+  SAGD_CALL(sagd_checkpointer_create(info, st, &R->cp));
+  sagd_checkpointer cp = R->cp;
+  ms->cp = cp;
   int resumed = 0;
   SAGD_CALL(sagd_checkpointer_resume(cp, &resumed, NULL, 0));
   SAGD_CHECK(!resumed || memcmp(plugin_ck, plugin_ck_saved, sizeof plugin_ck) == 0,
@@ -212,27 +243,23 @@ static int em_plugin_run_(const sagd_run_info *info) {
 
   /* 4. the SAGD path */
   exp_em_boundary_ctx bs = {cp, "sagd", 0, emo.msteps, emo.updates};
-  SAGD_CALL(sagd_em_continue(em, exp_em_monitor_update, &ms, exp_em_boundary, &bs));
+  SAGD_CALL(sagd_em_continue(em, exp_em_monitor_update, ms, exp_em_boundary, &bs));
 
   /* 5. result file, summary */
-  SAGD_CALL(write_result_(info, h, &D, solver, &ms, plugin_ck));
+  SAGD_CALL(write_result_(info, h, &D, solver, ms, plugin_ck));
   char th[160];
-  exp_theta_text_generic(exp_em_monitor_theta(&ms), D.p, 6, th, sizeof th);
-  exp_progress(info, "em_plugin summary: %s; loglik = %.6f\n", th, exp_em_monitor_loglik(&ms));
+  exp_theta_text_generic(exp_em_monitor_theta(ms), D.p, 6, th, sizeof th);
+  exp_progress(info, "em_plugin summary: %s; loglik = %.6f\n", th, exp_em_monitor_loglik(ms));
   exp_report_written(info, cp, resumed);
-  sagd_checkpointer_destroy(&cp);
-  sagd_em_destroy(&em);
-  sagd_state_destroy(&st);
-  exp_em_monitor_free(&ms);
-  sagd_xsum_destroy(&lc.acc);
-  sagd_solver_destroy(&solver);
-  sagd_model_destroy(&model);
-  sagd_optimizer_destroy(&opt);
-  sagd_plugin_unload(&h);
-  free(theta0);
-  free(lo);
-  free(hi);
   return SAGD_OK;
+}
+
+static int em_plugin_run_(const sagd_run_info *info) {
+  em_plugin_res R;
+  memset(&R, 0, sizeof R);
+  int rc = em_plugin_body_(info, &R);
+  em_plugin_res_free_(&R);
+  return rc;
 }
 
 const sagd_experiment_type sagd_experiment_em_plugin = {
