@@ -19,6 +19,9 @@
 extern "C" {
 #endif
 
+/** Replications are numbered below this (the key word packs 48 bits of it with the stream). */
+#define SAGD_RNG_MAX_REPLICATION ((uint64_t)1 << 48)
+
 /** The run-wide key: the user's seed and the replication number (replication < 2^48: it
  *  shares one 64-bit Philox key word with the stream number, which must be < 2^16). */
 typedef struct {

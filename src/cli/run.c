@@ -127,6 +127,11 @@ int sagd_cli_run_info(MPI_Comm comm, sagd_config cfg, int quiet, sagd_run_info *
   info->quiet = quiet;
   info->key.seed = (uint64_t)sagd_config_int(cfg, "run", "seed");
   info->key.replication = (uint64_t)sagd_config_int(cfg, "run", "replication");
+  SAGD_CHECK(info->key.replication < SAGD_RNG_MAX_REPLICATION, SAGD_ERR_CONFIG,
+             "run.replication = %llu: expected a number below 2^48 = %llu (the random "
+             "streams' key holds 48 bits of it)",
+             (unsigned long long)info->key.replication,
+             (unsigned long long)SAGD_RNG_MAX_REPLICATION);
   return SAGD_OK;
 }
 

@@ -51,7 +51,7 @@ void sagd_rng_gsl_destroy(sagd_rng_gsl *r) {
 void sagd_rng_gsl_reset(sagd_rng_gsl r, sagd_rng_key key, uint32_t stream, uint64_t id,
                         uint64_t t, uint64_t k) {
   /* Internal invariants: the key word packs replication (48 bits) and stream (16 bits). */
-  SAGD_ASSERT(key.replication < ((uint64_t)1 << 48));
+  SAGD_ASSERT(key.replication < SAGD_RNG_MAX_REPLICATION);
   SAGD_ASSERT(stream < ((uint32_t)1 << 16));
   philox4x64_ctr_t c = {{id, t, k, 0}};
   philox4x64_key_t kk = {{key.seed, (key.replication << 16) | (uint64_t)stream}};

@@ -38,6 +38,8 @@ expect_bad "unknown sampler" "sagd.sampler" "$cfg" --set sagd.sampler=hamiltonia
 expect_bad "unknown schedule" "sagd.schedule" "$cfg" --set sagd.schedule=cosine
 expect_bad "theta0 wrong length" "model.theta0" "$cfg" --set model.theta0=1,2,3
 expect_bad "too few quadrature nodes" "exact.nodes" "$cfg" --set exact.nodes=10
+expect_bad "replication beyond the RNG's 48 bits" "run.replication = 281474976710656: expected a number below 2^48" \
+  "$cfg" --set run.replication=281474976710656
 # sizes that cannot fit in memory: refused before anything is allocated, naming the keys
 expect_bad "data.n too large for memory" "data 40 TB (data.n)" "$cfg" --set data.n=1000000000000
 expect_bad "sagd.chains too large for memory" "chains 5.12 TB (data.n, sagd.chains)" \
