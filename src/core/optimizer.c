@@ -109,7 +109,6 @@ const sagd_optimizer_type sagd_optimizer_adam = {"adam", state_size_adam_, step_
 
 static const sagd_optimizer_type *const optimizer_types_[] = {&sagd_optimizer_sgd,
                                                               &sagd_optimizer_adam};
-static const char *const optimizer_names_[] = {"sgd", "adam", NULL};
 
 const sagd_optimizer_type *sagd_optimizer_type_find(const char *name) {
   if (name == NULL) {
@@ -123,7 +122,15 @@ const sagd_optimizer_type *sagd_optimizer_type_find(const char *name) {
   return NULL;
 }
 
-const char *const *sagd_optimizer_type_names(void) { return optimizer_names_; }
+/* The names, taken from the types themselves (so the two cannot drift), NULL-terminated. */
+const char *const *sagd_optimizer_type_names(void) {
+  enum { N = sizeof optimizer_types_ / sizeof optimizer_types_[0] };
+  static const char *names[N + 1];
+  for (size_t i = 0; i < N; i++) {
+    names[i] = optimizer_types_[i]->name;
+  }
+  return names;
+}
 
 static int create_body_(sagd_optimizer o, const sagd_optimizer_options *opt) {
   const size_t p = o->p;

@@ -78,7 +78,6 @@ const sagd_sampler_type sagd_sampler_overdamped = {"overdamped", 0, update_overd
 
 static const sagd_sampler_type *const sampler_types_[] = {
     &sagd_sampler_underdamped, &sagd_sampler_symplectic, &sagd_sampler_overdamped, NULL};
-static const char *const sampler_names_[] = {"underdamped", "symplectic", "overdamped", NULL};
 
 const sagd_sampler_type *sagd_sampler_type_find(const char *name) {
   if (name == NULL) {
@@ -92,7 +91,14 @@ const sagd_sampler_type *sagd_sampler_type_find(const char *name) {
   return NULL;
 }
 
-const char *const *sagd_sampler_type_names(void) { return sampler_names_; }
+/* The names, taken from the types themselves (so the two cannot drift), NULL-terminated. */
+const char *const *sagd_sampler_type_names(void) {
+  static const char *names[sizeof sampler_types_ / sizeof sampler_types_[0]];
+  for (size_t i = 0; sampler_types_[i] != NULL; i++) {
+    names[i] = sampler_types_[i]->name;
+  }
+  return names;
+}
 
 int sagd_sampler_create(const sagd_sampler_type *type, sagd_model model, size_t C,
                         size_t max_block, double gamma, sagd_rng_key key, sagd_sampler *s) {

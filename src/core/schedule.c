@@ -101,9 +101,6 @@ static const sagd_schedule_type *const schedule_types_[] = {
     &sagd_schedule_power};
 #define N_SCHEDULE_TYPES (sizeof(schedule_types_) / sizeof(schedule_types_[0]))
 
-static const char *const schedule_names_[] = {"constant", "thm3", "thm4", "em", "power",
-                                              NULL};
-
 const sagd_schedule_type *sagd_schedule_type_find(const char *name) {
   if (name == NULL) {
     return NULL;
@@ -116,7 +113,14 @@ const sagd_schedule_type *sagd_schedule_type_find(const char *name) {
   return NULL;
 }
 
-const char *const *sagd_schedule_type_names(void) { return schedule_names_; }
+/* The names, taken from the types themselves (so the two cannot drift), NULL-terminated. */
+const char *const *sagd_schedule_type_names(void) {
+  static const char *names[N_SCHEDULE_TYPES + 1];
+  for (size_t i = 0; i < N_SCHEDULE_TYPES; i++) {
+    names[i] = schedule_types_[i]->name;
+  }
+  return names;
+}
 
 /* A parameter must be finite and satisfy `cond`; the message names it and its value. */
 #define CHECK_PAR_(s, field, cond, expect)                                                 \

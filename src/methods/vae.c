@@ -704,7 +704,6 @@ const sagd_vae_method_type sagd_vae_method_sagd = {"sagd", 0, start_sagd_, grad_
 static const sagd_vae_method_type *const methods_[] = {
     &sagd_vae_method_vae, &sagd_vae_method_iwae, &sagd_vae_method_hmc, &sagd_vae_method_sagd,
     NULL};
-static const char *const method_names_[] = {"vae", "iwae", "hmc", "sagd", NULL};
 
 const sagd_vae_method_type *sagd_vae_method_find(const char *name) {
   if (name == NULL) {
@@ -718,7 +717,14 @@ const sagd_vae_method_type *sagd_vae_method_find(const char *name) {
   return NULL;
 }
 
-const char *const *sagd_vae_method_names(void) { return method_names_; }
+/* The names, taken from the types themselves (so the two cannot drift), NULL-terminated. */
+const char *const *sagd_vae_method_names(void) {
+  static const char *names[sizeof methods_ / sizeof methods_[0]];
+  for (size_t i = 0; methods_[i] != NULL; i++) {
+    names[i] = methods_[i]->name;
+  }
+  return names;
+}
 
 /* ---- metrics ------------------------------------------------------------------------- */
 
