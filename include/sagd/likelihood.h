@@ -7,7 +7,7 @@
  *   gaussian  : x | η ~ N(η, I),          -log p = Σ_j (η_j - x_j)²/2 + (p/2) log 2π
  *   bernoulli : x | η ~ Bernoulli(σ(η)),  -log p = Σ_j softplus(η_j) - x_j η_j
  *               (η are logits; x_j ∈ [0, 1]: binary data are the exact model, grey values
- *               the usual relaxation of MNIST's intensities)
+ *               the usual treatment of MNIST's intensities as probabilities)
  */
 #ifndef SAGD_LIKELIHOOD_H
 #define SAGD_LIKELIHOOD_H

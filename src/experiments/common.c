@@ -262,8 +262,8 @@ int exp_check_memory(const sagd_run_info *info, const exp_mem_item *items, size_
   MPI_Comm node;
   SAGD_CHECK_MPI(MPI_Comm_split_type(info->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
   int on_node = 1;
-  MPI_Comm_size(node, &on_node);
-  MPI_Comm_free(&node);
+  SAGD_CHECK_MPI(MPI_Comm_size(node, &on_node));
+  SAGD_CHECK_MPI(MPI_Comm_free(&node));
   const char *env = getenv("SAGD_MEMORY_BYTES");
   double phys = env != NULL ? strtod(env, NULL)
                             : (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);

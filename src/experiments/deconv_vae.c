@@ -815,6 +815,18 @@ static void state_free_(dv_run *R) {
   free(R->col);
 }
 
+/* Of a network with layer widths w[0..nw): *acts += Σ widths, *maxw = max(*maxw, widths),
+ * *params += weights and biases (doubles: the config's sizes may overflow size_t). */
+static void net_sizes_(const size_t *w, size_t nw, double *acts, double *maxw, double *params) {
+  for (size_t l = 0; l < nw; l++) {
+    *acts += (double)w[l];
+    *maxw = fmax(*maxw, (double)w[l]);
+    if (l + 1 < nw) {
+      *params += (double)w[l] * (double)w[l + 1] + (double)w[l + 1];
+    }
+  }
+}
+
 /* What a rank will hold, from the config alone (before anything is allocated). */
 static int check_memory_(const sagd_run_info *info, const dv_config *c, size_t nloc) {
   const double nl = (double)nloc, p = (double)c->p, r = (double)c->r;
@@ -823,16 +835,8 @@ static int check_memory_(const sagd_run_info *info, const dv_config *c, size_t n
   const double part = ceil((double)c->vo.block / (double)c->vo.batches);
   const double rows = part * widest, gmax = fmax(fmax(rows, (double)c->nodes), 1024);
   double acts_g = 0, acts_e = 0, params = 0, maxw = 0;
-  for (size_t l = 0; l < c->ngw; l++) {
-    acts_g += (double)c->gw[l];
-    maxw = fmax(maxw, (double)c->gw[l]);
-    params += l + 1 < c->ngw ? (double)c->gw[l] * (double)c->gw[l + 1] + (double)c->gw[l + 1] : 0;
-  }
-  for (size_t l = 0; l < c->new_; l++) {
-    acts_e += (double)c->ew[l];
-    maxw = fmax(maxw, (double)c->ew[l]);
-    params += l + 1 < c->new_ ? (double)c->ew[l] * (double)c->ew[l + 1] + (double)c->ew[l + 1] : 0;
-  }
+  net_sizes_(c->gw, c->ngw, &acts_g, &maxw, &params);
+  net_sizes_(c->ew, c->new_, &acts_e, &maxw, &params);
   const double prec = c->precision == SAGD_PRECISION_SINGLE ? 1.5 : 1.0; /* float copies */
   const exp_mem_item items[] = {
       {"data", "data.n, data.dim", 8 * 3 * nl * p},

@@ -23,13 +23,11 @@ typedef struct {
   void *ctx;
 } wrap_ctx;
 
-/* An op of the plug-in returned rc: SAGD_ERR_MODEL (exit 2 on every rank: the plug-in is
- * the user's input, and an op fails on one rank's shard only), with the message the
- * plug-in recorded (or that it recorded none) prefixed by its name. */
-static int op_failed_(const sagd_plugin *pl, const char *op, int rc) {
+/* An op of the plug-in returned rc: record `code` with the message the plug-in recorded
+ * (or that it recorded none) prefixed by its name. */
+static int op_failed_(const sagd_plugin *pl, const char *op, int rc, int code) {
   char msg[768];
   snprintf(msg, sizeof msg, "%s", sagd_error_message());
-  const int code = SAGD_ERR_MODEL;
   if (rc < 0 || rc >= SAGD_ERR_COUNT_ || msg[0] == '\0') {
     return sagd_error_set(code, __FILE__, __LINE__, __func__,
                           "plug-in '%s': its %s op failed with code %d (%s) and no message",
@@ -39,12 +37,14 @@ static int op_failed_(const sagd_plugin *pl, const char *op, int rc) {
                         pl->name, op, msg);
 }
 
+/* An op during the run: a failure is SAGD_ERR_MODEL (exit 2 on every rank: the plug-in is
+ * the user's input, and an op fails on one rank's shard only). */
 #define PLUGIN_OP_(pl, op, call)                                                   \
   do {                                                                            \
     sagd_error_clear();                                                           \
     int prc_ = (call);                                                            \
     if (prc_ != SAGD_OK) {                                                        \
-      return op_failed_((pl), (op), prc_);                                        \
+      return op_failed_((pl), (op), prc_, SAGD_ERR_MODEL);                                        \
     }                                                                             \
   } while (0)
 
@@ -141,13 +141,10 @@ static int load_(const char *path, const sagd_plugin_args *args, sagd_plugin_han
     sagd_error_clear();
     rc = h->pl->open(args, &h->ctx, &h->n, &h->r, &h->p);
     if (rc != SAGD_OK) {
-      /* keep its code when it is bad input (the same on every rank) */
-      int code = sagd_error_exit_status(rc) == 2 && rc != SAGD_ERR_MODEL ? rc : SAGD_ERR_CONFIG;
-      op_failed_(h->pl, "open", rc);
-      rc = code;
-      char msg[768];
-      snprintf(msg, sizeof msg, "%s", sagd_error_message());
-      sagd_error_set(code, __FILE__, __LINE__, __func__, "%s", msg);
+      /* keep its code when it is bad input (sagd_plugin_load agrees on it collectively) */
+      rc = op_failed_(h->pl, "open", rc,
+                      sagd_error_exit_status(rc) == 2 && rc != SAGD_ERR_MODEL ? rc
+                                                                             : SAGD_ERR_CONFIG);
     } else if (h->n == 0 || h->r == 0 || h->p == 0) {
       rc = sagd_error_set(SAGD_ERR_CONFIG, __FILE__, __LINE__, __func__,
                           "plug-in '%s': open set n = %zu, r = %zu, p = %zu: expected each "
