@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "nn/nn_impl.h"
+#include "sagd/error.h"
 #include "sagd/nn.h"
 
 #if defined(__x86_64__) && defined(__GLIBC__) && defined(__GNUC__)
@@ -508,3 +509,46 @@ const sagd_activation_type sagd_act_tanh = {"tanh", tanh_f_, tanh_df_, tanh_fdf_
                                             tanh_bias_fdf_f_};
 const sagd_activation_type sagd_act_sigmoid = {"sigmoid", sigmoid_f_, sigmoid_df_,
                                                sigmoid_fdf_, sigmoid_bias_fdf_f_};
+
+void sagd_nn_bias_act_(const sagd_activation_type *act, size_t rows, size_t n, const double *b,
+                       double *z, double *d) {
+  /* The bias and the activation in one pass where a fused kernel exists. */
+  if (d != NULL && sagd_nn_bias_fdf_(act, rows, n, b, z, d)) {
+    return;
+  }
+  for (size_t q = 0; q < rows; q++) {
+    double *zr = z + q * n;
+    for (size_t j = 0; j < n; j++) {
+      zr[j] += b[j];
+    }
+  }
+  if (d == NULL) { /* identity: a = z */
+    return;
+  }
+  const size_t m = rows * n;
+  if (act->fdf != NULL) {
+    act->fdf(m, z, z, d);
+  } else {
+    /* No fused op: keep z in the derivative buffer, a = f(z) over z, then d = df(z, a)
+     * elementwise over the copy. */
+    memcpy(d, z, m * sizeof(double));
+    act->f(m, d, z);
+    act->df(m, d, z, d);
+  }
+}
+
+int sagd_nn_xavier_(sagd_rng_key key, uint64_t net_id, uint64_t layer, size_t count,
+                    double fan_in, double fan_out, double *w) {
+  SAGD_CHECK(key.replication < ((uint64_t)1 << 48), SAGD_ERR_ARG,
+             "Xavier initialisation: replication = %llu, expected < 2^48",
+             (unsigned long long)key.replication);
+  sagd_rng_gsl rng = NULL;
+  SAGD_CALL(sagd_rng_gsl_create(&rng));
+  const double limit = sqrt(6.0 / (fan_in + fan_out));
+  sagd_rng_uniforms(rng, key, SAGD_STREAM_NN_INIT, net_id, layer, 0, count, w);
+  for (size_t j = 0; j < count; j++) {
+    w[j] = (2.0 * w[j] - 1.0) * limit;
+  }
+  sagd_rng_gsl_destroy(&rng);
+  return SAGD_OK;
+}

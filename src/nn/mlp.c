@@ -154,19 +154,12 @@ int sagd_mlp_init_xavier(sagd_mlp net, sagd_rng_key key, uint64_t net_id, double
   SAGD_CHECK(key.replication < ((uint64_t)1 << 48), SAGD_ERR_ARG,
              "sagd_mlp_init_xavier: replication = %llu, expected < 2^48",
              (unsigned long long)key.replication);
-  sagd_rng_gsl rng = NULL;
-  SAGD_CALL(sagd_rng_gsl_create(&rng));
   for (size_t l = 0; l < net->L; l++) {
     const size_t fin = net->w[l], fout = net->w[l + 1];
-    const double limit = sqrt(6.0 / ((double)fin + (double)fout));
-    double *W = params + net->woff[l];
-    sagd_rng_uniforms(rng, key, SAGD_STREAM_NN_INIT, net_id, (uint64_t)l, 0, fin * fout, W);
-    for (size_t j = 0; j < fin * fout; j++) {
-      W[j] = (2.0 * W[j] - 1.0) * limit;
-    }
+    SAGD_CALL(sagd_nn_xavier_(key, net_id, (uint64_t)l, fin * fout, (double)fin, (double)fout,
+                              params + net->woff[l]));
     memset(params + net->boff[l], 0, fout * sizeof(double));
   }
-  sagd_rng_gsl_destroy(&rng);
   return SAGD_OK;
 }
 
@@ -195,31 +188,7 @@ int sagd_mlp_forward(sagd_mlp net, const double *params, size_t batch, const dou
     const double *W = params + net->woff[l], *b = params + net->boff[l];
     SAGD_CALL(dgemm_(net, CblasNoTrans, CblasTrans, B, (int)nout, (int)nin, in, (int)nin, W,
                      (int)nin, 0.0, Z, (int)nout));
-    const sagd_activation_type *act = layer_act_(net, l);
-    double *D = net->D[l];
-    /* The bias and the activation in one pass where a fused kernel exists. */
-    if (D != NULL && sagd_nn_bias_fdf_(act, batch, nout, b, Z, D)) {
-      in = Z;
-      continue;
-    }
-    for (size_t q = 0; q < batch; q++) {
-      double *z = Z + q * nout;
-      for (size_t j = 0; j < nout; j++) {
-        z[j] += b[j];
-      }
-    }
-    if (D != NULL) { /* else identity: A = Z */
-      const size_t n = batch * nout;
-      if (act->fdf != NULL) {
-        act->fdf(n, Z, Z, D);
-      } else {
-        /* No fused op: keep Z in the derivative buffer, A = f(Z) over Z, then
-         * D = df(Z, A) elementwise over the copy. */
-        memcpy(D, Z, n * sizeof(double));
-        act->f(n, D, Z);
-        act->df(n, D, Z, D);
-      }
-    }
+    sagd_nn_bias_act_(layer_act_(net, l), batch, nout, b, Z, net->D[l]);
     in = Z;
   }
   net->X = X;

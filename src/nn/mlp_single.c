@@ -18,19 +18,6 @@
 #include "sagd/error.h"
 #include "sagd/gemmlog.h"
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <xmmintrin.h>
-/* MXCSR flush-to-zero (bit 15) and denormals-are-zero (bit 6). */
-static unsigned ftz_on_(void) {
-  const unsigned csr = _mm_getcsr();
-  _mm_setcsr(csr | 0x8040u);
-  return csr;
-}
-static void ftz_off_(unsigned csr) { _mm_setcsr(csr); }
-#else
-static unsigned ftz_on_(void) { return 0; }
-static void ftz_off_(unsigned csr) { (void)csr; }
-#endif
 
 static int sgemm_(sagd_mlp net, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N,
                   int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc) {
@@ -163,18 +150,18 @@ static int backward_(sagd_mlp net, const double *params, size_t batch, const dou
 
 int sagd_mlp_forward_single_(sagd_mlp net, const double *params, size_t batch,
                              const double *X, double *Y) {
-  const unsigned csr = ftz_on_();
+  const unsigned csr = sagd_nn_ftz_on_();
   const int err = forward_(net, params, batch, X, Y);
-  ftz_off_(csr);
+  sagd_nn_ftz_off_(csr);
   return err;
 }
 
 int sagd_mlp_backward_single_(sagd_mlp net, const double *params, size_t batch,
                               const double *dY, double *grad_params, double *dX,
                               int accumulate, const sagd_nn_sink_ *sink) {
-  const unsigned csr = ftz_on_();
+  const unsigned csr = sagd_nn_ftz_on_();
   const int err = backward_(net, params, batch, dY, grad_params, dX, accumulate, sink);
-  ftz_off_(csr);
+  sagd_nn_ftz_off_(csr);
   return err;
 }
 

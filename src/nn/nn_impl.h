@@ -8,6 +8,7 @@
 #include "sagd/gemmlog.h"
 #include "sagd/nn.h"
 #include "sagd/psum.h"
+#include "sagd/rng.h"
 
 /* Where sagd_mlp_backward_psum sends a parameter gradient: components offset + [0, nparams)
  * of the current term of a pre-rounded sum. */
@@ -69,5 +70,31 @@ void sagd_nn_bias_fdf_float_(const sagd_activation_type *act, size_t rows, size_
  * Returns 1 if done, 0 if `act` has no such kernel (then nothing was touched). */
 int sagd_nn_bias_fdf_(const sagd_activation_type *act, size_t rows, size_t n, const double *b,
                       double *z, double *d);
+
+/* For a rows × n row-major block z: z ← act(z + b) and d ← act'(z + b) (b broadcast over the
+ * rows; d NULL for identity: only the bias), through the fused kernel where `act` has one,
+ * else the bias then act->fdf (or f then df). The double twin of sagd_nn_bias_fdf_float_. */
+void sagd_nn_bias_act_(const sagd_activation_type *act, size_t rows, size_t n, const double *b,
+                       double *z, double *d);
+
+/* Xavier/Glorot-uniform weights: count uniforms at (key, SAGD_STREAM_NN_INIT, net_id, t = layer,
+ * k = 0), mapped to (2u - 1)·sqrt(6/(fan_in + fan_out)). */
+int sagd_nn_xavier_(sagd_rng_key key, uint64_t net_id, uint64_t layer, size_t count,
+                    double fan_in, double fan_out, double *w);
+
+/* Float subnormals flushed to zero (x86 MXCSR FTZ and DAZ) during the single-precision passes
+ * (see mlp_single.c for why); ftz_on returns the state ftz_off restores. */
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+static inline unsigned sagd_nn_ftz_on_(void) {
+  const unsigned csr = _mm_getcsr();
+  _mm_setcsr(csr | 0x8040u); /* bit 15 flush-to-zero, bit 6 denormals-are-zero */
+  return csr;
+}
+static inline void sagd_nn_ftz_off_(unsigned csr) { _mm_setcsr(csr); }
+#else
+static inline unsigned sagd_nn_ftz_on_(void) { return 0; }
+static inline void sagd_nn_ftz_off_(unsigned csr) { (void)csr; }
+#endif
 
 #endif
