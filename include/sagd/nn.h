@@ -1,6 +1,7 @@
 /**
  * @file nn.h
- * @brief Dense neural networks (MLPs) on batches, via CBLAS GEMMs, with flat parameters.
+ * @brief Feed-forward networks on batches, via CBLAS GEMMs, with flat parameters: dense
+ *        layers (MLPs) and, from a text description, convolution layers (conv.h).
  *
  * An MLP has layer widths w[0] (input) .. w[L] (output); hidden layers use one activation,
  * the output layer another (often identity). Parameters are ONE flat double vector, layer
@@ -86,6 +87,23 @@ int sagd_mlp_forward(sagd_mlp net, const double *params, size_t batch, const dou
  *  Neither output may alias dY or X. */
 int sagd_mlp_backward(sagd_mlp net, const double *params, size_t batch, const double *dY,
                       double *grad_params, double *dX);
+
+/** A network from a text description `spec` (what names it in messages, e.g. the config key):
+ *  layers separated by ';', each one of
+ *    dense N [act]                         a dense layer of width N
+ *    conv C kK [sS] [pP] [act]             convolution to C channels (conv.h; s1 p0 default)
+ *    convt C kK [sS] [pP] [oO] [act]       transposed convolution (out_pad O, default 0)
+ *    reshape RxCxCH                        view the values as R × C × CH (NHWC) for a conv
+ *  (act: an activation name, default identity). The input is in_rows × in_cols × in_channels
+ *  (1 × 1 × n for a vector); a dense layer's output is a vector, so a conv after it needs a
+ *  reshape. E.g. the MNIST generator "dense 1024 relu; dense 3136 relu; reshape 7x7x64;
+ *  convt 32 k4 s2 p1 relu; convt 1 k4 s2 p1". A network with conv layers is used exactly like
+ *  an MLP (every function of this header; the GEMM log records its dense layers only). A bad
+ *  description is SAGD_ERR_CONFIG naming the item and what was expected. */
+int sagd_mlp_create_spec(const char *what, const char *spec, size_t in_rows, size_t in_cols,
+                         size_t in_channels, size_t max_batch, sagd_mlp *net);
+/** One line: the layers with their shapes, the parameter count and the multiply-adds per row. */
+int sagd_mlp_describe(sagd_mlp net, char *buf, size_t cap);
 
 /** Precision of a network's forward and backward passes. */
 typedef enum { SAGD_PRECISION_DOUBLE = 0, SAGD_PRECISION_SINGLE = 1 } sagd_precision;

@@ -92,6 +92,8 @@ int sagd_psum_create(size_t p, uint64_t max_terms, int margin, sagd_psum *s) {
     return sagd_error_trace(err, __FILE__, __LINE__, __func__);
   }
   sagd_psum_reset_grid(n);
+  sagd_psum_zero(n); /* "all zero", and the int16 grid the kernels read set from the doubles */
+  n->seconds = 0.0;
   *s = n;
   return SAGD_OK;
 }

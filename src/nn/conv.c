@@ -65,6 +65,31 @@ struct sagd_conv_s {
 #undef GEMM
 #undef BIAS_ACT
 
+/* ---- the passes on the caller's buffers (nn_impl.h): the networks of mlp.c call these */
+
+size_t sagd_conv_nweights_(sagd_conv c) { return c->nweights; }
+
+void sagd_conv_fwd_d_(sagd_conv c, const double *p, size_t batch, const double *in,
+                      double *out) {
+  forward__d(c, p, p + c->nweights, batch, in, out, c->col, c->D);
+}
+
+void sagd_conv_bwd_d_(sagd_conv c, const double *p, size_t batch, const double *dY,
+                      const double *in, double *gW, double beta, double *gb, int accumulate,
+                      double *dX) {
+  backward__d(c, p, batch, dY, c->D, in, c->col, c->dz, c->dcol, gW, beta, gb, accumulate, dX);
+}
+
+void sagd_conv_fwd_f_(sagd_conv c, const float *p, size_t batch, const float *in, float *out) {
+  forward__f(c, p, p + c->nweights, batch, in, out, c->colf, c->Df);
+}
+
+void sagd_conv_bwd_f_(sagd_conv c, const float *p, size_t batch, const float *dY,
+                      const float *in, float *gW, double *gb, int accumulate, float *dX) {
+  backward__f(c, p, batch, dY, c->Df, in, c->colf, c->dzf, c->dcolf, gW, 0.0f, gb, accumulate,
+              dX);
+}
+
 static void free_single_(sagd_conv c) {
   free(c->pf);
   free(c->gf);
@@ -230,14 +255,14 @@ int sagd_conv_forward(sagd_conv c, const double *params, size_t batch, const dou
   SAGD_CHECK(X != NULL && Y != NULL && X != Y, SAGD_ERR_ARG,
              "sagd_conv_forward: X and Y must be given and distinct");
   if (!c->single) {
-    forward__d(c, params, params + c->nweights, batch, X, Y, c->col, c->D);
+    sagd_conv_fwd_d_(c, params, batch, X, Y);
   } else {
     const unsigned csr = sagd_nn_ftz_on_();
     const size_t ni = batch * c->in_size, no = batch * c->out_size;
     for (size_t i = 0; i < ni; i++) {
       c->Xf[i] = (float)X[i];
     }
-    forward__f(c, c->pf, c->pf + c->nweights, batch, c->Xf, c->Yf, c->colf, c->Df);
+    sagd_conv_fwd_f_(c, c->pf, batch, c->Xf, c->Yf);
     for (size_t i = 0; i < no; i++) {
       Y[i] = (double)c->Yf[i];
     }
@@ -261,8 +286,7 @@ int sagd_conv_backward(sagd_conv c, const double *params, size_t batch, const do
   }
   double *gb = grad_params != NULL ? grad_params + c->nweights : NULL;
   if (!c->single) {
-    backward__d(c, params, batch, dY, c->D, c->X, c->col, c->dz, c->dcol, grad_params, 1.0, gb,
-                1, dX);
+    sagd_conv_bwd_d_(c, params, batch, dY, c->X, grad_params, 1.0, gb, 1, dX);
     return SAGD_OK;
   }
   const unsigned csr = sagd_nn_ftz_on_();
@@ -271,8 +295,8 @@ int sagd_conv_backward(sagd_conv c, const double *params, size_t batch, const do
   for (size_t i = 0; i < no; i++) {
     dYf[i] = (float)dY[i];
   }
-  backward__f(c, c->pf, batch, dYf, c->Df, c->Xf, c->colf, c->dzf, c->dcolf,
-              grad_params != NULL ? c->gf : NULL, 0.0f, gb, 1, dX != NULL ? c->dXf : NULL);
+  sagd_conv_bwd_f_(c, c->pf, batch, dYf, c->Xf, grad_params != NULL ? c->gf : NULL, gb, 1,
+                   dX != NULL ? c->dXf : NULL);
   if (grad_params != NULL) {
     for (size_t i = 0; i < c->nweights; i++) {
       grad_params[i] += (double)c->gf[i];
@@ -287,6 +311,26 @@ int sagd_conv_backward(sagd_conv c, const double *params, size_t batch, const do
   return SAGD_OK;
 }
 
+int sagd_conv_float_workspace_(sagd_conv c) {
+  if (c->colf != NULL) {
+    return SAGD_OK;
+  }
+  const size_t osz = c->max_batch * c->out_size;
+  c->colf = malloc(c->col_size * sizeof(float));
+  c->dcolf = malloc(c->col_size * sizeof(float));
+  c->dzf = malloc(osz * sizeof(float));
+  if (c->act != &sagd_act_identity) {
+    c->Df = malloc(osz * sizeof(float));
+  }
+  if (c->colf == NULL || c->dcolf == NULL || c->dzf == NULL ||
+      (c->act != &sagd_act_identity && c->Df == NULL)) {
+    free_single_(c);
+    SAGD_FAIL(SAGD_ERR_MEM, "cannot allocate %zu floats of single-precision convolution "
+              "workspace", 2 * c->col_size + 2 * osz);
+  }
+  return SAGD_OK;
+}
+
 int sagd_conv_set_precision(sagd_conv c, sagd_precision prec) {
   SAGD_CHECK(c != NULL, SAGD_ERR_ARG, "sagd_conv_set_precision: no layer given");
   SAGD_CHECK(prec == SAGD_PRECISION_DOUBLE || prec == SAGD_PRECISION_SINGLE, SAGD_ERR_ARG,
@@ -295,21 +339,14 @@ int sagd_conv_set_precision(sagd_conv c, sagd_precision prec) {
   if (prec == SAGD_PRECISION_DOUBLE) {
     return SAGD_OK;
   }
+  SAGD_CALL(sagd_conv_float_workspace_(c));
   const size_t B = c->max_batch;
   c->pf = malloc(c->nparams * sizeof(float));
   c->gf = malloc(c->nweights * sizeof(float));
   c->Xf = malloc(B * c->in_size * sizeof(float));
   c->dXf = malloc(B * c->in_size * sizeof(float));
   c->Yf = malloc(B * c->out_size * sizeof(float));
-  c->dzf = malloc(B * c->out_size * sizeof(float));
-  c->colf = malloc(c->col_size * sizeof(float));
-  c->dcolf = malloc(c->col_size * sizeof(float));
-  if (c->act != &sagd_act_identity) {
-    c->Df = malloc(B * c->out_size * sizeof(float));
-  }
-  if (c->pf == NULL || c->gf == NULL || c->Xf == NULL || c->dXf == NULL || c->Yf == NULL ||
-      c->dzf == NULL || c->colf == NULL || c->dcolf == NULL ||
-      (c->act != &sagd_act_identity && c->Df == NULL)) {
+  if (c->pf == NULL || c->gf == NULL || c->Xf == NULL || c->dXf == NULL || c->Yf == NULL) {
     free_single_(c);
     SAGD_FAIL(SAGD_ERR_MEM, "cannot allocate the single-precision workspace of a convolution");
   }

@@ -35,9 +35,7 @@ static int dgemm_(sagd_mlp net, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb
 
 void sagd_mlp_set_log(sagd_mlp net, sagd_gemm_log log) { net->log = log; }
 
-static const sagd_activation_type *layer_act_(sagd_mlp net, size_t l) {
-  return l + 1 == net->L ? net->output : net->hidden;
-}
+static const sagd_activation_type *layer_act_(sagd_mlp net, size_t l) { return net->acts[l]; }
 
 void sagd_mlp_destroy(sagd_mlp *net) {
   if (net == NULL || *net == NULL) {
@@ -50,6 +48,13 @@ void sagd_mlp_destroy(sagd_mlp *net) {
   free(m->S[1]);
   free(m->gd);
   sagd_mlp_free_single_(m);
+  if (m->conv != NULL) {
+    for (size_t l = 0; l < m->L; l++) {
+      sagd_conv_destroy(&m->conv[l]);
+    }
+  }
+  free(m->conv);
+  free(m->acts);
   free(m->w);
   free(m->woff);
   free(m->boff);
@@ -67,7 +72,7 @@ static int mlp_alloc_(sagd_mlp m) {
     if (l + 1 < L) {
       SAGD_CALLOC(m->A[l], n, "MLP hidden activations");
     }
-    if (layer_act_(m, l) != &sagd_act_identity) {
+    if (m->conv[l] == NULL && layer_act_(m, l) != &sagd_act_identity) {
       SAGD_CALLOC(m->D[l], n, "MLP activation derivatives");
     }
   }
@@ -75,14 +80,15 @@ static int mlp_alloc_(sagd_mlp m) {
   SAGD_CALLOC(m->S[1], B * m->maxw, "MLP backward scratch");
   size_t mw = 1;
   for (size_t l = 0; l < L; l++) {
-    mw = m->w[l] * m->w[l + 1] > mw ? m->w[l] * m->w[l + 1] : mw;
+    const size_t nl = m->conv[l] != NULL ? sagd_conv_nparams(m->conv[l]) : m->w[l] * m->w[l + 1];
+    mw = nl > mw ? nl : mw;
   }
   SAGD_CALLOC(m->gd, mw, "MLP layer gradient scratch");
   return SAGD_OK;
 }
 
-int sagd_mlp_create(size_t nlayers, const size_t *widths, const sagd_activation_type *hidden,
-                    const sagd_activation_type *output, size_t max_batch, sagd_mlp *net) {
+int sagd_nn_create_(size_t nlayers, const size_t *widths, const sagd_activation_type *const *acts,
+                    const sagd_conv_geom *const *geoms, size_t max_batch, sagd_mlp *net) {
   SAGD_CHECK(net != NULL, SAGD_ERR_ARG, "sagd_mlp_create: output pointer must be given");
   *net = NULL;
   SAGD_CHECK(nlayers >= 1, SAGD_ERR_ARG, "MLP with %zu layers: expected >= 1", nlayers);
@@ -97,49 +103,83 @@ int sagd_mlp_create(size_t nlayers, const size_t *widths, const sagd_activation_
   SAGD_CHECK(max_batch >= 1, SAGD_ERR_ARG, "MLP max_batch = %zu: expected >= 1", max_batch);
   SAGD_CHECK(max_batch <= INT32_MAX, SAGD_ERR_ARG,
              "MLP max_batch = %zu: expected <= %d (a BLAS int)", max_batch, (int)INT32_MAX);
-  size_t maxw = 0, np = 0;
+  size_t maxw = 0;
   for (size_t l = 0; l <= nlayers; l++) {
     maxw = widths[l] > maxw ? widths[l] : maxw;
   }
   SAGD_CHECK(max_batch <= SIZE_MAX / sizeof(double) / maxw, SAGD_ERR_ARG,
              "MLP max_batch = %zu rows of width %zu is too large", max_batch, maxw);
-  for (size_t l = 0; l < nlayers; l++) {
-    SAGD_CHECK(widths[l + 1] <= (SIZE_MAX / sizeof(double) - np) / (widths[l] + 1),
-               SAGD_ERR_ARG, "MLP: too many parameters at layer %zu", l);
-    np += widths[l + 1] * (widths[l] + 1);
-  }
 
   sagd_mlp m = calloc(1, sizeof(*m));
   SAGD_CHECK(m != NULL, SAGD_ERR_MEM, "cannot allocate an MLP");
   m->L = nlayers;
   m->maxw = maxw;
-  m->nparams = np;
   m->max_batch = max_batch;
-  m->hidden = hidden != NULL ? hidden : &sagd_act_identity;
-  m->output = output != NULL ? output : &sagd_act_identity;
+  m->hidden = acts[0] != NULL ? acts[0] : &sagd_act_identity;
+  m->output = acts[nlayers - 1] != NULL ? acts[nlayers - 1] : &sagd_act_identity;
   m->w = calloc(nlayers + 1, sizeof(size_t));
   m->woff = calloc(nlayers, sizeof(size_t));
   m->boff = calloc(nlayers, sizeof(size_t));
+  m->acts = calloc(nlayers, sizeof(*m->acts));
+  m->conv = calloc(nlayers, sizeof(*m->conv));
   int err = SAGD_OK;
-  if (m->w == NULL || m->woff == NULL || m->boff == NULL) {
+  if (m->w == NULL || m->woff == NULL || m->boff == NULL || m->acts == NULL || m->conv == NULL) {
     err = sagd_error_set(SAGD_ERR_MEM, __FILE__, __LINE__, __func__,
                          "cannot allocate an MLP of %zu layers", nlayers);
-  } else {
-    memcpy(m->w, widths, (nlayers + 1) * sizeof(size_t));
-    size_t off = 0;
-    for (size_t l = 0; l < nlayers; l++) {
-      m->woff[l] = off;
-      off += widths[l + 1] * widths[l];
-      m->boff[l] = off;
-      off += widths[l + 1];
-    }
-    err = mlp_alloc_(m);
+    goto done;
   }
+  memcpy(m->w, widths, (nlayers + 1) * sizeof(size_t));
+  size_t off = 0;
+  for (size_t l = 0; l < nlayers; l++) {
+    m->acts[l] = acts[l] != NULL ? acts[l] : &sagd_act_identity;
+    m->woff[l] = off;
+    size_t nl;
+    if (geoms != NULL && geoms[l] != NULL) {
+      SAGD_TRY(err, done, sagd_conv_create(geoms[l], m->acts[l], max_batch, &m->conv[l]));
+      if (sagd_conv_in_size(m->conv[l]) != widths[l] ||
+          sagd_conv_out_size(m->conv[l]) != widths[l + 1]) {
+        err = sagd_error_set(SAGD_ERR_ARG, __FILE__, __LINE__, __func__,
+                             "layer %zu: a convolution from %zu to %zu values between widths "
+                             "%zu and %zu: expected equal sizes",
+                             l, sagd_conv_in_size(m->conv[l]), sagd_conv_out_size(m->conv[l]),
+                             widths[l], widths[l + 1]);
+        goto done;
+      }
+      nl = sagd_conv_nparams(m->conv[l]);
+      m->boff[l] = off + sagd_conv_nweights_(m->conv[l]);
+    } else {
+      if (widths[l + 1] > (SIZE_MAX / sizeof(double) - off) / (widths[l] + 1)) {
+        err = sagd_error_set(SAGD_ERR_ARG, __FILE__, __LINE__, __func__,
+                             "MLP: too many parameters at layer %zu", l);
+        goto done;
+      }
+      nl = widths[l + 1] * (widths[l] + 1);
+      m->boff[l] = off + widths[l + 1] * widths[l];
+    }
+    off += nl;
+  }
+  m->nparams = off;
+  err = mlp_alloc_(m);
+done:
   if (err != SAGD_OK) {
     sagd_mlp_destroy(&m);
     return sagd_error_trace(err, __FILE__, __LINE__, __func__);
   }
   *net = m;
+  return SAGD_OK;
+}
+
+int sagd_mlp_create(size_t nlayers, const size_t *widths, const sagd_activation_type *hidden,
+                    const sagd_activation_type *output, size_t max_batch, sagd_mlp *net) {
+  SAGD_CHECK(net != NULL, SAGD_ERR_ARG, "sagd_mlp_create: output pointer must be given");
+  *net = NULL;
+  SAGD_CHECK(nlayers >= 1 && nlayers <= 1024, SAGD_ERR_ARG,
+             "MLP with %zu layers: expected 1 .. 1024", nlayers);
+  const sagd_activation_type *acts[1024];
+  for (size_t l = 0; l < nlayers; l++) {
+    acts[l] = l + 1 == nlayers ? output : hidden;
+  }
+  SAGD_CALL(sagd_nn_create_(nlayers, widths, acts, NULL, max_batch, net));
   return SAGD_OK;
 }
 
@@ -155,6 +195,11 @@ int sagd_mlp_init_xavier(sagd_mlp net, sagd_rng_key key, uint64_t net_id, double
              "sagd_mlp_init_xavier: replication = %llu, expected < 2^48",
              (unsigned long long)key.replication);
   for (size_t l = 0; l < net->L; l++) {
+    if (net->conv[l] != NULL) {
+      SAGD_CALL(sagd_conv_init_xavier(net->conv[l], key, net_id, (uint64_t)l,
+                                      params + net->woff[l]));
+      continue;
+    }
     const size_t fin = net->w[l], fout = net->w[l + 1];
     SAGD_CALL(sagd_nn_xavier_(key, net_id, (uint64_t)l, fin * fout, (double)fin, (double)fout,
                               params + net->woff[l]));
@@ -185,6 +230,11 @@ int sagd_mlp_forward(sagd_mlp net, const double *params, size_t batch, const dou
   for (size_t l = 0; l < net->L; l++) {
     const size_t nin = net->w[l], nout = net->w[l + 1];
     double *Z = l + 1 == net->L ? Y : net->A[l];
+    if (net->conv[l] != NULL) {
+      sagd_conv_fwd_d_(net->conv[l], params + net->woff[l], batch, in, Z);
+      in = Z;
+      continue;
+    }
     const double *W = params + net->woff[l], *b = params + net->boff[l];
     SAGD_CALL(dgemm_(net, CblasNoTrans, CblasTrans, B, (int)nout, (int)nin, in, (int)nin, W,
                      (int)nin, 0.0, Z, (int)nout));
@@ -269,6 +319,37 @@ static int backward_(sagd_mlp net, const double *params, size_t batch, const dou
     const size_t nin = net->w[l], nout = net->w[l + 1];
     const double *W = params + net->woff[l];
     const double *Ain = l == 0 ? net->X : net->A[l - 1];
+    if (net->conv[l] != NULL) {
+      /* dZ is this layer's dL/dY (its activation derivative is the layer's own) */
+      sagd_conv c = net->conv[l];
+      const int nxt = dZ == net->S[cur] ? 1 - cur : cur;
+      double *dIn = l == 0 ? dX : net->S[nxt];
+      const size_t nw = sagd_conv_nweights_(c);
+      if (sink != NULL) {
+        sagd_conv_bwd_d_(c, W, batch, dZ, Ain, net->gd, 0.0, net->gd + nw, 0, dIn);
+        SAGD_CALL(sagd_psum_add_range(sink->sum, sink->offset + net->woff[l],
+                                      sagd_conv_nparams(c), net->gd));
+      } else if (grad_params != NULL) {
+        double *g = grad_params + net->woff[l];
+        sagd_conv_bwd_d_(c, W, batch, dZ, Ain, g, accumulate ? 1.0 : 0.0, g + nw, accumulate,
+                         dIn);
+      } else {
+        sagd_conv_bwd_d_(c, W, batch, dZ, Ain, NULL, 0.0, NULL, 0, dIn);
+      }
+      if (l == 0) {
+        break;
+      }
+      const double *D = net->D[l - 1];
+      if (D != NULL) {
+        const size_t n = batch * nin;
+        for (size_t i = 0; i < n; i++) {
+          dIn[i] *= D[i];
+        }
+      }
+      dZ = dIn;
+      cur = nxt;
+      continue;
+    }
     if (sink != NULL) {
       /* the layer's gradient into the scratch, then into the sum while it is in cache */
       SAGD_CALL(dgemm_(net, CblasTrans, CblasNoTrans, (int)nout, (int)nin, B, dZ, (int)nout,
@@ -310,10 +391,11 @@ static int backward_(sagd_mlp net, const double *params, size_t batch, const dou
 double sagd_mlp_flops(sagd_mlp net, size_t batch, int with_backward) {
   double per_row = 0.0, first = 0.0;
   for (size_t l = 0; l < net->L; l++) {
-    const double mac = (double)net->w[l] * (double)net->w[l + 1];
-    per_row += 2.0 * mac;
+    const double f = net->conv[l] != NULL ? sagd_conv_flops(net->conv[l], 1, 0)
+                                          : 2.0 * (double)net->w[l] * (double)net->w[l + 1];
+    per_row += f;
     if (l == 0) {
-      first = 2.0 * mac;
+      first = f;
     }
   }
   double total = per_row; /* forward */

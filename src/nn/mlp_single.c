@@ -30,7 +30,7 @@ static int sgemm_(sagd_mlp net, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb
 }
 
 static const sagd_activation_type *act_(sagd_mlp net, size_t l) {
-  return l + 1 == net->L ? net->output : net->hidden;
+  return net->acts[l];
 }
 
 static int check_prepared_(sagd_mlp net, const double *params) {
@@ -52,6 +52,11 @@ static int forward_(sagd_mlp net, const double *params, size_t batch, const doub
   for (size_t l = 0; l < net->L; l++) {
     const size_t nin = net->w[l], nout = net->w[l + 1];
     float *Z = l + 1 == net->L ? net->Yf : net->Af[l];
+    if (net->conv[l] != NULL) {
+      sagd_conv_fwd_f_(net->conv[l], net->pf + net->woff[l], batch, in, Z);
+      in = Z;
+      continue;
+    }
     const float *W = net->pf + net->woff[l], *b = net->pf + net->boff[l];
     SAGD_CALL(sgemm_(net, CblasNoTrans, CblasTrans, B, (int)nout, (int)nin, in, (int)nin, W,
                      (int)nin, Z, (int)nout));
@@ -92,6 +97,44 @@ static int backward_(sagd_mlp net, const double *params, size_t batch, const dou
     const size_t nin = net->w[l], nout = net->w[l + 1];
     const float *W = net->pf + net->woff[l];
     const float *Ain = l == 0 ? net->Xf : net->Af[l - 1];
+    if (net->conv[l] != NULL) {
+      /* dZ is this layer's dL/dY (its activation derivative is the layer's own) */
+      sagd_conv c = net->conv[l];
+      const size_t nw = sagd_conv_nweights_(c), np = sagd_conv_nparams(c);
+      const int want = sink != NULL || grad_params != NULL;
+      float *gW = want ? net->gf + net->woff[l] : NULL;
+      double *gb = sink != NULL ? net->gd : (grad_params != NULL ? grad_params + net->boff[l] : NULL);
+      const int acc = sink == NULL && accumulate;
+      const int nxt = 1 - cur;
+      float *dIn = (l > 0 || dX != NULL) ? net->Sf[nxt] : NULL;
+      sagd_conv_bwd_f_(c, W, batch, dZ, Ain, gW, gb, acc, dIn);
+      if (sink != NULL) {
+        SAGD_CALL(sagd_psum_add_range_float(sink->sum, sink->offset + net->woff[l], nw, gW));
+        SAGD_CALL(sagd_psum_add_range(sink->sum, sink->offset + net->boff[l], np - nw, gb));
+      } else if (grad_params != NULL) {
+        double *g = grad_params + net->woff[l];
+        for (size_t i = 0; i < nw; i++) {
+          g[i] = accumulate ? g[i] + (double)gW[i] : (double)gW[i];
+        }
+      }
+      if (l == 0) {
+        if (dX != NULL) {
+          for (size_t i = 0; i < batch * nin; i++) {
+            dX[i] = (double)dIn[i];
+          }
+        }
+        break;
+      }
+      const float *D = net->Df[l - 1];
+      if (D != NULL) {
+        for (size_t i = 0; i < batch * nin; i++) {
+          dIn[i] *= D[i];
+        }
+      }
+      dZ = dIn;
+      cur = nxt;
+      continue;
+    }
     if (sink != NULL || grad_params != NULL) {
       float *gW = net->gf + net->woff[l];
       SAGD_CALL(sgemm_(net, CblasTrans, CblasNoTrans, (int)nout, (int)nin, B, dZ, (int)nout, Ain,
@@ -200,7 +243,9 @@ int sagd_mlp_set_precision(sagd_mlp net, sagd_precision prec) {
     if (l + 1 < L) {
       ok = ok && (net->Af[l] = calloc(n, sizeof(float))) != NULL;
     }
-    if (act_(net, l) != &sagd_act_identity) {
+    if (net->conv[l] != NULL) {
+      ok = ok && sagd_conv_float_workspace_(net->conv[l]) == SAGD_OK;
+    } else if (act_(net, l) != &sagd_act_identity) {
       ok = ok && (net->Df[l] = calloc(n, sizeof(float))) != NULL;
     }
   }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "sagd/gemmlog.h"
+#include "sagd/conv.h"
 #include "sagd/nn.h"
 #include "sagd/psum.h"
 #include "sagd/rng.h"
@@ -24,6 +25,8 @@ struct sagd_mlp_s {
   size_t *woff, *boff; /* offsets of W_l and b_l in the flat parameters */
   size_t nparams, maxw, max_batch;
   const sagd_activation_type *hidden, *output;
+  const sagd_activation_type **acts; /* acts[l]: layer l's activation */
+  sagd_conv *conv;   /* conv[l]: layer l's convolution (NULL: a dense layer), owned */
   double **A;        /* A[l], l < L-1: hidden activations, max_batch × w[l+1] */
   double **D;        /* D[l]: activation derivatives (NULL for identity layers) */
   double *S[2];      /* backward scratch, max_batch × maxw each */
@@ -40,6 +43,29 @@ struct sagd_mlp_s {
   float *Sf[2];           /* backward scratch */
   float *Xf, *Yf;         /* input (max_batch × w[0]) and output (max_batch × w[L]) */
 };
+
+/* The passes of a convolution layer on the caller's buffers (conv.c), as a network's layer:
+ * p its parameters (W then b), in/out/dY/dX [batch × size]; forward keeps what backward needs
+ * in the layer. Backward: gW (beta 0 sets, 1 adds; NULL: not wanted), gb (+)= the bias
+ * gradient in double (NULL: not wanted), dX (NULL: not wanted). The float passes need
+ * sagd_conv_float_workspace_ first. */
+size_t sagd_conv_nweights_(sagd_conv c);
+void sagd_conv_fwd_d_(sagd_conv c, const double *p, size_t batch, const double *in,
+                      double *out);
+void sagd_conv_bwd_d_(sagd_conv c, const double *p, size_t batch, const double *dY,
+                      const double *in, double *gW, double beta, double *gb, int accumulate,
+                      double *dX);
+void sagd_conv_fwd_f_(sagd_conv c, const float *p, size_t batch, const float *in, float *out);
+void sagd_conv_bwd_f_(sagd_conv c, const float *p, size_t batch, const float *dY,
+                      const float *in, float *gW, double *gb, int accumulate, float *dX);
+int sagd_conv_float_workspace_(sagd_conv c);
+
+/* A network of nlayers layers between widths[0..L]: layer l has activation acts[l] (NULL:
+ * identity) and is dense, or the convolution geoms[l] when geoms and geoms[l] are not NULL
+ * (its input and output sizes must be widths[l] and widths[l+1]). sagd_mlp_create and
+ * sagd_mlp_create_spec build on it. */
+int sagd_nn_create_(size_t nlayers, const size_t *widths, const sagd_activation_type *const *acts,
+                    const sagd_conv_geom *const *geoms, size_t max_batch, sagd_mlp *net);
 
 /* Free an array of L per-layer buffers (entries may be NULL) and the array itself. */
 #define SAGD_NN_FREE_LAYERS(arr, L)                 \
