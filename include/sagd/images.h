@@ -46,6 +46,10 @@ const uint8_t *sagd_images_bytes(sagd_images img);
  *  (SAGD_ERR_ARG when the range is outside the set). */
 int sagd_images_get(sagd_images img, size_t first, size_t count, double *out);
 
+/** *hdf5 = 1 if `path` is an HDF5 file (read it by split), 0 otherwise (an IDX file, or
+ *  something sagd_images_read will refuse). SAGD_ERR_DATA if it cannot be read. */
+int sagd_images_probe(const char *path, int *hdf5);
+
 /** "IDX" or "HDF5": where the images came from. */
 const char *sagd_images_format(sagd_images img);
 

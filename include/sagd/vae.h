@@ -164,6 +164,18 @@ int sagd_vae_loglik(sagd_vae v, const double *theta, size_t nodes, double *ll);
 int sagd_vae_generate(sagd_mlp gen, const double *theta, sagd_rng_key key, size_t m,
                       double *u, double *out);
 
+/** Held-out scoring: for m points x [m × p] with global indices i0 .. i0+m-1, the
+ *  importance-sampling estimate ll[q] = log (1/S) Σ_s p(x_q, u_s; θ) / q_φ(u_s | x_q), u_s =
+ *  μ_φ(x_q) + σ_φ(x_q) ε_s with ε_s at (SAGD_STREAM_REPARAM, id = global index, t, s) (so a
+ *  fixed t gives every generator the same noise: common random numbers). A lower bound on
+ *  log p(x_q; θ) in expectation (Jensen), tight as S grows when q_φ is close to the
+ *  posterior. One point at a time (the encoder on one row, the generator on chunks of at
+ *  most its max_batch samples): per-point values do not depend on m or on the rank.
+ *  lik NULL: Gaussian. Not collective. */
+int sagd_vae_is_loglik(sagd_mlp gen, sagd_mlp enc, const double *theta, const double *phi,
+                       const sagd_likelihood_type *lik, sagd_rng_key key, uint64_t t,
+                       const double *x, size_t m, size_t i0, size_t S, double *ll);
+
 #ifdef __cplusplus
 }
 #endif

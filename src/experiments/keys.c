@@ -6,7 +6,8 @@ const sagd_config_key sagd_config_keys[] = {
     /* [run] */
     {"run", "experiment", SAGD_CFG_STRING, "em_gamma", SAGD_CFG_ANY,
      "experiment to run: em_gamma (automated EM, Figure 1), deconv_vae (debiased VAE, "
-     "Table 1) or em_plugin (automated EM or MLE on a user's model, model.plugin)", 0},
+     "Table 1), em_plugin (automated EM or MLE on a user's model, model.plugin) or mnist_vae "
+     "(convolutional VAE on MNIST digits refined by SAGD, Figure 3)", 0},
     {"run", "seed", SAGD_CFG_INT, "1", SAGD_CFG_NONNEGATIVE,
      "random seed (with the replication, keys every random draw)", 0},
     {"run", "replication", SAGD_CFG_INT, "0", SAGD_CFG_NONNEGATIVE,
@@ -15,14 +16,21 @@ const sagd_config_key sagd_config_keys[] = {
      "rank 0 prints a progress line every N updates (0: only phase summaries)", 1},
     /* [data] */
     {"data", "n", SAGD_CFG_INT, "100", SAGD_CFG_AT_LEAST_1,
-     "number of synthetic observations", 0},
+     "number of synthetic observations (mnist_vae: training images used, the first n of "
+     "the split)", 0},
     {"data", "a", SAGD_CFG_REAL, "2", SAGD_CFG_ANY, "em_gamma: true a of the generator", 0},
     {"data", "b", SAGD_CFG_REAL, "0.5", SAGD_CFG_ANY, "em_gamma: true b of the generator", 0},
     {"data", "shape_scale", SAGD_CFG_REAL, "10", SAGD_CFG_POSITIVE,
      "em_gamma: S in shape = S*sigmoid(a + b z)", 0},
     {"data", "file", SAGD_CFG_STRING, "", SAGD_CFG_ANY,
      "optional text file of observations (white space/comma separated, # comments); "
-     "replaces the synthetic data and sets n", 0},
+     "replaces the synthetic data and sets n (mnist_vae: data/mnist/mnist.h5 from the set-up, "
+     "or an IDX images file, plain or .gz)", 0},
+    {"data", "test_file", SAGD_CFG_STRING, "", SAGD_CFG_ANY,
+     "mnist_vae: IDX file of the test images when data.file is an IDX file (empty with "
+     "sagd's HDF5 data.file, which holds both splits)", 0},
+    {"data", "test_n", SAGD_CFG_INT, "1000", SAGD_CFG_AT_LEAST_1,
+     "mnist_vae: test images scored by the held-out log-likelihood (the first n)", 0},
     {"data", "truth", SAGD_CFG_STRING, "exponential", SAGD_CFG_ANY,
      "deconv_vae: latent truth Z: normal (N(1, 0.5^2)), exponential (mean 2) or mixture "
      "(0.4 N(0, 0.5^2) + 0.6 N(3, 0.5^2)); X = Z + N(0, I)", 0},
@@ -30,7 +38,7 @@ const sagd_config_key sagd_config_keys[] = {
      "deconv_vae: data dimension p (independent coordinates)", 0},
     /* [model] */
     {"model", "precision", SAGD_CFG_STRING, "double", SAGD_CFG_ANY,
-     "deconv_vae: arithmetic of the networks' forward and backward passes: 'double' or "
+     "deconv_vae, mnist_vae: arithmetic of the networks' forward and backward passes: 'double' or "
      "'single' (float32 GEMMs via cblas_sgemm on a float copy of the parameters; θ, the "
      "optimizer and the reduction stay double)", 0},
     {"model", "theta0", SAGD_CFG_REALS, "", SAGD_CFG_ANY,
@@ -49,6 +57,17 @@ const sagd_config_key sagd_config_keys[] = {
      "deconv_vae: generator layer widths: latent dimension r, hidden widths..., data.dim", 0},
     {"model", "encoder", SAGD_CFG_REALS, "1, 10, 2", SAGD_CFG_ANY,
      "deconv_vae: encoder layer widths: data.dim, hidden widths..., 2r (mean, log-variance)", 0},
+    {"model", "generator_layers", SAGD_CFG_STRING,
+     "dense 1024 relu; dense 3136 relu; reshape 7x7x64; convt 32 k4 s2 p1 relu; convt 1 k4 s2 p1",
+     SAGD_CFG_ANY,
+     "mnist_vae: the generator, latent -> one logit per pixel: layers separated by ';' (dense "
+     "N act | conv C kK sS pP act | convt C kK sS pP oO act | reshape RxCxCH)", 0},
+    {"model", "encoder_layers", SAGD_CFG_STRING,
+     "conv 32 k4 s2 p1 relu; conv 64 k4 s2 p1 relu; dense 256 relu; dense 40", SAGD_CFG_ANY,
+     "mnist_vae: the encoder, image (rows x cols x 1) -> 2 x model.latent (mean, "
+     "log-variance); same syntax as model.generator_layers", 0},
+    {"model", "latent", SAGD_CFG_INT, "20", SAGD_CFG_AT_LEAST_1,
+     "mnist_vae: latent dimension", 0},
     {"model", "likelihood", SAGD_CFG_STRING, "gaussian", SAGD_CFG_ANY,
      "deconv_vae: p(x | h(u)): gaussian (N(h(u), I): the deconvolution model) or bernoulli "
      "(h(u) are logits; every data value must lie in [0, 1])", 0},
@@ -105,20 +124,23 @@ const sagd_config_key sagd_config_keys[] = {
      "deconv_vae: fine-tuning methods, each from the same pre-trained VAE: vae, iwae, hmc, "
      "sagd", 0},
     {"vae", "pretrain_epochs", SAGD_CFG_INT, "5000", SAGD_CFG_NONNEGATIVE,
-     "deconv_vae: VAE pre-training epochs (Adam)", 0},
+     "deconv_vae, mnist_vae: VAE pre-training epochs (Adam)", 0},
     {"vae", "pretrain_lr", SAGD_CFG_REAL, "0.01", SAGD_CFG_POSITIVE,
-     "deconv_vae: pre-training learning rate", 0},
+     "deconv_vae, mnist_vae: pre-training learning rate", 0},
     {"vae", "finetune_epochs", SAGD_CFG_INT, "1000", SAGD_CFG_NONNEGATIVE,
-     "deconv_vae: fine-tuning epochs per method", 0},
+     "deconv_vae: fine-tuning epochs per method (mnist_vae: SAGD epochs)", 0},
+    {"vae", "refit_epochs", SAGD_CFG_INT, "10", SAGD_CFG_NONNEGATIVE,
+     "mnist_vae: epochs of the encoder refit on the ELBO with the SAGD generator frozen (its "
+     "proposal for the held-out score)", 0},
     {"vae", "finetune_lr", SAGD_CFG_REAL, "0.001", SAGD_CFG_POSITIVE,
      "deconv_vae: fine-tuning learning rate (every method)", 0},
     {"vae", "batches", SAGD_CFG_INT, "1", SAGD_CFG_AT_LEAST_1,
-     "deconv_vae: minibatches per epoch (1 = full batch; each block of sagd.block points is "
+     "deconv_vae, mnist_vae: minibatches per epoch (1 = full batch; each block of sagd.block points is "
      "cut into this many parts)", 0},
     {"vae", "samples", SAGD_CFG_INT, "1", SAGD_CFG_AT_LEAST_1,
-     "deconv_vae: reparameterised samples per point in the ELBO", 0},
+     "deconv_vae, mnist_vae: reparameterised samples per point in the ELBO", 0},
     {"vae", "estimate", SAGD_CFG_BOOL, "true", SAGD_CFG_ANY,
-     "deconv_vae: time a few iterations of each phase and print the estimated wall time", 0},
+     "deconv_vae, mnist_vae: time a few iterations of each phase and print the estimated wall time", 0},
     {"iwae", "k", SAGD_CFG_INT, "50", SAGD_CFG_AT_LEAST_1,
      "deconv_vae: importance samples of the IWAE bound", 0},
     {"hmc", "leapfrog", SAGD_CFG_INT, "5", SAGD_CFG_AT_LEAST_1,
@@ -129,7 +151,10 @@ const sagd_config_key sagd_config_keys[] = {
     {"metrics", "nodes", SAGD_CFG_INT, "64", SAGD_CFG_AT_LEAST_1,
      "deconv_vae: Gauss-Hermite nodes of the true log-likelihood (1-D model)", 0},
     {"metrics", "loglik_every", SAGD_CFG_INT, "25", SAGD_CFG_NONNEGATIVE,
-     "deconv_vae: trace the true log-likelihood every N iterations (0: only at the end)", 0},
+     "deconv_vae: trace the true log-likelihood every N iterations (0: only at the end); "
+     "mnist_vae: the held-out estimate every N updates (0: at phase ends only)", 0},
+    {"metrics", "is_samples", SAGD_CFG_INT, "1000", SAGD_CFG_AT_LEAST_1,
+     "mnist_vae: importance samples per test digit of the held-out log-likelihood", 0},
     /* [exact] */
     {"exact", "enabled", SAGD_CFG_BOOL, "true", SAGD_CFG_ANY,
      "em_gamma: also run the exact-gradient (quadrature) EM path and the MLE", 0},

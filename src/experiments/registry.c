@@ -6,9 +6,11 @@
 extern const sagd_experiment_type sagd_experiment_em_gamma;
 extern const sagd_experiment_type sagd_experiment_deconv_vae;
 extern const sagd_experiment_type sagd_experiment_em_plugin;
+extern const sagd_experiment_type sagd_experiment_mnist_vae;
 
 static const sagd_experiment_type *const experiments_[] = {
-    &sagd_experiment_em_gamma, &sagd_experiment_deconv_vae, &sagd_experiment_em_plugin, NULL};
+    &sagd_experiment_em_gamma, &sagd_experiment_deconv_vae, &sagd_experiment_em_plugin,
+    &sagd_experiment_mnist_vae, NULL};
 
 const sagd_experiment_type *const *sagd_experiment_list(void) { return experiments_; }
 

@@ -256,6 +256,15 @@ int sagd_images_read(const char *path, const char *split, const char *labels_pat
   return SAGD_OK;
 }
 
+int sagd_images_probe(const char *path, int *hdf5) {
+  SAGD_CHECK(path != NULL && path[0] != '\0' && hdf5 != NULL, SAGD_ERR_DATA,
+             "the image file name is empty: expected an IDX or HDF5 file");
+  int fmt = FMT_IDX;
+  SAGD_CALL(sniff_(path, &fmt));
+  *hdf5 = fmt == FMT_HDF5;
+  return SAGD_OK;
+}
+
 void sagd_images_destroy(sagd_images *img) {
   if (img == NULL || *img == NULL) {
     return;

@@ -1,0 +1,876 @@
+/* The MNIST experiment of the SAGD paper (Figure 3), with a held-out log-likelihood: a VAE
+ * with a convolutional encoder and generator (model.encoder_layers, model.generator_layers;
+ * Bernoulli likelihood on the grey values) is pre-trained on the ELBO; then SAGD fine-tunes
+ * the generator with persistent chains started from the encoder (sagd.chains per image,
+ * sagd.K0 Langevin steps per update); then the encoder is refitted on the ELBO with the
+ * SAGD generator frozen, so that each generator is scored with a proposal fitted to it.
+ * Three phases: pretrain, sagd, refit. Scores: the importance-sampling estimate of the test
+ * digits' log-likelihood (metrics.is_samples samples per digit; sagd_vae_is_loglik) of the
+ * pre-trained VAE (its own encoder) and of the SAGD generator (the refitted encoder; also with
+ * the pre-trained encoder, a looser bound), with the standard error over digits; and the
+ * pictures of Figure 3: the same latent draws decoded by both generators, test digits and
+ * their reconstructions.
+ *
+ * The run's state lives in flat buffers registered with the checkpoint registry, so every
+ * phase resumes bit-identically; minibatches, noise and chains are keyed by global indices
+ * (vae.h), so the results are bit-identical on any number of ranks. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "sagd/checkpoint.h"
+#include "sagd/error.h"
+#include "sagd/images.h"
+#include "sagd/nn.h"
+#include "sagd/runfile.h"
+#include "sagd/stats.h"
+#include "sagd/vae.h"
+
+#define MV_NPHASE 3 /* pretrain, sagd, refit */
+#define MV_PICS 100 /* latent draws decoded for the figure */
+#define MV_RECON 10 /* test digits and their reconstructions */
+/* The RNG iteration of the held-out scores (training updates count from 1): the same noise
+ * for every generator scored. */
+#define MV_SCORE_T 0
+
+static const char *const phase_names_[MV_NPHASE] = {"pretrain", "sagd", "refit"};
+
+typedef struct {
+  const char *file, *test_file, *gspec, *espec;
+  size_t n, n_test, r, p, rows_img, cols_img;
+  sagd_precision precision;
+  uint64_t epochs[MV_NPHASE], batches;
+  double lr[MV_NPHASE];
+  sagd_vae_options vo;
+  const sagd_optimizer_type *otype;
+  double beta1, beta2;
+  size_t S;
+  uint64_t ll_every;
+  int estimate, every;
+} mv_config;
+
+/* ---- configuration ------------------------------------------------------------------------ */
+
+static int read_config_(const sagd_run_info *info, mv_config *c) {
+  sagd_config cfg = info->cfg;
+  c->file = sagd_config_string(cfg, "data", "file");
+  SAGD_CHECK(c->file[0] != '\0', SAGD_ERR_CONFIG,
+             "data.file is empty: mnist_vae expects data/mnist/mnist.h5 (made by "
+             "jobs/setup-debian.sh) or an IDX images file (train-images-idx3-ubyte[.gz])");
+  c->test_file = sagd_config_string(cfg, "data", "test_file");
+  c->n = (size_t)sagd_config_int(cfg, "data", "n");
+  c->n_test = (size_t)sagd_config_int(cfg, "data", "test_n");
+  c->gspec = sagd_config_string(cfg, "model", "generator_layers");
+  c->espec = sagd_config_string(cfg, "model", "encoder_layers");
+  c->r = (size_t)sagd_config_int(cfg, "model", "latent");
+  const char *prec = sagd_config_string(cfg, "model", "precision");
+  SAGD_CHECK(strcmp(prec, "double") == 0 || strcmp(prec, "single") == 0, SAGD_ERR_CONFIG,
+             "model.precision = '%s': expected double or single", prec);
+  c->precision = strcmp(prec, "single") == 0 ? SAGD_PRECISION_SINGLE : SAGD_PRECISION_DOUBLE;
+  const char *lname = sagd_config_string(cfg, "model", "likelihood");
+  c->vo.likelihood = sagd_likelihood_find(lname);
+  SAGD_CHECK(c->vo.likelihood == &sagd_likelihood_bernoulli, SAGD_ERR_CONFIG,
+             "model.likelihood = '%s': mnist_vae models grey values in [0, 1] with bernoulli "
+             "(set model.likelihood = bernoulli)",
+             lname);
+  c->epochs[0] = (uint64_t)sagd_config_int(cfg, "vae", "pretrain_epochs");
+  c->epochs[1] = (uint64_t)sagd_config_int(cfg, "vae", "finetune_epochs");
+  c->epochs[2] = (uint64_t)sagd_config_int(cfg, "vae", "refit_epochs");
+  c->lr[0] = sagd_config_real(cfg, "vae", "pretrain_lr");
+  c->lr[1] = sagd_config_real(cfg, "vae", "finetune_lr");
+  c->lr[2] = c->lr[0];
+  c->batches = (uint64_t)sagd_config_int(cfg, "vae", "batches");
+  c->estimate = sagd_config_bool(cfg, "vae", "estimate");
+  sagd_vae_options *o = &c->vo;
+  o->block = (size_t)sagd_config_int(cfg, "sagd", "block");
+  o->batches = (size_t)c->batches;
+  SAGD_CHECK(c->batches <= o->block, SAGD_ERR_CONFIG,
+             "vae.batches = %llu: expected at most sagd.block = %zu (every block is cut into "
+             "vae.batches parts)",
+             (unsigned long long)c->batches, o->block);
+  o->samples = (size_t)sagd_config_int(cfg, "vae", "samples");
+  o->iwae_k = 1;
+  o->chains = (size_t)sagd_config_int(cfg, "sagd", "chains");
+  o->delta = sagd_config_real(cfg, "sagd", "delta");
+  int64_t K = sagd_config_int(cfg, "sagd", "K0");
+  SAGD_CHECK(K >= 1, SAGD_ERR_CONFIG,
+             "sagd.K0 = %lld: expected >= 1 Langevin steps per update (mnist_vae)",
+             (long long)K);
+  o->K = (uint64_t)K;
+  o->leapfrog = 1;
+  o->gamma = sagd_config_real(cfg, "sagd", "gamma");
+  SAGD_CHECK(o->gamma * o->delta < 2, SAGD_ERR_CONFIG,
+             "sagd.gamma * sagd.delta = %g: expected < 2 (the underdamped momentum decay "
+             "1 - gamma*delta must stay above -1)",
+             o->gamma * o->delta);
+  SAGD_CALL(exp_sampler_from_config(cfg, &o->sampler));
+  o->key = info->key;
+  const char *red = sagd_config_string(cfg, "sagd", "reduction");
+  SAGD_CHECK(strcmp(red, "prerounded") == 0 || strcmp(red, "exact") == 0, SAGD_ERR_CONFIG,
+             "sagd.reduction = '%s': expected prerounded or exact", red);
+  o->exact_sum = strcmp(red, "exact") == 0;
+  const char *on = sagd_config_string(cfg, "sagd", "optimizer");
+  c->otype = sagd_optimizer_type_find(on);
+  SAGD_CHECK(c->otype != NULL, SAGD_ERR_CONFIG, "sagd.optimizer = '%s': expected sgd or adam",
+             on);
+  c->beta1 = sagd_config_real(cfg, "sagd", "beta1");
+  c->beta2 = sagd_config_real(cfg, "sagd", "beta2");
+  SAGD_CHECK(c->beta1 < 1 && c->beta2 < 1, SAGD_ERR_CONFIG,
+             "sagd.beta1 = %g, sagd.beta2 = %g: expected values in (0, 1)", c->beta1, c->beta2);
+  c->S = (size_t)sagd_config_int(cfg, "metrics", "is_samples");
+  c->ll_every = (uint64_t)sagd_config_int(cfg, "metrics", "loglik_every");
+  c->every = (int)sagd_config_int(cfg, "run", "progress_every");
+  return SAGD_OK;
+}
+
+/* ---- run state ---------------------------------------------------------------------------- */
+
+typedef struct {
+  size_t T, nll;
+  double *obj, *gnorm, *seconds;  /* [T] */
+  double *ll, *ll_se, *ll_iter;   /* [nll]: held-out estimates traced (NaN where none) */
+} mv_trace;
+
+/* scores: 0 pretrain (own encoder), 1 sagd (refitted encoder), 2 sagd (pre-trained encoder) */
+#define MV_NSCORE 3
+
+typedef struct {
+  uint64_t phase, iter, total;
+  double *theta, *phi, *theta_pre, *phi_pre, *theta_sagd;
+  double *opt_t, *opt_p;
+  size_t lopt_t, lopt_p;
+  double score[MV_NSCORE], score_se[MV_NSCORE], secs[MV_NPHASE], data_ck[2];
+  double *digits; /* MV_NSCORE × n_test: every score's per-digit values */
+  mv_trace tr[MV_NPHASE];
+} mv_state;
+
+typedef struct {
+  const sagd_run_info *info;
+  mv_config c;
+  mv_state s;
+  sagd_images train, test;
+  double *x, *xt;      /* this rank's training images, its test images [· × p] */
+  size_t i0, i1, t0, t1; /* shards of the training and the test set */
+  sagd_vae v;
+  sagd_mlp gen, enc;
+  sagd_optimizer ot, op;
+  size_t pt, pp;
+  double *gt, *gp, *ll_loc, *ll_all;
+  int *counts, *displs;
+  sagd_state st;
+  sagd_checkpointer cp;
+} mv_run;
+
+static int trace_alloc_(mv_trace *t, size_t T, uint64_t every) {
+  t->T = T;
+  t->nll = (every > 0 ? T / every : 0) + 2;
+  SAGD_CALLOC(t->obj, T, "trace objective");
+  SAGD_CALLOC(t->gnorm, T, "trace |g|");
+  SAGD_CALLOC(t->seconds, T, "trace seconds");
+  SAGD_CALLOC(t->ll, t->nll, "trace held-out log-likelihood");
+  SAGD_CALLOC(t->ll_se, t->nll, "trace held-out log-likelihood SE");
+  SAGD_CALLOC(t->ll_iter, t->nll, "trace held-out iterations");
+  for (size_t i = 0; i < t->nll; i++) {
+    t->ll[i] = t->ll_se[i] = t->ll_iter[i] = NAN;
+  }
+  return SAGD_OK;
+}
+
+static void trace_free_(mv_trace *t) {
+  free(t->obj);
+  free(t->gnorm);
+  free(t->seconds);
+  free(t->ll);
+  free(t->ll_se);
+  free(t->ll_iter);
+  memset(t, 0, sizeof *t);
+}
+
+static uint64_t phase_iters_(const mv_config *c, uint64_t ph) {
+  return c->epochs[ph] * c->batches;
+}
+
+/* The RNG iteration of update `it` (0-based) of phase ph: unique over the run. */
+static uint64_t rng_t_(const mv_config *c, uint64_t ph, uint64_t it) {
+  uint64_t base = 0;
+  for (uint64_t q = 0; q < ph; q++) {
+    base += phase_iters_(c, q);
+  }
+  return base + it + 1;
+}
+
+/* ---- held-out score --------------------------------------------------------------------- */
+
+/* **Collective.** The mean and SE over the test digits of the importance-sampling estimate of
+ * log p(x; θ) with proposal q_φ; every rank scores its shard, the per-digit values are
+ * gathered in index order, and every rank sums them in that order (the same bits). */
+static int score_(mv_run *R, const double *theta, const double *phi, double *mean,
+                  double *se, double *digits) {
+  const mv_config *c = &R->c;
+  SAGD_CALL(sagd_vae_is_loglik(R->gen, R->enc, theta, phi, c->vo.likelihood, R->info->key,
+                               MV_SCORE_T, R->xt, R->t1 - R->t0, R->t0, c->S, R->ll_loc));
+  SAGD_CHECK_MPI(MPI_Allgatherv(R->ll_loc, (int)(R->t1 - R->t0), MPI_DOUBLE, R->ll_all,
+                                R->counts, R->displs, MPI_DOUBLE, R->info->comm));
+  sagd_stats_mean_se(R->ll_all, c->n_test, mean, se);
+  if (digits != NULL) {
+    memcpy(digits, R->ll_all, c->n_test * sizeof(double));
+  }
+  return SAGD_OK;
+}
+
+/* ---- phases ------------------------------------------------------------------------------- */
+
+/* Phase ph's parameters at its start: pretrain from Xavier, sagd from the pre-trained VAE
+ * (chains from its encoder), refit from the pre-trained encoder with the SAGD generator. */
+static int phase_start_(mv_run *R, uint64_t ph) {
+  mv_state *s = &R->s;
+  if (ph == 0) {
+    SAGD_CALL(sagd_mlp_init_xavier(R->gen, R->info->key, 0, s->theta));
+    SAGD_CALL(sagd_mlp_init_xavier(R->enc, R->info->key, 1, s->phi));
+  } else {
+    memcpy(s->theta, ph == 1 ? s->theta_pre : s->theta_sagd, R->pt * sizeof(double));
+    memcpy(s->phi, s->phi_pre, R->pp * sizeof(double));
+    if (ph == 1) {
+      SAGD_CALL(sagd_vae_method_sagd.start(R->v, s->theta, s->phi));
+    }
+  }
+  sagd_optimizer_reset(R->ot);
+  sagd_optimizer_reset(R->op);
+  sagd_vae_reset_sums(R->v);
+  s->secs[ph] = 0;
+  return SAGD_OK;
+}
+
+static double norm2_(const double *g, size_t n) {
+  double s = 0;
+  for (size_t j = 0; j < n; j++) {
+    s += g[j] * g[j];
+  }
+  return s;
+}
+
+static int run_phase_(mv_run *R, uint64_t ph) {
+  const mv_config *c = &R->c;
+  mv_state *s = &R->s;
+  const uint64_t T = phase_iters_(c, ph);
+  mv_trace *t = &s->tr[ph];
+  const int upd_theta = ph != 2, upd_phi = ph != 1;
+  if (s->iter == 0) {
+    SAGD_CALL(phase_start_(R, ph));
+  }
+  const double t0 = exp_now(), base = s->secs[ph];
+  const uint64_t it0 = s->iter;
+  while (s->iter < T) {
+    const uint64_t it = s->iter;
+    sagd_vae_stats st;
+    if (ph == 1) {
+      SAGD_CALL(sagd_vae_method_sagd.gradient(R->v, s->theta, s->phi, rng_t_(c, ph, it), R->gt,
+                                              NULL, &st));
+    } else {
+      SAGD_CALL(sagd_vae_elbo_grad(R->v, s->theta, s->phi, rng_t_(c, ph, it), R->gt, R->gp,
+                                   &st));
+    }
+    double gn = 0;
+    if (upd_theta) {
+      gn += norm2_(R->gt, R->pt);
+      SAGD_CALL(sagd_optimizer_step(R->ot, c->lr[ph], R->gt, s->theta));
+    }
+    if (upd_phi) {
+      gn += norm2_(R->gp, R->pp);
+      SAGD_CALL(sagd_optimizer_step(R->op, c->lr[ph], R->gp, s->phi));
+    }
+    gn = sqrt(gn);
+    t->obj[it] = st.objective;
+    t->gnorm[it] = gn;
+    s->iter = it + 1;
+    s->total++;
+    double ll = NAN, llse = NAN;
+    if (c->ll_every > 0 && s->iter % c->ll_every == 0 && s->iter < T) { /* T: the end row */
+      const size_t row = (size_t)(s->iter / c->ll_every);
+      SAGD_CALL(score_(R, s->theta, s->phi, &ll, &llse, NULL));
+      t->ll[row] = ll;
+      t->ll_se[row] = llse;
+      t->ll_iter[row] = (double)s->iter;
+    }
+    const double now = exp_now() - t0;
+    s->secs[ph] = base + now;
+    t->seconds[it] = s->secs[ph];
+    if (c->every > 0 && (s->iter % (uint64_t)c->every == 0 || s->iter == T)) {
+      char eta[32], extra[96] = "";
+      exp_format_seconds(now / (double)(s->iter - it0) * (double)(T - s->iter), eta,
+                         sizeof eta);
+      if (isfinite(ll)) {
+        snprintf(extra, sizeof extra, "  test loglik %.2f (%.2f)", ll, llse);
+      }
+      exp_progress(R->info, "%-8s %llu/%llu: %s %.3f  |g| %.3e%s  ETA %s\n", phase_names_[ph],
+                   (unsigned long long)s->iter, (unsigned long long)T,
+                   ph == 1 ? "log p(x, u)" : "ELBO", st.objective, gn, extra, eta);
+    }
+    char label[96];
+    snprintf(label, sizeof label, "%s %llu/%llu", phase_names_[ph], (unsigned long long)s->iter,
+             (unsigned long long)T);
+    SAGD_CALL(sagd_checkpointer_tick(R->cp, s->total, label, 0));
+  }
+  /* end of the phase: its parameters and its scores */
+  if (ph == 0) {
+    memcpy(s->theta_pre, s->theta, R->pt * sizeof(double));
+    memcpy(s->phi_pre, s->phi, R->pp * sizeof(double));
+    SAGD_CALL(score_(R, s->theta_pre, s->phi_pre, &s->score[0], &s->score_se[0], s->digits));
+  } else if (ph == 1) {
+    memcpy(s->theta_sagd, s->theta, R->pt * sizeof(double));
+    SAGD_CALL(score_(R, s->theta_sagd, s->phi_pre, &s->score[2], &s->score_se[2],
+                     s->digits + 2 * R->c.n_test));
+  } else {
+    SAGD_CALL(score_(R, s->theta_sagd, s->phi, &s->score[1], &s->score_se[1],
+                     s->digits + R->c.n_test));
+  }
+  const size_t last = t->nll - 1; /* the phase-end score, also in the trace */
+  t->ll[last] = ph == 0 ? s->score[0] : ph == 1 ? s->score[2] : s->score[1];
+  t->ll_se[last] = ph == 0 ? s->score_se[0] : ph == 1 ? s->score_se[2] : s->score_se[1];
+  t->ll_iter[last] = (double)T;
+  return SAGD_OK;
+}
+
+/* ---- checkpoint registry -------------------------------------------------------------------- */
+
+static int ckpt_register_(mv_run *R) {
+  mv_state *s = &R->s;
+  sagd_state st = R->st;
+  SAGD_CALL(sagd_state_add_u64(st, "phase", &s->phase));
+  SAGD_CALL(sagd_state_add_u64(st, "iter", &s->iter));
+  SAGD_CALL(sagd_state_add_u64(st, "total", &s->total));
+  SAGD_CALL(sagd_state_add(st, "theta", s->theta, R->pt));
+  SAGD_CALL(sagd_state_add(st, "phi", s->phi, R->pp));
+  SAGD_CALL(sagd_state_add(st, "theta_pre", s->theta_pre, R->pt));
+  SAGD_CALL(sagd_state_add(st, "phi_pre", s->phi_pre, R->pp));
+  SAGD_CALL(sagd_state_add(st, "theta_sagd", s->theta_sagd, R->pt));
+  SAGD_CALL(sagd_state_add(st, "optimizer_theta", s->opt_t, s->lopt_t));
+  SAGD_CALL(sagd_state_add(st, "optimizer_phi", s->opt_p, s->lopt_p));
+  SAGD_CALL(sagd_state_add(st, "scores", s->score, MV_NSCORE));
+  SAGD_CALL(sagd_state_add(st, "scores_se", s->score_se, MV_NSCORE));
+  SAGD_CALL(sagd_state_add(st, "seconds", s->secs, MV_NPHASE));
+  SAGD_CALL(sagd_state_add(st, "data/checksum", s->data_ck, 2));
+  SAGD_CALL(sagd_state_add(st, "scores_digits", s->digits, MV_NSCORE * R->c.n_test));
+  for (uint64_t ph = 0; ph < MV_NPHASE; ph++) {
+    mv_trace *t = &s->tr[ph];
+    const struct {
+      const char *what;
+      double *buf;
+      size_t len;
+    } cols[] = {{"objective", t->obj, t->T},  {"grad_norm", t->gnorm, t->T},
+                {"seconds", t->seconds, t->T}, {"test_loglik", t->ll, t->nll},
+                {"test_loglik_se", t->ll_se, t->nll}, {"test_loglik_iter", t->ll_iter, t->nll}};
+    for (size_t j = 0; j < sizeof cols / sizeof cols[0]; j++) {
+      char name[64];
+      snprintf(name, sizeof name, "trace/%s/%s", phase_names_[ph], cols[j].what);
+      SAGD_CALL(sagd_state_add(st, name, cols[j].buf, cols[j].len));
+    }
+  }
+  double *gf, *gt;
+  size_t nf, nt;
+  sagd_vae_sum_state(R->v, &gf, &nf, &gt, &nt);
+  if (gf != NULL) {
+    SAGD_CALL(sagd_state_add(st, "reduce/grid_full", gf, nf));
+    SAGD_CALL(sagd_state_add(st, "reduce/grid_theta", gt, nt));
+  }
+  double *xi, *rho;
+  size_t nch, r;
+  sagd_vae_chains(R->v, &xi, &rho, &nch, &r);
+  const size_t C = R->c.vo.chains;
+  SAGD_CALL(sagd_state_add_rows(st, "chains/xi", xi, R->c.n * C, r, R->i0 * C, nch));
+  SAGD_CALL(sagd_state_add_rows(st, "chains/rho", rho, R->c.n * C, r, R->i0 * C, nch));
+  return SAGD_OK;
+}
+
+/* ---- result file ---------------------------------------------------------------------------- */
+
+static int write_trace_(sagd_h5 f, const char *group, const mv_trace *t, int elbo) {
+  char path[160];
+  size_t d[1] = {t->T};
+  snprintf(path, sizeof path, "%s/%s", group, elbo ? "elbo" : "objective");
+  SAGD_CALL(sagd_h5_write(f, path, 1, d, t->obj));
+  snprintf(path, sizeof path, "%s/grad_norm", group);
+  SAGD_CALL(sagd_h5_write(f, path, 1, d, t->gnorm));
+  snprintf(path, sizeof path, "%s/seconds", group);
+  SAGD_CALL(sagd_h5_write(f, path, 1, d, t->seconds));
+  double *buf = NULL;
+  SAGD_CALLOC(buf, 3 * t->nll, "held-out trace");
+  size_t k = 0;
+  for (size_t i = 0; i < t->nll; i++) {
+    if (isfinite(t->ll_iter[i])) {
+      buf[k] = t->ll[i];
+      buf[t->nll + k] = t->ll_se[i];
+      buf[2 * t->nll + k] = t->ll_iter[i];
+      k++;
+    }
+  }
+  const char *names[3] = {"test_loglik", "test_loglik_se", "test_loglik_iter"};
+  size_t dk[1] = {k};
+  int rc = SAGD_OK;
+  for (int j = 0; j < 3 && k > 0; j++) {
+    snprintf(path, sizeof path, "%s/%s", group, names[j]);
+    SAGD_TRY(rc, done, sagd_h5_write(f, path, 1, dk, buf + j * t->nll));
+  }
+done:
+  free(buf);
+  return rc;
+}
+
+/* Bernoulli means of a generator's outputs for the figure: m latent rows u → out [m × p]. */
+static int decode_means_(mv_run *R, const double *theta, size_t m, const double *u,
+                         double *out) {
+  const size_t p = R->c.p;
+  SAGD_CALL(sagd_mlp_prepare(R->gen, theta));
+  SAGD_CALL(sagd_mlp_forward(R->gen, theta, m, u, out));
+  for (size_t i = 0; i < m; i++) {
+    R->c.vo.likelihood->mean(out + i * p, p, out + i * p);
+  }
+  return SAGD_OK;
+}
+
+/* **Collective.** The figure's arrays, the same on every rank (rank 0's test digits are the
+ * first MV_RECON of the test set on every rank: each rank holds the whole image set). */
+static int write_figure_(mv_run *R, sagd_h5 f) {
+  const mv_config *c = &R->c;
+  const mv_state *s = &R->s;
+  const size_t r = c->r, p = c->p, nrec = c->n_test < MV_RECON ? c->n_test : MV_RECON;
+  double *u = NULL, *img = NULL, *eo = NULL, *x = NULL;
+  int rc = SAGD_OK;
+  SAGD_CALLOC(u, MV_PICS * r, "figure latents");
+  SAGD_CALLOC(img, MV_PICS * p, "figure images");
+  SAGD_CALLOC(eo, nrec * 2 * r, "figure encodings");
+  SAGD_CALLOC(x, nrec * p, "figure test digits");
+  sagd_rng_gsl rng = NULL;
+  SAGD_TRY(rc, done, sagd_rng_gsl_create(&rng));
+  for (size_t j = 0; j < MV_PICS; j++) {
+    sagd_rng_normals(rng, R->info->key, SAGD_STREAM_SAMPLE, (uint64_t)j, 0, 0, r, u + j * r);
+  }
+  size_t du[2] = {MV_PICS, r}, di[3] = {MV_PICS, c->rows_img, c->cols_img};
+  SAGD_TRY(rc, done, sagd_h5_write(f, "/figure/latent", 2, du, u));
+  SAGD_TRY(rc, done, decode_means_(R, s->theta_pre, MV_PICS, u, img));
+  SAGD_TRY(rc, done, sagd_h5_write(f, "/figure/pretrain_means", 3, di, img));
+  SAGD_TRY(rc, done, decode_means_(R, s->theta_sagd, MV_PICS, u, img));
+  SAGD_TRY(rc, done, sagd_h5_write(f, "/figure/sagd_means", 3, di, img));
+  /* test digits and their reconstructions through each (encoder, generator) pair: the
+   * encoder's mean, decoded */
+  SAGD_TRY(rc, done, sagd_images_get(R->test, 0, nrec, x));
+  size_t dr[3] = {nrec, c->rows_img, c->cols_img};
+  SAGD_TRY(rc, done, sagd_h5_write(f, "/figure/test_digits", 3, dr, x));
+  const double *th[2] = {s->theta_pre, s->theta_sagd}, *ph[2] = {s->phi_pre, s->phi};
+  const char *name[2] = {"/figure/pretrain_reconstructions", "/figure/sagd_reconstructions"};
+  for (int k = 0; k < 2; k++) {
+    SAGD_TRY(rc, done, sagd_mlp_prepare(R->enc, ph[k]));
+    for (size_t q = 0; q < nrec; q++) { /* one row at a time: rank-independent shapes */
+      SAGD_TRY(rc, done, sagd_mlp_forward(R->enc, ph[k], 1, x + q * p, eo + q * 2 * r));
+    }
+    for (size_t q = 0; q < nrec; q++) {
+      memcpy(u + q * r, eo + q * 2 * r, r * sizeof(double));
+    }
+    SAGD_TRY(rc, done, decode_means_(R, th[k], nrec, u, img));
+    SAGD_TRY(rc, done, sagd_h5_write(f, name[k], 3, dr, img));
+  }
+done:
+  sagd_rng_gsl_destroy(&rng);
+  free(u);
+  free(img);
+  free(eo);
+  free(x);
+  return rc;
+}
+
+static int write_scalar_(sagd_h5 f, const char *group, const char *name, double v) {
+  char path[160];
+  snprintf(path, sizeof path, "%s/%s", group, name);
+  SAGD_CALL(sagd_h5_write(f, path, 0, NULL, &v));
+  return SAGD_OK;
+}
+
+static int write_result_(mv_run *R) {
+  const mv_config *c = &R->c;
+  const mv_state *s = &R->s;
+  sagd_h5 f = NULL;
+  SAGD_CALL(sagd_runfile_begin(R->info, "result.h5", &f));
+  sagd_h5_set_checksums(f, 1);
+  int rc = SAGD_OK;
+  for (uint64_t ph = 0; ph < MV_NPHASE; ph++) {
+    char g[64];
+    snprintf(g, sizeof g, "/trace/%s", phase_names_[ph]);
+    SAGD_TRY(rc, done, write_trace_(f, g, &s->tr[ph], ph != 1));
+  }
+  size_t dt[1] = {R->pt}, dp[1] = {R->pp};
+  SAGD_TRY(rc, done, sagd_h5_write(f, "/results/pretrain/theta", 1, dt, s->theta_pre));
+  SAGD_TRY(rc, done, sagd_h5_write(f, "/results/pretrain/phi", 1, dp, s->phi_pre));
+  SAGD_TRY(rc, done, write_scalar_(f, "/results/pretrain", "test_loglik", s->score[0]));
+  SAGD_TRY(rc, done, write_scalar_(f, "/results/pretrain", "test_loglik_se", s->score_se[0]));
+  SAGD_TRY(rc, done, write_scalar_(f, "/results/pretrain", "seconds", s->secs[0]));
+  SAGD_TRY(rc, done, sagd_h5_write(f, "/results/sagd/theta", 1, dt, s->theta_sagd));
+  SAGD_TRY(rc, done, sagd_h5_write(f, "/results/sagd/phi", 1, dp, s->phi));
+  SAGD_TRY(rc, done, write_scalar_(f, "/results/sagd", "test_loglik", s->score[1]));
+  SAGD_TRY(rc, done, write_scalar_(f, "/results/sagd", "test_loglik_se", s->score_se[1]));
+  SAGD_TRY(rc, done, write_scalar_(f, "/results/sagd", "test_loglik_pretrain_encoder",
+                                   s->score[2]));
+  SAGD_TRY(rc, done, write_scalar_(f, "/results/sagd", "test_loglik_pretrain_encoder_se",
+                                   s->score_se[2]));
+  SAGD_TRY(rc, done, write_scalar_(f, "/results/sagd", "seconds", s->secs[1]));
+  SAGD_TRY(rc, done, write_scalar_(f, "/results/refit", "seconds", s->secs[2]));
+  /* per digit, and the gain of SAGD over the VAE with its SE over the same digits (common
+   * random numbers: the same noise in both scores) */
+  {
+    const size_t nt = c->n_test;
+    size_t dn[1] = {nt};
+    SAGD_TRY(rc, done, sagd_h5_write(f, "/results/pretrain/test_loglik_digits", 1, dn, s->digits));
+    SAGD_TRY(rc, done, sagd_h5_write(f, "/results/sagd/test_loglik_digits", 1, dn,
+                                     s->digits + nt));
+    double *d = malloc(nt * sizeof(double)), dm = NAN, dse = NAN;
+    if (d == NULL) {
+      rc = sagd_error_set(SAGD_ERR_MEM, __FILE__, __LINE__, __func__,
+                          "cannot allocate %zu test scores", nt);
+      goto done;
+    }
+    for (size_t i = 0; i < nt; i++) {
+      d[i] = s->digits[nt + i] - s->digits[i];
+    }
+    sagd_stats_mean_se(d, nt, &dm, &dse);
+    free(d);
+    SAGD_TRY(rc, done, write_scalar_(f, "/results/sagd", "gain_over_pretrain", dm));
+    SAGD_TRY(rc, done, write_scalar_(f, "/results/sagd", "gain_over_pretrain_se", dse));
+  }
+  SAGD_TRY(rc, done, write_figure_(R, f));
+  double *xi, *rho;
+  size_t nch, r;
+  sagd_vae_chains(R->v, &xi, &rho, &nch, &r);
+  const size_t C = c->vo.chains;
+  SAGD_TRY(rc, done, sagd_h5_write_rows(f, "/chains/sagd/xi", c->n * C, r, R->i0 * C, nch, xi));
+  SAGD_TRY(rc, done,
+           sagd_h5_write_rows(f, "/chains/sagd/rho", c->n * C, r, R->i0 * C, nch, rho));
+  SAGD_TRY(rc, done, sagd_runfile_commit(R->info, "result.h5", 0, &f));
+done:
+  if (f != NULL) {
+    sagd_h5_close(&f);
+  }
+  return rc;
+}
+
+/* ---- start-up estimate -------------------------------------------------------------------- */
+
+/* **Collective.** One warm-up and one timed update of each phase and one digit's score on
+ * scratch parameters (the run state is not touched but for the optimizers and the chains,
+ * which every phase start or resume sets again); prints the whole run's estimate. */
+static int estimate_(mv_run *R) {
+  const mv_config *c = &R->c;
+  double *th = NULL, *ph = NULL, per[MV_NPHASE], sc = 0;
+  SAGD_CALLOC(th, R->pt, "timing theta");
+  SAGD_CALLOC(ph, R->pp, "timing phi");
+  int rc = SAGD_OK;
+  SAGD_TRY(rc, done, sagd_mlp_init_xavier(R->gen, R->info->key, 0, th));
+  SAGD_TRY(rc, done, sagd_mlp_init_xavier(R->enc, R->info->key, 1, ph));
+  for (uint64_t p = 0; p < MV_NPHASE; p++) {
+    sagd_vae_stats st;
+    sagd_vae_reset_sums(R->v);
+    if (p == 1) {
+      SAGD_TRY(rc, done, sagd_vae_method_sagd.start(R->v, th, ph));
+    }
+    double t0 = 0;
+    for (int k = 0; k < 2; k++) {
+      if (k == 1) {
+        SAGD_CHECK_MPI(MPI_Barrier(R->info->comm));
+        t0 = exp_now();
+      }
+      if (p == 1) {
+        SAGD_TRY(rc, done, sagd_vae_method_sagd.gradient(R->v, th, ph, 1 + k, R->gt, NULL, &st));
+      } else {
+        SAGD_TRY(rc, done, sagd_vae_elbo_grad(R->v, th, ph, 1 + k, R->gt, R->gp, &st));
+      }
+    }
+    per[p] = exp_now() - t0;
+  }
+  {
+    double t0 = exp_now(), one;
+    SAGD_TRY(rc, done, sagd_vae_is_loglik(R->gen, R->enc, th, ph, c->vo.likelihood,
+                                          R->info->key, MV_SCORE_T, R->xt, 1, R->t0, c->S,
+                                          &one));
+    sc = (exp_now() - t0) * (double)((c->n_test + (size_t)R->info->size - 1) /
+                                     (size_t)R->info->size);
+  }
+  SAGD_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, per, MV_NPHASE, MPI_DOUBLE, MPI_MAX,
+                               R->info->comm));
+  SAGD_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, &sc, 1, MPI_DOUBLE, MPI_MAX, R->info->comm));
+  {
+    double total = 0;
+    char buf[512] = "", tb[32];
+    for (uint64_t p = 0; p < MV_NPHASE; p++) {
+      const double tp = per[p] * (double)phase_iters_(c, p);
+      total += tp;
+      exp_format_seconds(tp, tb, sizeof tb);
+      size_t len = strlen(buf);
+      snprintf(buf + len, sizeof buf - len, "%s%s %s (%.3gs/it)", p ? ", " : "",
+               phase_names_[p], tb, per[p]);
+    }
+    double nscore = 3.0; /* the phase-end scores */
+    for (uint64_t p = 0; p < MV_NPHASE && c->ll_every > 0; p++) {
+      nscore += (double)(phase_iters_(c, p) / c->ll_every);
+    }
+    total += nscore * sc;
+    exp_format_seconds(nscore * sc, tb, sizeof tb);
+    size_t len = strlen(buf);
+    snprintf(buf + len, sizeof buf - len, ", held-out scores %s (%.3gs each)", tb, sc);
+    exp_format_seconds(total, tb, sizeof tb);
+    exp_progress(R->info, "estimated wall time of the full run on %d rank(s): %s  [%s]\n",
+                 R->info->size, tb, buf);
+  }
+done:
+  free(th);
+  free(ph);
+  return rc;
+}
+
+/* ---- open, run, close ----------------------------------------------------------------------- */
+
+static int check_memory_(const sagd_run_info *info, const mv_config *c, size_t nloc,
+                         size_t ntloc) {
+  const double p = 784, r = (double)c->r, C = (double)c->vo.chains;
+  const double part = ceil((double)c->vo.block / (double)c->vo.batches);
+  const double rows = part * fmax((double)c->vo.samples, C);
+  const exp_mem_item items[] = {
+      {"images", "data.file, data.n, data.test_n", 70000.0 * p + 8 * (nloc + ntloc) * p},
+      {"chains", "data.n, sagd.chains, model.latent", 8 * 2 * (double)nloc * C * r},
+      {"per-update buffers", "sagd.block, vae.batches, vae.samples, sagd.chains",
+       8 * rows * (4 * r + 2 * p + 1)},
+      {"held-out scratch", "metrics.is_samples", 8 * (double)c->S * (2 * r + p + 1)},
+  };
+  SAGD_CALL(exp_check_memory(info, items, sizeof items / sizeof items[0]));
+  return SAGD_OK;
+}
+
+static void close_(mv_run *R) {
+  mv_state *s = &R->s;
+  sagd_checkpointer_destroy(&R->cp);
+  sagd_state_destroy(&R->st);
+  free(s->theta);
+  free(s->phi);
+  free(s->theta_pre);
+  free(s->phi_pre);
+  free(s->theta_sagd);
+  free(s->digits);
+  for (size_t ph = 0; ph < MV_NPHASE; ph++) {
+    trace_free_(&s->tr[ph]);
+  }
+  sagd_vae_destroy(&R->v);
+  sagd_optimizer_destroy(&R->ot);
+  sagd_optimizer_destroy(&R->op);
+  sagd_mlp_destroy(&R->gen);
+  sagd_mlp_destroy(&R->enc);
+  sagd_images_destroy(&R->train);
+  sagd_images_destroy(&R->test);
+  free(R->x);
+  free(R->xt);
+  free(R->gt);
+  free(R->gp);
+  free(R->ll_loc);
+  free(R->ll_all);
+  free(R->counts);
+  free(R->displs);
+}
+
+/* The images: data.file's training split (HDF5) or the IDX file itself, and the test split
+ * (HDF5) or data.test_file (IDX); the first data.n and data.test_n of each. */
+static int load_images_(mv_run *R) {
+  mv_config *c = &R->c;
+  const char *probe = NULL;
+  int hdf5 = 0;
+  SAGD_CALL(sagd_images_probe(c->file, &hdf5));
+  if (hdf5) { /* sagd's file: both splits inside */
+    SAGD_CALL(sagd_images_read(c->file, "train", NULL, 0, &R->train));
+    SAGD_CHECK(c->test_file[0] == '\0', SAGD_ERR_CONFIG,
+               "data.test_file = '%s' with an HDF5 data.file ('%s'), which holds its own test "
+               "split: expected data.test_file empty",
+               c->test_file, c->file);
+    SAGD_CALL(sagd_images_read(c->file, "test", NULL, 0, &R->test));
+    probe = "test split of data.file";
+  } else {
+    SAGD_CHECK(c->test_file[0] != '\0', SAGD_ERR_CONFIG,
+               "data.file = '%s' is not an HDF5 file, so an IDX file of training images: "
+               "expected data.test_file to name the test images (t10k-images-idx3-ubyte[.gz])",
+               c->file);
+    SAGD_CALL(sagd_images_read(c->file, NULL, NULL, 0, &R->train));
+    SAGD_CALL(sagd_images_read(c->test_file, NULL, NULL, 0, &R->test));
+    probe = "data.test_file";
+  }
+  const size_t ntr = sagd_images_count(R->train), nte = sagd_images_count(R->test);
+  SAGD_CHECK(c->n <= ntr, SAGD_ERR_CONFIG,
+             "data.n = %zu: expected at most the %zu training images of '%s'", c->n, ntr,
+             c->file);
+  SAGD_CHECK(c->n_test >= 1 && c->n_test <= nte, SAGD_ERR_CONFIG,
+             "data.test_n = %zu: expected 1 .. the %zu images of the %s", c->n_test, nte, probe);
+  c->rows_img = sagd_images_rows(R->train);
+  c->cols_img = sagd_images_cols(R->train);
+  SAGD_CHECK(sagd_images_rows(R->test) == c->rows_img &&
+                 sagd_images_cols(R->test) == c->cols_img,
+             SAGD_ERR_DATA, "the test images are %zu x %zu, the training images %zu x %zu: "
+             "expected one size",
+             sagd_images_rows(R->test), sagd_images_cols(R->test), c->rows_img, c->cols_img);
+  c->p = c->rows_img * c->cols_img;
+  uint64_t h = sagd_checksum_bytes(sagd_images_bytes(R->train), c->n * c->p, 0);
+  h = sagd_checksum_bytes(sagd_images_bytes(R->test), c->n_test * c->p, h);
+  R->s.data_ck[0] = (double)(h >> 32);
+  R->s.data_ck[1] = (double)(h & 0xffffffffu);
+  return SAGD_OK;
+}
+
+static int open_(const sagd_run_info *info, mv_run *R) {
+  R->info = info;
+  mv_config *c = &R->c;
+  mv_state *s = &R->s;
+  SAGD_CALL(read_config_(info, c));
+  SAGD_CALL(load_images_(R));
+  sagd_shard_range(c->n, c->vo.block, info->rank, info->size, &R->i0, &R->i1);
+  sagd_shard_range(c->n_test, 1, info->rank, info->size, &R->t0, &R->t1);
+  SAGD_CALL(check_memory_(info, c, R->i1 - R->i0, R->t1 - R->t0));
+  const size_t rows = sagd_vae_max_rows(&c->vo, c->n);
+  /* the generator's rows: an update's, the figure's draws, a held-out chunk (<= 500 of a
+   * digit's samples at a time) */
+  size_t gcap = rows > MV_PICS ? rows : MV_PICS;
+  const size_t chunk = c->S < 500 ? c->S : 500;
+  gcap = gcap > chunk ? gcap : chunk;
+  SAGD_CALL(sagd_mlp_create_spec("model.generator_layers", c->gspec, 1, 1, c->r, gcap, &R->gen));
+  SAGD_CALL(sagd_mlp_create_spec("model.encoder_layers", c->espec, c->rows_img, c->cols_img, 1,
+                                 rows > MV_RECON ? rows : MV_RECON, &R->enc));
+  SAGD_CHECK(sagd_mlp_out(R->gen) == c->p, SAGD_ERR_CONFIG,
+             "model.generator_layers gives %zu values per latent: expected one per pixel, %zu "
+             "(%zu x %zu)",
+             sagd_mlp_out(R->gen), c->p, c->rows_img, c->cols_img);
+  SAGD_CHECK(sagd_mlp_out(R->enc) == 2 * c->r, SAGD_ERR_CONFIG,
+             "model.encoder_layers gives %zu values per image: expected 2 x model.latent = %zu "
+             "(mean and log-variance)",
+             sagd_mlp_out(R->enc), 2 * c->r);
+  SAGD_CALL(sagd_mlp_set_precision(R->gen, c->precision));
+  SAGD_CALL(sagd_mlp_set_precision(R->enc, c->precision));
+  R->pt = sagd_mlp_nparams(R->gen);
+  R->pp = sagd_mlp_nparams(R->enc);
+  sagd_optimizer_options oo = {c->beta1, c->beta2, 1e-8, NULL, NULL};
+  SAGD_CALL(sagd_optimizer_create(c->otype, R->pt, &oo, &R->ot));
+  SAGD_CALL(sagd_optimizer_create(c->otype, R->pp, &oo, &R->op));
+  const size_t nloc = R->i1 - R->i0, ntl = R->t1 - R->t0;
+  SAGD_CALLOC(R->x, (nloc > 0 ? nloc : 1) * c->p, "training images");
+  SAGD_CALLOC(R->xt, (ntl > 0 ? ntl : 1) * c->p, "test images");
+  SAGD_CALL(sagd_images_get(R->train, R->i0, nloc, R->x));
+  SAGD_CALL(sagd_images_get(R->test, R->t0, ntl, R->xt));
+  SAGD_CALL(sagd_vae_create(info->comm, R->gen, R->enc, R->x, c->n, R->i0, R->i1, &c->vo, &R->v));
+  SAGD_CALLOC(s->theta, R->pt, "theta");
+  SAGD_CALLOC(s->phi, R->pp, "phi");
+  SAGD_CALLOC(s->theta_pre, R->pt, "pre-trained theta");
+  SAGD_CALLOC(s->phi_pre, R->pp, "pre-trained phi");
+  SAGD_CALLOC(s->theta_sagd, R->pt, "SAGD theta");
+  SAGD_CALLOC(s->digits, MV_NSCORE * c->n_test, "per-digit test scores");
+  for (uint64_t ph = 0; ph < MV_NPHASE; ph++) {
+    SAGD_CALL(trace_alloc_(&s->tr[ph], (size_t)phase_iters_(c, ph), c->ll_every));
+  }
+  for (size_t k = 0; k < MV_NSCORE; k++) {
+    s->score[k] = s->score_se[k] = NAN;
+  }
+  sagd_optimizer_state(R->ot, &s->opt_t, &s->lopt_t);
+  sagd_optimizer_state(R->op, &s->opt_p, &s->lopt_p);
+  SAGD_CALLOC(R->gt, R->pt, "theta gradient");
+  SAGD_CALLOC(R->gp, R->pp, "phi gradient");
+  SAGD_CALLOC(R->ll_loc, ntl > 0 ? ntl : 1, "test scores");
+  SAGD_CALLOC(R->ll_all, c->n_test, "test scores");
+  SAGD_CALLOC(R->counts, (size_t)info->size, "gather counts");
+  SAGD_CALLOC(R->displs, (size_t)info->size, "gather offsets");
+  for (int q = 0; q < info->size; q++) {
+    size_t a, b;
+    sagd_shard_range(c->n_test, 1, q, info->size, &a, &b);
+    R->counts[q] = (int)(b - a);
+    R->displs[q] = (int)a;
+  }
+  return SAGD_OK;
+}
+
+static int body_(const sagd_run_info *info, mv_run *R) {
+  SAGD_CALL(open_(info, R));
+  const mv_config *c = &R->c;
+  mv_state *s = &R->s;
+  char gd[1024], ed[1024];
+  SAGD_CALL(sagd_mlp_describe(R->gen, gd, sizeof gd));
+  SAGD_CALL(sagd_mlp_describe(R->enc, ed, sizeof ed));
+  exp_progress(info,
+               "mnist_vae: %zu training and %zu test images of %zu x %zu from '%s', latent %zu, "
+               "%d rank(s), %s precision\n  generator: %s\n  encoder:   %s\n  pre-training "
+               "%llu epochs x %llu batch(es); SAGD %llu epochs, %zu chain(s) per image, K = "
+               "%llu, delta = %g; encoder refit %llu epochs; held-out: %zu samples per digit; "
+               "seed %llu, replication %llu\n",
+               c->n, c->n_test, c->rows_img, c->cols_img, c->file, c->r, info->size,
+               c->precision == SAGD_PRECISION_SINGLE ? "single" : "double", gd, ed,
+               (unsigned long long)c->epochs[0], (unsigned long long)c->batches,
+               (unsigned long long)c->epochs[1], c->vo.chains, (unsigned long long)c->vo.K,
+               c->vo.delta, (unsigned long long)c->epochs[2], c->S,
+               (unsigned long long)info->key.seed, (unsigned long long)info->key.replication);
+  if (c->estimate) {
+    SAGD_CALL(estimate_(R));
+  }
+  SAGD_CALL(sagd_state_create(&R->st));
+  SAGD_CALL(ckpt_register_(R));
+  const double ck[2] = {s->data_ck[0], s->data_ck[1]};
+  SAGD_CALL(sagd_checkpointer_create(info, R->st, &R->cp));
+  int resumed = 0;
+  char phase[128] = "";
+  SAGD_CALL(sagd_checkpointer_resume(R->cp, &resumed, phase, sizeof phase));
+  if (resumed) {
+    SAGD_CHECK(memcmp(ck, s->data_ck, sizeof ck) == 0, SAGD_ERR_DATA,
+               "the images of '%s' differ from those the checkpoint was written with (the "
+               "file was replaced?): cannot resume; start over with --resume never --force",
+               c->file);
+    exp_progress(info, "resumed from the checkpoint at '%s'\n", phase);
+  }
+  while (s->phase < MV_NPHASE) {
+    SAGD_CALL(run_phase_(R, s->phase));
+    const uint64_t ph = s->phase;
+    if (ph == 0) {
+      exp_progress(info, "pretrain done: test loglik %.3f (SE %.3f)  (%.1fs)\n", s->score[0],
+                   s->score_se[0], s->secs[0]);
+    } else if (ph == 1) {
+      exp_progress(info, "sagd done: test loglik with the pre-trained encoder %.3f (SE %.3f)  "
+                   "(%.1fs)\n", s->score[2], s->score_se[2], s->secs[1]);
+    } else {
+      exp_progress(info, "refit done: SAGD generator's test loglik %.3f (SE %.3f)  (%.1fs)\n",
+                   s->score[1], s->score_se[1], s->secs[2]);
+    }
+    char label[64];
+    snprintf(label, sizeof label, "%s done", phase_names_[ph]);
+    s->phase++;
+    s->iter = 0;
+    SAGD_CALL(sagd_checkpointer_tick(R->cp, s->total, label, 1));
+  }
+  SAGD_CALL(write_result_(R));
+  if (info->rank == 0) {
+    char tb[3][32];
+    for (int k = 0; k < 3; k++) {
+      exp_format_seconds(s->secs[k], tb[k], sizeof tb[k]);
+    }
+    printf("\n| generator | held-out log-likelihood (SE), %zu test digits, %zu samples | "
+           "wall time |\n|---|---|---|\n",
+           c->n_test, c->S);
+    printf("| VAE (pre-trained) | %.3f (%.3f) | %s |\n", s->score[0], s->score_se[0], tb[0]);
+    printf("| SAGD (refitted encoder) | %.3f (%.3f) | %s + %s refit |\n", s->score[1],
+           s->score_se[1], tb[1], tb[2]);
+    printf("| SAGD (pre-trained encoder) | %.3f (%.3f) | |\n", s->score[2], s->score_se[2]);
+    fflush(stdout);
+  }
+  exp_report_written(info, R->cp, resumed);
+  return SAGD_OK;
+}
+
+static int mnist_vae_run_(const sagd_run_info *info) {
+  mv_run R;
+  memset(&R, 0, sizeof R);
+  int rc = body_(info, &R);
+  close_(&R);
+  return rc;
+}
+
+const sagd_experiment_type sagd_experiment_mnist_vae = {
+    "mnist_vae",
+    "VAE with convolutional networks on MNIST digits, SAGD fine-tuning of the generator and "
+    "held-out log-likelihoods (paper Figure 3)",
+    mnist_vae_run_, NULL};
