@@ -50,6 +50,47 @@ static inline void test_fill_spread(double *x, size_t n, unsigned seed, double s
   }
 }
 
+/* Largest |a_i|, largest |a_i - b_i|, and Σ a_i b_i over n values. */
+static inline double test_max_abs(const double *a, size_t n) {
+  double m = 0;
+  for (size_t i = 0; i < n; i++) {
+    m = fmax(m, fabs(a[i]));
+  }
+  return m;
+}
+static inline double test_max_diff(const double *a, const double *b, size_t n) {
+  double m = 0;
+  for (size_t i = 0; i < n; i++) {
+    m = fmax(m, fabs(a[i] - b[i]));
+  }
+  return m;
+}
+static inline double test_dot(const double *a, const double *b, size_t n) {
+  double s = 0;
+  for (size_t i = 0; i < n; i++) {
+    s += a[i] * b[i];
+  }
+  return s;
+}
+
+/* Central differences of loss(ctx) in each of v[0..n) (step h) against the gradient g:
+ * the largest |difference quotient - g_i| over the largest |g_i| (v is restored). */
+static inline double test_fd_rel_error(double (*loss)(void *ctx), void *ctx, double *v,
+                                       size_t n, const double *g, double h) {
+  double e = 0;
+  for (size_t i = 0; i < n; i++) {
+    const double t = v[i];
+    v[i] = t + h;
+    const double lp = loss(ctx);
+    v[i] = t - h;
+    const double lm = loss(ctx);
+    v[i] = t;
+    e = fmax(e, fabs((lp - lm) / (2 * h) - g[i]));
+  }
+  const double gm = test_max_abs(g, n);
+  return gm > 0 ? e / gm : e;
+}
+
 #define TEST_EXIT()                                                            \
   (test_failures_ ? (fprintf(stderr, "%d check(s) failed\n", test_failures_), 1) : 0)
 

@@ -9,7 +9,8 @@
  * fine-tuning method, the mean (SE) over replications of the KS distance D and the Wasserstein
  * distance W (for p > 1: over the p dimensions, pooled over replications, as in the paper),
  * printed as Markdown next to the paper's values and written as CSV. em_gamma results give a
- * summary of the final (a, b) of SAGD and of exact-gradient EM against the MLE.
+ * summary of the final (a, b) of SAGD and of exact-gradient EM against the MLE; mnist_vae
+ * results the held-out log-likelihoods of the VAE and of SAGD and their difference.
  *
  * A replication without a readable result.h5 (missing, damaged, only a checkpoint, an
  * unfinished .tmp) makes the command fail with SAGD_ERR_DATA (exit 2) after listing them all,
@@ -56,11 +57,13 @@ static const tb_paper tb_paper_[] = {
 };
 #define TB_NPAPER (sizeof tb_paper_ / sizeof tb_paper_[0])
 
+enum { TB_DECONV = 0, TB_EM = 1, TB_MNIST = 2 };
+
 /* One complete replication. */
 typedef struct {
   char *dir;
   int arg; /* index of the command-line directory it was found under */
-  int is_em;
+  int kind; /* TB_DECONV, TB_EM, TB_MNIST */
   char setting[96]; /* grouping key: "exponential", "high-dim exponential (p=100)", ... */
   int paper;        /* index into tb_paper_, or -1 */
   int64_t replication;
@@ -69,6 +72,8 @@ typedef struct {
   double *ks[TB_NMETHODS], *w1[TB_NMETHODS];
   /* em_gamma */
   double sagd[2], exact[2], mle[2], gap;
+  /* mnist_vae: held-out log-likelihood of the VAE and of SAGD, and SAGD's gain */
+  double mnist[3];
   int has_exact, has_mle;
 } tb_rep;
 
@@ -223,7 +228,7 @@ static int tb_read_deconv_(sagd_h5 f, sagd_config cfg, tb_rep *r) {
 }
 
 static int tb_read_em_(sagd_h5 f, tb_rep *r) {
-  r->is_em = 1;
+  r->kind = TB_EM;
   r->paper = -1;
   snprintf(r->setting, sizeof r->setting, "em_gamma");
   SAGD_CALL(tb_read_fixed_(f, "/results/sagd_theta", r->sagd, 2));
@@ -244,6 +249,16 @@ static int tb_read_em_(sagd_h5 f, tb_rep *r) {
       r->mle[1] = -r->mle[1];
     }
   }
+  return SAGD_OK;
+}
+
+static int tb_read_mnist_(sagd_h5 f, tb_rep *r) {
+  r->kind = TB_MNIST;
+  r->paper = -1;
+  snprintf(r->setting, sizeof r->setting, "mnist_vae");
+  SAGD_CALL(tb_read_fixed_(f, "/results/pretrain/test_loglik", &r->mnist[0], 1));
+  SAGD_CALL(tb_read_fixed_(f, "/results/sagd/test_loglik", &r->mnist[1], 1));
+  SAGD_CALL(tb_read_fixed_(f, "/results/sagd/gain_over_pretrain", &r->mnist[2], 1));
   return SAGD_OK;
 }
 
@@ -276,9 +291,12 @@ static int tb_read_result_(const char *path, tb_rep *r) {
       rc = tb_read_deconv_(f, cfg, r);
     } else if (strcmp(exp, "em_gamma") == 0) {
       rc = tb_read_em_(f, r);
+    } else if (strcmp(exp, "mnist_vae") == 0) {
+      rc = tb_read_mnist_(f, r);
     } else {
       rc = sagd_error_set(SAGD_ERR_DATA, __FILE__, __LINE__, __func__,
-                          "experiment '%s' has no table: expected deconv_vae or em_gamma",
+                          "experiment '%s' has no table: expected deconv_vae, em_gamma or "
+                          "mnist_vae",
                           exp);
     }
   }
@@ -553,7 +571,7 @@ static size_t tb_settings_(const tb_study *s, int em, const char **list, size_t 
   for (int pass = 0; pass < 2; pass++) {
     for (size_t i = 0; i < s->nrep; i++) {
       const tb_rep *r = &s->rep[i];
-      if (r->is_em != em || (pass == 0) != (r->paper >= 0)) {
+      if (r->kind != (em ? TB_EM : TB_DECONV) || (pass == 0) != (r->paper >= 0)) {
         continue;
       }
       int have = 0;
@@ -625,7 +643,7 @@ static int tb_print_deconv_(const tb_study *s, int show_n, FILE *csv) {
     size_t nidx = 0;
     int paper = -1;
     for (size_t i = 0; i < s->nrep; i++) {
-      if (!s->rep[i].is_em && strcmp(s->rep[i].setting, settings[k]) == 0) {
+      if (s->rep[i].kind == TB_DECONV && strcmp(s->rep[i].setting, settings[k]) == 0) {
         idx[nidx++] = i;
         paper = s->rep[i].paper;
       }
@@ -659,7 +677,7 @@ static int tb_print_deconv_(const tb_study *s, int show_n, FILE *csv) {
 static int tb_print_em_(const tb_study *s, int show_n, FILE *csv) {
   size_t n = 0;
   for (size_t i = 0; i < s->nrep; i++) {
-    n += s->rep[i].is_em;
+    n += s->rep[i].kind == TB_EM;
   }
   if (n == 0) {
     return SAGD_OK;
@@ -685,7 +703,7 @@ static int tb_print_em_(const tb_study *s, int show_n, FILE *csv) {
       size_t k = 0;
       for (size_t i = 0; i < s->nrep; i++) {
         const tb_rep *r = &s->rep[i];
-        if (!r->is_em) {
+        if (r->kind != TB_EM) {
           continue;
         }
         if (j == 2) {
@@ -721,6 +739,51 @@ static int tb_print_em_(const tb_study *s, int show_n, FILE *csv) {
                   NAN);
     }
     printf("\n");
+  }
+  printf("\n");
+  free(v);
+  return SAGD_OK;
+}
+
+static int tb_print_mnist_(const tb_study *s, int show_n, FILE *csv) {
+  size_t n = 0;
+  for (size_t i = 0; i < s->nrep; i++) {
+    n += s->rep[i].kind == TB_MNIST;
+  }
+  if (n == 0) {
+    return SAGD_OK;
+  }
+  double *v = malloc(n * sizeof *v);
+  SAGD_CHECK(v != NULL, SAGD_ERR_MEM, "cannot allocate %zu values", n);
+  const size_t want = tb_expected_(s, "mnist_vae");
+  printf("## mnist_vae (Figure 3): held-out log-likelihood of the test digits, mean (SE) over "
+         "%zu replication%s\n\n", n, n == 1 ? "" : "s");
+  printf("Importance sampling with each generator's own encoder (SAGD: refitted to it); one "
+         "replication's SE over digits is in its result.h5.\n\n");
+  printf("| generator | test log-lik |\n|---|---:|\n");
+  static const char *const rows[] = {"VAE (pre-trained)", "SAGD", "SAGD - VAE"};
+  static const char *const keys[] = {"vae", "sagd", "gain"};
+  for (int row = 0; row < 3; row++) {
+    size_t k = 0;
+    for (size_t i = 0; i < s->nrep; i++) {
+      if (s->rep[i].kind == TB_MNIST) {
+        v[k++] = s->rep[i].mnist[row];
+      }
+    }
+    tb_cell c = {NAN, NAN, k, k};
+    sagd_stats_mean_se(v, k, &c.mean, &c.se);
+    char cell[96];
+    if (k > 1) {
+      snprintf(cell, sizeof cell, "%.3f (%.3f)", c.mean, c.se);
+    } else {
+      snprintf(cell, sizeof cell, "%.3f", c.mean);
+    }
+    if (show_n || k != want) {
+      size_t l = strlen(cell);
+      snprintf(cell + l, sizeof cell - l, " [n=%zu/%zu]", k, want);
+    }
+    printf("| %s | %s |\n", rows[row], cell);
+    tb_csv_row_(csv, "mnist_vae", "test_loglik", keys[row], &c, NAN);
   }
   printf("\n");
   free(v);
@@ -880,6 +943,9 @@ static int table_rank0_(int argc, char **argv) {
   rc = tb_print_deconv_(&s, show_n, csv);
   if (rc == SAGD_OK) {
     rc = tb_print_em_(&s, show_n, csv);
+  }
+  if (rc == SAGD_OK) {
+    rc = tb_print_mnist_(&s, show_n, csv);
   }
   if (rc == SAGD_OK && absent[0] != '\0') {
     printf("\nNot in the tables, no complete replication yet: %s.\n", absent);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "vae_common.h"
 #include "sagd/checkpoint.h"
 #include "sagd/deconv.h"
 #include "sagd/error.h"
@@ -140,10 +141,7 @@ static int read_config_(const sagd_run_info *info, dv_config *c) {
   c->act = sagd_activation_find(an);
   SAGD_CHECK(c->act != NULL, SAGD_ERR_CONFIG,
              "model.activation = '%s': expected softplus, relu, tanh, sigmoid or identity", an);
-  const char *prec = sagd_config_string(cfg, "model", "precision");
-  SAGD_CHECK(strcmp(prec, "double") == 0 || strcmp(prec, "single") == 0, SAGD_ERR_CONFIG,
-             "model.precision = '%s': expected double or single", prec);
-  c->precision = strcmp(prec, "single") == 0 ? SAGD_PRECISION_SINGLE : SAGD_PRECISION_DOUBLE;
+  SAGD_CALL(exp_vae_precision(cfg, &c->precision));
   const char *lname = sagd_config_string(cfg, "model", "likelihood");
   c->vo.likelihood = sagd_likelihood_find(lname);
   if (c->vo.likelihood == NULL) {
@@ -156,50 +154,16 @@ static int read_config_(const sagd_run_info *info, dv_config *c) {
   }
   c->pre_epochs = (uint64_t)sagd_config_int(cfg, "vae", "pretrain_epochs");
   c->ft_epochs = (uint64_t)sagd_config_int(cfg, "vae", "finetune_epochs");
-  c->batches = (uint64_t)sagd_config_int(cfg, "vae", "batches");
   c->pre_lr = sagd_config_real(cfg, "vae", "pretrain_lr");
   c->ft_lr = sagd_config_real(cfg, "vae", "finetune_lr");
   SAGD_CALL(methods_(sagd_config_string(cfg, "vae", "methods"), c));
   c->estimate = sagd_config_bool(cfg, "vae", "estimate");
 
   sagd_vae_options *o = &c->vo;
-  o->block = (size_t)sagd_config_int(cfg, "sagd", "block");
-  o->batches = (size_t)c->batches;
-  SAGD_CHECK(c->batches <= o->block, SAGD_ERR_CONFIG,
-             "vae.batches = %llu: expected at most sagd.block = %zu (every block is cut into "
-             "vae.batches parts)",
-             (unsigned long long)c->batches, o->block);
-  o->samples = (size_t)sagd_config_int(cfg, "vae", "samples");
+  SAGD_CALL(exp_vae_options(info, o, &c->batches));
   o->iwae_k = (size_t)sagd_config_int(cfg, "iwae", "k");
-  o->chains = (size_t)sagd_config_int(cfg, "sagd", "chains");
-  o->delta = sagd_config_real(cfg, "sagd", "delta");
-  int64_t K = sagd_config_int(cfg, "sagd", "K0");
-  SAGD_CHECK(K >= 1, SAGD_ERR_CONFIG,
-             "sagd.K0 = %lld: expected a chain length >= 1 (deconv_vae: K0 is the chain length "
-             "of SAGD and HMC)",
-             (long long)K);
-  o->K = (uint64_t)K;
   o->leapfrog = (size_t)sagd_config_int(cfg, "hmc", "leapfrog");
-  o->gamma = sagd_config_real(cfg, "sagd", "gamma");
-  SAGD_CALL(exp_sampler_from_config(cfg, &o->sampler));
-  o->key = info->key;
-  const char *red = sagd_config_string(cfg, "sagd", "reduction");
-  SAGD_CHECK(strcmp(red, "prerounded") == 0 || strcmp(red, "exact") == 0, SAGD_ERR_CONFIG,
-             "sagd.reduction = '%s': expected prerounded or exact", red);
-  o->exact_sum = strcmp(red, "exact") == 0;
-  SAGD_CHECK(o->gamma * o->delta < 2, SAGD_ERR_CONFIG,
-             "sagd.gamma * sagd.delta = %g: expected < 2 (the underdamped momentum decay "
-             "1 - gamma*delta must stay above -1)",
-             o->gamma * o->delta);
-
-  const char *on = sagd_config_string(cfg, "sagd", "optimizer");
-  c->otype = sagd_optimizer_type_find(on);
-  SAGD_CHECK(c->otype != NULL, SAGD_ERR_CONFIG, "sagd.optimizer = '%s': expected sgd or adam",
-             on);
-  c->beta1 = sagd_config_real(cfg, "sagd", "beta1");
-  c->beta2 = sagd_config_real(cfg, "sagd", "beta2");
-  SAGD_CHECK(c->beta1 < 1 && c->beta2 < 1, SAGD_ERR_CONFIG,
-             "sagd.beta1 = %g, sagd.beta2 = %g: expected values in (0, 1)", c->beta1, c->beta2);
+  SAGD_CALL(exp_vae_optimizer(cfg, &c->otype, &c->beta1, &c->beta2));
   c->msamples = (size_t)sagd_config_int(cfg, "metrics", "samples");
   c->nodes = (size_t)sagd_config_int(cfg, "metrics", "nodes");
   c->ll_every = (uint64_t)sagd_config_int(cfg, "metrics", "loglik_every");
@@ -279,14 +243,6 @@ typedef struct {
   sagd_checkpointer cp;
 } dv_run;
 
-static double norm2_(const double *g, size_t n) {
-  double s = 0;
-  for (size_t j = 0; j < n; j++) {
-    s += g[j] * g[j];
-  }
-  return s;
-}
-
 /* KS and W1 of the generated values of θ against the truth, per dimension (ks, w1: [p]). */
 static int metrics_(dv_run *R, const double *theta, double *ks, double *w1) {
   const dv_config *c = R->c;
@@ -362,10 +318,10 @@ static int run_phase_(dv_run *R, uint64_t ph) {
     sagd_vae_stats st;
     SAGD_CALL(m->gradient(R->v, s->theta, s->phi, rng_t_(c, ph, it), R->gt,
                           m->trains_encoder ? R->gp : NULL, &st));
-    double gn = norm2_(R->gt, R->pt);
+    double gn = exp_norm2(R->gt, R->pt);
     SAGD_CALL(sagd_optimizer_step(R->ot, lr, R->gt, s->theta));
     if (m->trains_encoder) {
-      gn += norm2_(R->gp, R->pp);
+      gn += exp_norm2(R->gp, R->pp);
       SAGD_CALL(sagd_optimizer_step(R->op, lr, R->gp, s->phi));
     }
     gn = sqrt(gn);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "vae_common.h"
 #include "sagd/checkpoint.h"
 #include "sagd/error.h"
 #include "sagd/images.h"
@@ -65,10 +66,7 @@ static int read_config_(const sagd_run_info *info, mv_config *c) {
   c->gspec = sagd_config_string(cfg, "model", "generator_layers");
   c->espec = sagd_config_string(cfg, "model", "encoder_layers");
   c->r = (size_t)sagd_config_int(cfg, "model", "latent");
-  const char *prec = sagd_config_string(cfg, "model", "precision");
-  SAGD_CHECK(strcmp(prec, "double") == 0 || strcmp(prec, "single") == 0, SAGD_ERR_CONFIG,
-             "model.precision = '%s': expected double or single", prec);
-  c->precision = strcmp(prec, "single") == 0 ? SAGD_PRECISION_SINGLE : SAGD_PRECISION_DOUBLE;
+  SAGD_CALL(exp_vae_precision(cfg, &c->precision));
   const char *lname = sagd_config_string(cfg, "model", "likelihood");
   c->vo.likelihood = sagd_likelihood_find(lname);
   SAGD_CHECK(c->vo.likelihood == &sagd_likelihood_bernoulli, SAGD_ERR_CONFIG,
@@ -81,44 +79,12 @@ static int read_config_(const sagd_run_info *info, mv_config *c) {
   c->lr[0] = sagd_config_real(cfg, "vae", "pretrain_lr");
   c->lr[1] = sagd_config_real(cfg, "vae", "finetune_lr");
   c->lr[2] = c->lr[0];
-  c->batches = (uint64_t)sagd_config_int(cfg, "vae", "batches");
   c->estimate = sagd_config_bool(cfg, "vae", "estimate");
   sagd_vae_options *o = &c->vo;
-  o->block = (size_t)sagd_config_int(cfg, "sagd", "block");
-  o->batches = (size_t)c->batches;
-  SAGD_CHECK(c->batches <= o->block, SAGD_ERR_CONFIG,
-             "vae.batches = %llu: expected at most sagd.block = %zu (every block is cut into "
-             "vae.batches parts)",
-             (unsigned long long)c->batches, o->block);
-  o->samples = (size_t)sagd_config_int(cfg, "vae", "samples");
+  SAGD_CALL(exp_vae_options(info, o, &c->batches));
   o->iwae_k = 1;
-  o->chains = (size_t)sagd_config_int(cfg, "sagd", "chains");
-  o->delta = sagd_config_real(cfg, "sagd", "delta");
-  int64_t K = sagd_config_int(cfg, "sagd", "K0");
-  SAGD_CHECK(K >= 1, SAGD_ERR_CONFIG,
-             "sagd.K0 = %lld: expected >= 1 Langevin steps per update (mnist_vae)",
-             (long long)K);
-  o->K = (uint64_t)K;
   o->leapfrog = 1;
-  o->gamma = sagd_config_real(cfg, "sagd", "gamma");
-  SAGD_CHECK(o->gamma * o->delta < 2, SAGD_ERR_CONFIG,
-             "sagd.gamma * sagd.delta = %g: expected < 2 (the underdamped momentum decay "
-             "1 - gamma*delta must stay above -1)",
-             o->gamma * o->delta);
-  SAGD_CALL(exp_sampler_from_config(cfg, &o->sampler));
-  o->key = info->key;
-  const char *red = sagd_config_string(cfg, "sagd", "reduction");
-  SAGD_CHECK(strcmp(red, "prerounded") == 0 || strcmp(red, "exact") == 0, SAGD_ERR_CONFIG,
-             "sagd.reduction = '%s': expected prerounded or exact", red);
-  o->exact_sum = strcmp(red, "exact") == 0;
-  const char *on = sagd_config_string(cfg, "sagd", "optimizer");
-  c->otype = sagd_optimizer_type_find(on);
-  SAGD_CHECK(c->otype != NULL, SAGD_ERR_CONFIG, "sagd.optimizer = '%s': expected sgd or adam",
-             on);
-  c->beta1 = sagd_config_real(cfg, "sagd", "beta1");
-  c->beta2 = sagd_config_real(cfg, "sagd", "beta2");
-  SAGD_CHECK(c->beta1 < 1 && c->beta2 < 1, SAGD_ERR_CONFIG,
-             "sagd.beta1 = %g, sagd.beta2 = %g: expected values in (0, 1)", c->beta1, c->beta2);
+  SAGD_CALL(exp_vae_optimizer(cfg, &c->otype, &c->beta1, &c->beta2));
   c->S = (size_t)sagd_config_int(cfg, "metrics", "is_samples");
   c->ll_every = (uint64_t)sagd_config_int(cfg, "metrics", "loglik_every");
   c->every = (int)sagd_config_int(cfg, "run", "progress_every");
@@ -243,14 +209,6 @@ static int phase_start_(mv_run *R, uint64_t ph) {
   return SAGD_OK;
 }
 
-static double norm2_(const double *g, size_t n) {
-  double s = 0;
-  for (size_t j = 0; j < n; j++) {
-    s += g[j] * g[j];
-  }
-  return s;
-}
-
 static int run_phase_(mv_run *R, uint64_t ph) {
   const mv_config *c = &R->c;
   mv_state *s = &R->s;
@@ -274,11 +232,11 @@ static int run_phase_(mv_run *R, uint64_t ph) {
     }
     double gn = 0;
     if (upd_theta) {
-      gn += norm2_(R->gt, R->pt);
+      gn += exp_norm2(R->gt, R->pt);
       SAGD_CALL(sagd_optimizer_step(R->ot, c->lr[ph], R->gt, s->theta));
     }
     if (upd_phi) {
-      gn += norm2_(R->gp, R->pp);
+      gn += exp_norm2(R->gp, R->pp);
       SAGD_CALL(sagd_optimizer_step(R->op, c->lr[ph], R->gp, s->phi));
     }
     gn = sqrt(gn);

@@ -97,3 +97,22 @@ wait_change() {
 
 # iteration DIR/checkpoint.h5 → its iteration (from sagd inspect), or -1
 ck_iteration() { "$SAGD" inspect "$1" 2>/dev/null | awk '/^iteration:/ {print $2; f=1} END {if (!f) print -1}'; }
+
+# kill_repeatedly NP DIR args...: up to 6 times, start `sagd run "$CFG" --out DIR args...` on
+# NP ranks and SIGKILL it a little after it wrote a checkpoint (so every attempt makes
+# progress; SAGD_CHECKPOINT_DELAY_MS holds every write open so the run cannot finish first);
+# stops early when a run ends by itself. KILLS = how many runs were killed.
+kill_repeatedly() {
+  local np=$1 dir=$2; shift 2
+  KILLS=0
+  for attempt in 1 2 3 4 5 6; do
+    bg_start "$np" "$dir" "$TMP/attempt$attempt.log" "$@"
+    wait_change "$dir/checkpoint.h5" 60000
+    sleep "0.0$((RANDOM % 9 + 1))"
+    if ! bg_alive; then bg_wait; echo "attempt $attempt: ended by itself ($BG_STATUS)"; break; fi
+    bg_kill KILL
+    bg_wait
+    KILLS=$((KILLS + 1))
+    echo "kill $KILLS: checkpoint at iteration $(ck_iteration "$dir/checkpoint.h5")"
+  done
+}

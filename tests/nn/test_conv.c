@@ -86,35 +86,18 @@ static void naive_(const sagd_conv_geom *g, size_t orows, size_t ocols, const do
   }
 }
 
-static double maxabs_(const double *a, size_t n) {
-  double m = 0;
-  for (size_t i = 0; i < n; i++) {
-    m = fmax(m, fabs(a[i]));
-  }
-  return m;
-}
-
-static double maxdiff_(const double *a, const double *b, size_t n) {
-  double m = 0;
-  for (size_t i = 0; i < n; i++) {
-    m = fmax(m, fabs(a[i] - b[i]));
-  }
-  return m;
-}
-
-static double dot_(const double *a, const double *b, size_t n) {
-  double s = 0;
-  for (size_t i = 0; i < n; i++) {
-    s += a[i] * b[i];
-  }
-  return s;
-}
-
 /* L = Σ c ⊙ layer(X) */
-static double loss_(sagd_conv c, const double *th, size_t batch, const double *X,
-                    const double *cw, double *Y) {
-  REQUIRE_OK(sagd_conv_forward(c, th, batch, X, Y));
-  return dot_(cw, Y, batch * sagd_conv_out_size(c));
+typedef struct {
+  sagd_conv c;
+  const double *th, *X, *cw;
+  size_t batch;
+  double *Y;
+} loss_ctx_;
+
+static double loss_(void *p) {
+  const loss_ctx_ *l = p;
+  REQUIRE_OK(sagd_conv_forward(l->c, l->th, l->batch, l->X, l->Y));
+  return test_dot(l->cw, l->Y, l->batch * sagd_conv_out_size(l->c));
 }
 
 static void one_case_(const case_t *tc, unsigned seed) {
@@ -138,7 +121,7 @@ static void one_case_(const case_t *tc, unsigned seed) {
   /* forward against the definition */
   REQUIRE_OK(sagd_conv_forward(lin, th, BATCH, X, Y));
   naive_(&tc->g, orows, ocols, th, BATCH, X, R);
-  const double fe = maxdiff_(Y, R, BATCH * out) / maxabs_(R, BATCH * out);
+  const double fe = test_max_diff(Y, R, BATCH * out) / test_max_abs(R, BATCH * out);
   CHECK(fe < 1e-13);
 
   /* adjoint: the transposed geometry with the same weight array */
@@ -167,7 +150,7 @@ static void one_case_(const case_t *tc, unsigned seed) {
     double *AY = malloc(BATCH * in * sizeof(double));
     REQUIRE_OK(sagd_conv_forward(lin, th1, BATCH, X, Y));
     REQUIRE_OK(sagd_conv_forward(adjc, th0, BATCH, cw, AY));
-    const double l = dot_(Y, cw, BATCH * out), r = dot_(X, AY, BATCH * in);
+    const double l = test_dot(Y, cw, BATCH * out), r = test_dot(X, AY, BATCH * in);
     adj = fabs(l - r) / fmax(fabs(l), 1e-300);
     CHECK(adj < 1e-13);
     free(th0);
@@ -177,31 +160,14 @@ static void one_case_(const case_t *tc, unsigned seed) {
   }
 
   /* gradients against central differences (tanh layer) */
-  const double L0 = loss_(nl, th, BATCH, X, cw, Y);
-  (void)L0;
+  loss_ctx_ lc = {nl, th, X, cw, BATCH, Y};
+  loss_(&lc);
   REQUIRE_OK(sagd_conv_backward(nl, th, BATCH, cw, g, dX));
-  double gerr = 0, xerr = 0, gmax = maxabs_(g, np), xmax = maxabs_(dX, BATCH * in);
-  const double h = 1e-5;
-  for (size_t i = 0; i < np; i++) {
-    const double t = th[i];
-    th[i] = t + h;
-    const double lp = loss_(nl, th, BATCH, X, cw, Y);
-    th[i] = t - h;
-    const double lm = loss_(nl, th, BATCH, X, cw, Y);
-    th[i] = t;
-    gerr = fmax(gerr, fabs((lp - lm) / (2 * h) - g[i]));
-  }
-  for (size_t i = 0; i < BATCH * in; i++) {
-    const double t = X[i];
-    X[i] = t + h;
-    const double lp = loss_(nl, th, BATCH, X, cw, Y);
-    X[i] = t - h;
-    const double lm = loss_(nl, th, BATCH, X, cw, Y);
-    X[i] = t;
-    xerr = fmax(xerr, fabs((lp - lm) / (2 * h) - dX[i]));
-  }
-  CHECK(gerr / gmax < 1e-6);
-  CHECK(xerr / xmax < 1e-6);
+  const double gmax = test_max_abs(g, np), xmax = test_max_abs(dX, BATCH * in);
+  const double gerr = test_fd_rel_error(loss_, &lc, th, np, g, 1e-5);
+  const double xerr = test_fd_rel_error(loss_, &lc, X, BATCH * in, dX, 1e-5);
+  CHECK(gerr < 1e-6);
+  CHECK(xerr < 1e-6);
   /* backward accumulates into the gradient and may be repeated after one forward */
   REQUIRE_OK(sagd_conv_forward(nl, th, BATCH, X, Y));
   double *g2 = calloc(np, sizeof(double));
@@ -218,7 +184,7 @@ static void one_case_(const case_t *tc, unsigned seed) {
   double *Y1 = malloc(out * sizeof(double));
   REQUIRE_OK(sagd_conv_forward(nl, th, BATCH, X, Y));
   REQUIRE_OK(sagd_conv_forward(nl, th, 1, X + 2 * in, Y1));
-  CHECK(maxdiff_(Y1, Y + 2 * out, out) <= 1e-14 * maxabs_(Y1, out));
+  CHECK(test_max_diff(Y1, Y + 2 * out, out) <= 1e-14 * test_max_abs(Y1, out));
   free(Y1);
 
   /* single precision against double */
@@ -229,8 +195,8 @@ static void one_case_(const case_t *tc, unsigned seed) {
   REQUIRE_OK(sagd_conv_prepare(nl, th));
   REQUIRE_OK(sagd_conv_forward(nl, th, BATCH, X, Ys));
   REQUIRE_OK(sagd_conv_backward(nl, th, BATCH, cw, gs, dXs));
-  const double sf = maxdiff_(Ys, Y, BATCH * out) / maxabs_(Y, BATCH * out);
-  const double sg = maxdiff_(gs, g, np) / gmax, sx = maxdiff_(dXs, dX, BATCH * in) / xmax;
+  const double sf = test_max_diff(Ys, Y, BATCH * out) / test_max_abs(Y, BATCH * out);
+  const double sg = test_max_diff(gs, g, np) / gmax, sx = test_max_diff(dXs, dX, BATCH * in) / xmax;
   CHECK(sf < 2e-5 && sg < 2e-5 && sx < 2e-5);
   REQUIRE_OK(sagd_conv_set_precision(nl, SAGD_PRECISION_DOUBLE));
 
@@ -238,7 +204,7 @@ static void one_case_(const case_t *tc, unsigned seed) {
   snprintf(adjs, sizeof adjs, adj < 0 ? "n/a" : "%.1e", adj);
   printf("%-32s out %zux%zux%zu  naive %.1e  adjoint %s  fd dθ %.1e dX %.1e  single "
          "%.1e %.1e %.1e\n",
-         tc->name, orows, ocols, tc->g.out_channels, fe, adjs, gerr / gmax, xerr / xmax, sf,
+         tc->name, orows, ocols, tc->g.out_channels, fe, adjs, gerr, xerr, sf,
          sg, sx);
   free(th);
   free(X);

@@ -19,22 +19,6 @@
 #include "sagd/psum.h"
 #include "testutil.h"
 
-static double maxabs_(const double *a, size_t n) {
-  double m = 0;
-  for (size_t i = 0; i < n; i++) {
-    m = fmax(m, fabs(a[i]));
-  }
-  return m;
-}
-
-static double maxdiff_(const double *a, const double *b, size_t n) {
-  double m = 0;
-  for (size_t i = 0; i < n; i++) {
-    m = fmax(m, fabs(a[i] - b[i]));
-  }
-  return m;
-}
-
 static void mnist_shapes_(void) {
   sagd_mlp gen = NULL, enc = NULL;
   REQUIRE_OK(sagd_mlp_create_spec("gen",
@@ -110,14 +94,18 @@ static void composed_(sagd_precision prec) {
   sagd_mlp_destroy(&net);
 }
 
-static double loss_(sagd_mlp net, const double *th, size_t B, const double *X, const double *c,
-                    double *Y) {
-  REQUIRE_OK(sagd_mlp_forward(net, th, B, X, Y));
-  double s = 0;
-  for (size_t i = 0; i < B * sagd_mlp_out(net); i++) {
-    s += c[i] * Y[i];
-  }
-  return s;
+typedef struct {
+  sagd_mlp net;
+  const double *th, *X, *c;
+  size_t B;
+  double *Y;
+} loss_ctx_;
+
+/* L = Σ c ⊙ net(X) */
+static double loss_(void *p) {
+  const loss_ctx_ *l = p;
+  REQUIRE_OK(sagd_mlp_forward(l->net, l->th, l->B, l->X, l->Y));
+  return test_dot(l->c, l->Y, l->B * sagd_mlp_out(l->net));
 }
 
 static void mixed_(void) {
@@ -137,40 +125,21 @@ static void mixed_(void) {
   }
   test_fill_spread(X, 40, 8, 1.0);
   test_fill_spread(c, 32, 9, 1.0);
-  loss_(net, th, B, X, c, Y);
+  loss_ctx_ lc = {net, th, X, c, B, Y};
+  loss_(&lc);
   REQUIRE_OK(sagd_mlp_backward(net, th, B, c, g, dX));
-  const double h = 1e-5;
-  double ge = 0, xe = 0;
-  for (size_t i = 0; i < np; i++) {
-    const double t = th[i];
-    th[i] = t + h;
-    const double lp = loss_(net, th, B, X, c, Y);
-    th[i] = t - h;
-    const double lm = loss_(net, th, B, X, c, Y);
-    th[i] = t;
-    ge = fmax(ge, fabs((lp - lm) / (2 * h) - g[i]));
-  }
-  for (size_t i = 0; i < 40; i++) {
-    const double t = X[i];
-    X[i] = t + h;
-    const double lp = loss_(net, th, B, X, c, Y);
-    X[i] = t - h;
-    const double lm = loss_(net, th, B, X, c, Y);
-    X[i] = t;
-    xe = fmax(xe, fabs((lp - lm) / (2 * h) - dX[i]));
-  }
-  ge /= maxabs_(g, np);
-  xe /= maxabs_(dX, 40);
+  const double ge = test_fd_rel_error(loss_, &lc, th, np, g, 1e-5);
+  const double xe = test_fd_rel_error(loss_, &lc, X, 40, dX, 1e-5);
   CHECK(ge < 1e-6 && xe < 1e-6);
   /* backward_set, twice-accumulated backward, backward_psum */
-  loss_(net, th, B, X, c, Y);
+  loss_(&lc);
   REQUIRE_OK(sagd_mlp_backward_set(net, th, B, c, g2, NULL));
   CHECK(memcmp(g, g2, np * sizeof(double)) == 0);
   REQUIRE_OK(sagd_mlp_backward(net, th, B, c, g2, NULL));
   for (size_t i = 0; i < np; i++) {
     g2[i] -= 2 * g[i];
   }
-  CHECK(maxabs_(g2, np) <= maxabs_(g, np) * 1e-15);
+  CHECK(test_max_abs(g2, np) <= test_max_abs(g, np) * 1e-15);
   sagd_psum s = NULL;
   REQUIRE_OK(sagd_psum_create(np, 1, 6, &s)); /* no zero(): create starts at zero */
   REQUIRE_OK(sagd_psum_begin_term(s));
@@ -188,9 +157,10 @@ static void mixed_(void) {
   REQUIRE_OK(sagd_mlp_prepare(net, th));
   REQUIRE_OK(sagd_mlp_forward(net, th, B, X, Ys));
   REQUIRE_OK(sagd_mlp_backward(net, th, B, c, gs, dXs));
-  loss_(net, th, B, X, c, Ys); /* again: forward twice gives the same */
-  const double sf = maxdiff_(Ys, Y, 32) / maxabs_(Y, 32), sg = maxdiff_(gs, g, np) / maxabs_(g, np),
-               sx = maxdiff_(dXs, dX, 40) / maxabs_(dX, 40);
+  lc.Y = Ys;
+  loss_(&lc); /* again: forward twice gives the same */
+  const double sf = test_max_diff(Ys, Y, 32) / test_max_abs(Y, 32), sg = test_max_diff(gs, g, np) / test_max_abs(g, np),
+               sx = test_max_diff(dXs, dX, 40) / test_max_abs(dX, 40);
   CHECK(sf < 2e-5 && sg < 2e-5 && sx < 2e-5);
   /* single-precision psum path against backward_set in single */
   memset(g2, 0, np * sizeof(double));

@@ -47,19 +47,8 @@ fi
 # kill and resume
 D="$TMP/killed"
 run=("${common[@]}" --set checkpoint.every=3)
-kills=0
-for attempt in 1 2 3 4 5 6; do
-  bg_start 2 "$D" "$TMP/attempt$attempt.log" "${run[@]}"
-  # kill a little after this attempt wrote a checkpoint (so every attempt makes progress;
-  # cklib.sh holds every checkpoint write open 40 ms so the run cannot finish first)
-  wait_change "$D/checkpoint.h5" 60000
-  sleep "0.0$((RANDOM % 9 + 1))"
-  if ! bg_alive; then bg_wait; echo "attempt $attempt: ended by itself ($BG_STATUS)"; break; fi
-  bg_kill KILL
-  bg_wait
-  kills=$((kills + 1))
-  echo "kill $kills: checkpoint at iteration $(ck_iteration "$D/checkpoint.h5")"
-done
+kill_repeatedly 2 "$D" "${run[@]}"
+kills=$KILLS
 SAGD_CHECKPOINT_DELAY_MS=0 sagd_np 3 run "$CFG" --out "$D" "${run[@]}" > "$TMP/final.log" 2>&1 || {
   fail "final resume (3 ranks) failed"; cat "$TMP/final.log" >&2; }
 [ "$kills" -ge 2 ] && pass "$kills kills" || fail "only $kills kills (runs ended too soon)"
