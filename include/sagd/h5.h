@@ -48,6 +48,8 @@ int sagd_h5_write_rows(sagd_h5 f, const char *path, size_t global_rows, size_t c
 /** Read a whole dataset on every rank: shape returned in dims (cap ndims_cap), data malloc'ed. */
 int sagd_h5_read(sagd_h5 f, const char *path, int ndims_cap, int *ndims, size_t *dims,
                  double **data);
+/** The shape of a dataset, without reading it (at most ndims_cap dimensions). */
+int sagd_h5_shape(sagd_h5 f, const char *path, int ndims_cap, int *ndims, size_t *dims);
 /** Read rows [row0, row0+nrows) of a 2-D dataset into data (caller's buffer). */
 int sagd_h5_read_rows(sagd_h5 f, const char *path, size_t row0, size_t nrows, size_t cols,
                       double *data);

@@ -863,6 +863,24 @@ done:
   return SAGD_OK;
 }
 
+int sagd_h5_shape(sagd_h5 f, const char *path, int ndims_cap, int *ndims, size_t *dims) {
+  SAGD_ASSERT(f != NULL && ndims != NULL && dims != NULL);
+  CHECK_PATH(f, path, 0);
+  hsize_t hd[H5S_MAX_RANK];
+  int nd = 0;
+  hid_t dset = H5I_INVALID_HID;
+  SAGD_CALL(dset_open_read(f, path, &dset, &nd, hd));
+  H5Dclose(dset);
+  SAGD_CHECK(nd <= ndims_cap, SAGD_ERR_CORRUPT,
+             "dataset '%s' in '%s' has %d dimensions: expected at most %d", path, f->path, nd,
+             ndims_cap);
+  *ndims = nd;
+  for (int i = 0; i < nd; i++) {
+    dims[i] = (size_t)hd[i];
+  }
+  return SAGD_OK;
+}
+
 int sagd_h5_read(sagd_h5 f, const char *path, int ndims_cap, int *ndims, size_t *dims,
                  double **data) {
   SAGD_ASSERT(f != NULL && ndims != NULL && data != NULL);
@@ -883,6 +901,14 @@ int sagd_h5_read(sagd_h5 f, const char *path, int ndims_cap, int *ndims, size_t 
   }
   size_t total = 1;
   for (int i = 0; i < nd; i++) {
+    /* a damaged dataspace may declare more elements than a size_t counts */
+    if (hd[i] != 0 && total > SIZE_MAX / sizeof *buf / (size_t)hd[i]) {
+      char a[128];
+      shape_text(nd, hd, a, sizeof a);
+      H5FAILX(SAGD_ERR_CORRUPT, "dataset '%s' in '%s' declares shape %s: more elements than "
+              "memory can address (a damaged file?)",
+              path, f->path, a);
+    }
     total *= (size_t)hd[i];
   }
   buf = malloc((total > 0 ? total : 1) * sizeof *buf);

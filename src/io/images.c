@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <zlib.h>
 
@@ -39,8 +40,10 @@ static int sniff_(const char *path, int *fmt) {
   return SAGD_OK;
 }
 
-/* Read exactly `len` bytes from gz; a short read is a truncated file. */
-static int gz_exact_(gzFile gz, const char *path, void *buf, size_t len, const char *what) {
+/* Read exactly `len` bytes from gz into buf; a short read is a truncated file. For the
+ * message, these bytes are part of `whole` bytes of `what` of which `before` were read. */
+static int gz_exact_(gzFile gz, const char *path, void *buf, size_t len, const char *what,
+                     size_t before, size_t whole) {
   unsigned char *p = buf;
   size_t done = 0;
   while (done < len) {
@@ -55,7 +58,7 @@ static int gz_exact_(gzFile gz, const char *path, void *buf, size_t len, const c
     if (got == 0) {
       SAGD_FAIL(SAGD_ERR_DATA,
                 "image file '%s' is truncated: %s needs %zu bytes, the file ends after %zu",
-                path, what, len, done);
+                path, what, whole, before + done);
     }
     done += (size_t)got;
   }
@@ -76,7 +79,7 @@ static int idx_read_(const char *path, int want_dims, uint32_t *dims, uint8_t **
   int rc = SAGD_OK;
   uint8_t *buf = NULL;
   unsigned char magic[4];
-  SAGD_TRY(rc, done, gz_exact_(gz, path, magic, 4, "the IDX magic number"));
+  SAGD_TRY(rc, done, gz_exact_(gz, path, magic, 4, "the IDX magic number", 0, 4));
   uint32_t expect = ((uint32_t)IDX_UBYTE << 8) | (uint32_t)want_dims;
   uint32_t got = ((uint32_t)magic[0] << 24) | ((uint32_t)magic[1] << 16) |
                  ((uint32_t)magic[2] << 8) | magic[3];
@@ -91,7 +94,8 @@ static int idx_read_(const char *path, int want_dims, uint32_t *dims, uint8_t **
   size_t total = 1;
   for (int i = 0; i < want_dims; i++) {
     unsigned char b[4];
-    SAGD_TRY(rc, done, gz_exact_(gz, path, b, 4, "the IDX header"));
+    SAGD_TRY(rc, done, gz_exact_(gz, path, b, 4, "the IDX header", 4 + 4 * (size_t)i,
+                                 4 + 4 * (size_t)want_dims));
     dims[i] = ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3];
     if (dims[i] == 0 || total > IMAGES_MAX_BYTES / dims[i]) {
       rc = sagd_error_set(SAGD_ERR_DATA, __FILE__, __LINE__, __func__,
@@ -102,13 +106,38 @@ static int idx_read_(const char *path, int want_dims, uint32_t *dims, uint8_t **
     }
     total *= dims[i];
   }
-  buf = malloc(total);
-  if (buf == NULL) {
-    rc = sagd_error_set(SAGD_ERR_MEM, __FILE__, __LINE__, __func__,
-                        "cannot allocate %zu bytes for '%s'", total, path);
+  /* A damaged header may declare far more than the file holds: a plain file's size is
+   * checked before anything is allocated, and a compressed file's data are read into a
+   * buffer that grows with what actually arrives (so memory follows the file, not the
+   * header). */
+  struct stat st;
+  const size_t head = 4 + 4 * (size_t)want_dims;
+  if (gzdirect(gz) && fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) &&
+      (size_t)st.st_size - head < total) {
+    rc = sagd_error_set(SAGD_ERR_DATA, __FILE__, __LINE__, __func__,
+                        "image file '%s' is truncated: the data its header declares needs %zu "
+                        "bytes, the file ends after %zu",
+                        path, total, (size_t)st.st_size - head);
     goto done;
   }
-  SAGD_TRY(rc, done, gz_exact_(gz, path, buf, total, "the data its header declares"));
+  size_t have = 0, cap = 0;
+  while (have < total) {
+    if (have == cap) {
+      size_t ncap = cap == 0 ? ((size_t)1 << 20) : 2 * cap;
+      ncap = ncap < total ? ncap : total;
+      uint8_t *nb = realloc(buf, ncap);
+      if (nb == NULL) {
+        rc = sagd_error_set(SAGD_ERR_MEM, __FILE__, __LINE__, __func__,
+                            "cannot allocate %zu bytes for '%s'", ncap, path);
+        goto done;
+      }
+      buf = nb;
+      cap = ncap;
+    }
+    SAGD_TRY(rc, done, gz_exact_(gz, path, buf + have, cap - have,
+                                 "the data its header declares", have, total));
+    have = cap;
+  }
   unsigned char extra;
   int more = gzread(gz, &extra, 1);
   if (more != 0) {
@@ -164,6 +193,19 @@ static int hdf5_read_(const char *path, const char *split, sagd_images img) {
   }
   int nd = 0, nl = 0;
   size_t d[3] = {0, 0, 0}, dl[1] = {0};
+  /* the declared shape first: a damaged file must not make us allocate terabytes */
+  struct stat st;
+  const size_t fsize = stat(path, &st) == 0 ? (size_t)st.st_size : 0;
+  rc = sagd_h5_shape(f, ipath, 3, &nd, d);
+  if (rc != SAGD_OK || nd != 3 || d[1] == 0 || d[2] == 0 || d[0] > fsize / d[1] / d[2]) {
+    if (rc == SAGD_OK) { /* the bytes are stored uncompressed: they cannot exceed the file */
+      rc = sagd_error_set(SAGD_ERR_DATA, __FILE__, __LINE__, __func__,
+                          "'%s': %s has %d dimensions (%zu x %zu x %zu): expected n x rows x "
+                          "cols images, at most the file's %zu bytes",
+                          path, ipath, nd, d[0], d[1], d[2], fsize);
+    }
+    goto done;
+  }
   SAGD_TRY(rc, done, sagd_h5_read(f, ipath, 3, &nd, d, &pix));
   SAGD_TRY(rc, done, sagd_h5_read(f, lpath, 1, &nl, dl, &lab));
   if (nd != 3 || d[0] == 0 || d[1] == 0 || d[2] == 0 || nl != 1 || dl[0] != d[0]) {

@@ -123,6 +123,11 @@ static void small_files_(void) {
     const uint32_t huge[3] = {0xffffffffu, 0xffffffffu, 28};
     write_idx_(bp, 0x803, 3, huge, px, 0, gz);
     expect_bad_("absurd sizes", bp, NULL, NULL, "at most");
+    /* a header declaring 8 GiB over a few bytes: refused without allocating them */
+    const uint32_t big[3] = {10000000, 28, 28};
+    write_idx_(bp, 0x803, 3, big, px, sizeof px, gz);
+    expect_bad_("8 GiB declared, 60 bytes there", bp, NULL, NULL,
+                "needs 7840000000 bytes, the file ends after 60");
     const uint32_t two[1] = {2};
     write_idx_(bp, 0x801, 1, two, lab, 2, gz);
     expect_bad_("labels of another count", ip, NULL, bp, "holds 2 labels for the 3 images");
