@@ -178,12 +178,8 @@ static int read_config_(const sagd_run_info *info, dv_config *c) {
 
 /* ---- run state: every buffer a resumed run needs --------------------------------------- */
 
-typedef struct {
-  size_t T;           /* iterations of the phase */
-  size_t nll;         /* rows of the log-likelihood trace */
-  double *obj, *gnorm, *accept, *seconds; /* [T] */
-  double *ll, *ll_iter; /* [nll] (NaN where not computed) */
-} dv_trace;
+typedef exp_vae_trace dv_trace;
+static const exp_vae_trace_kind dv_trace_kind_ = {"loglik", 1, 0};
 
 typedef struct {
   /* counters */
@@ -197,32 +193,6 @@ typedef struct {
   double loglik_fin[NPHASE], accept_fin[NPHASE], secs[NPHASE];
   dv_trace tr[NPHASE];
 } dv_state;
-
-static int trace_alloc_(dv_trace *t, size_t T, uint64_t every) {
-  t->T = T;
-  t->nll = (every > 0 ? T / every : 0) + 2;
-  SAGD_CALLOC(t->obj, T, "trace objective");
-  SAGD_CALLOC(t->gnorm, T, "trace |g|");
-  SAGD_CALLOC(t->accept, T, "trace acceptance");
-  SAGD_CALLOC(t->seconds, T, "trace seconds");
-  SAGD_CALLOC(t->ll, t->nll, "trace log-likelihood");
-  SAGD_CALLOC(t->ll_iter, t->nll, "trace log-likelihood iterations");
-  for (size_t i = 0; i < t->nll; i++) {
-    t->ll[i] = NAN;
-    t->ll_iter[i] = NAN;
-  }
-  return SAGD_OK;
-}
-
-static void trace_free_(dv_trace *t) {
-  free(t->obj);
-  free(t->gnorm);
-  free(t->accept);
-  free(t->seconds);
-  free(t->ll);
-  free(t->ll_iter);
-  memset(t, 0, sizeof *t);
-}
 
 static const char *phase_name_(const dv_config *c, uint64_t ph) {
   return ph == 0 ? "pretrain" : c->methods[ph - 1]->name;
@@ -396,19 +366,7 @@ static int ckpt_register_(dv_run *R, sagd_state st) {
   SAGD_CALL(sagd_state_add(st, "accept_final", s->accept_fin, NPHASE));
   SAGD_CALL(sagd_state_add(st, "seconds", s->secs, NPHASE));
   for (uint64_t ph = 0; ph <= c->nm; ph++) {
-    dv_trace *t = &s->tr[ph];
-    const struct {
-      const char *what;
-      double *buf;
-      size_t len;
-    } cols[] = {{"objective", t->obj, t->T}, {"grad_norm", t->gnorm, t->T},
-                {"accept", t->accept, t->T}, {"seconds", t->seconds, t->T},
-                {"loglik", t->ll, t->nll},   {"loglik_iter", t->ll_iter, t->nll}};
-    for (size_t j = 0; j < sizeof cols / sizeof cols[0]; j++) {
-      char name[64];
-      snprintf(name, sizeof name, "trace/%s/%s", phase_name_(c, ph), cols[j].what);
-      SAGD_CALL(sagd_state_add(st, name, cols[j].buf, cols[j].len));
-    }
+    SAGD_CALL(exp_vae_trace_register(&s->tr[ph], &dv_trace_kind_, st, phase_name_(c, ph)));
   }
   double *gf, *gt;
   size_t nf, nt;
@@ -584,44 +542,6 @@ static int estimate_(dv_run *R) {
 
 /* ---- result file and summary table ---------------------------------------------------------- */
 
-static int write_trace_(sagd_h5 f, const char *group, const dv_trace *t, int accept,
-                        int first_is_elbo) {
-  char path[160];
-  size_t d[1] = {t->T};
-  snprintf(path, sizeof path, "%s/%s", group, first_is_elbo ? "elbo" : "objective");
-  SAGD_CALL(sagd_h5_write(f, path, 1, d, t->obj));
-  snprintf(path, sizeof path, "%s/grad_norm", group);
-  SAGD_CALL(sagd_h5_write(f, path, 1, d, t->gnorm));
-  snprintf(path, sizeof path, "%s/seconds", group);
-  SAGD_CALL(sagd_h5_write(f, path, 1, d, t->seconds));
-  if (accept) {
-    snprintf(path, sizeof path, "%s/accept", group);
-    SAGD_CALL(sagd_h5_write(f, path, 1, d, t->accept));
-  }
-  /* the log-likelihood rows that were computed, with their iterations */
-  size_t k = 0;
-  double *ll = NULL, *it = NULL;
-  SAGD_CALLOC(ll, t->nll, "log-likelihood trace");
-  SAGD_CALLOC(it, t->nll, "log-likelihood iterations");
-  for (size_t i = 0; i < t->nll; i++) {
-    if (isfinite(t->ll_iter[i])) {
-      ll[k] = t->ll[i];
-      it[k] = t->ll_iter[i];
-      k++;
-    }
-  }
-  if (k > 0) {
-    size_t dk[1] = {k};
-    snprintf(path, sizeof path, "%s/loglik", group);
-    SAGD_CALL(sagd_h5_write(f, path, 1, dk, ll));
-    snprintf(path, sizeof path, "%s/loglik_iter", group);
-    SAGD_CALL(sagd_h5_write(f, path, 1, dk, it));
-  }
-  free(ll);
-  free(it);
-  return SAGD_OK;
-}
-
 typedef struct {
   double ks, ks_se, w1, w1_se;
 } dv_metric;
@@ -643,7 +563,7 @@ static int write_result_(dv_run *R, const double *x, const double *z, dv_metric 
     char g[96], path[160];
     snprintf(g, sizeof g, "/trace/%s", pn);
     int is_hmc = ph > 0 && c->methods[ph - 1] == &sagd_vae_method_hmc;
-    SAGD_CALL(write_trace_(f, g, &s->tr[ph], is_hmc, ph == 0));
+    SAGD_CALL(exp_vae_trace_write(f, g, &s->tr[ph], &dv_trace_kind_, is_hmc, ph == 0));
     snprintf(g, sizeof g, "/results/%s", pn);
     const double *th = s->theta_fin + ph * R->pt;
     SAGD_CALL(metrics_(R, th, ks, w1));
@@ -738,7 +658,7 @@ static int state_alloc_(dv_run *R) {
   SAGD_CALLOC(s->phi_pre, R->pp, "pre-trained phi");
   SAGD_CALLOC(s->theta_fin, NPHASE * R->pt, "final thetas");
   for (uint64_t ph = 0; ph <= c->nm; ph++) {
-    SAGD_CALL(trace_alloc_(&s->tr[ph], (size_t)phase_iters_(c, ph), c->ll_every));
+    SAGD_CALL(exp_vae_trace_alloc(&s->tr[ph], (size_t)phase_iters_(c, ph), c->ll_every));
   }
   for (size_t ph = 0; ph < NPHASE; ph++) {
     s->loglik_fin[ph] = NAN;
@@ -762,7 +682,7 @@ static void state_free_(dv_run *R) {
   free(s->phi_pre);
   free(s->theta_fin);
   for (size_t ph = 0; ph < NPHASE; ph++) {
-    trace_free_(&s->tr[ph]);
+    exp_vae_trace_free(&s->tr[ph]);
   }
   free(R->gt);
   free(R->gp);

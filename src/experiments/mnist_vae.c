@@ -93,11 +93,8 @@ static int read_config_(const sagd_run_info *info, mv_config *c) {
 
 /* ---- run state ---------------------------------------------------------------------------- */
 
-typedef struct {
-  size_t T, nll;
-  double *obj, *gnorm, *seconds;  /* [T] */
-  double *ll, *ll_se, *ll_iter;   /* [nll]: held-out estimates traced (NaN where none) */
-} mv_trace;
+typedef exp_vae_trace mv_trace;
+static const exp_vae_trace_kind mv_trace_kind_ = {"test_loglik", 0, 1};
 
 /* scores: 0 pretrain (own encoder), 1 sagd (refitted encoder), 2 sagd (pre-trained encoder) */
 #define MV_NSCORE 3
@@ -128,31 +125,6 @@ typedef struct {
   sagd_state st;
   sagd_checkpointer cp;
 } mv_run;
-
-static int trace_alloc_(mv_trace *t, size_t T, uint64_t every) {
-  t->T = T;
-  t->nll = (every > 0 ? T / every : 0) + 2;
-  SAGD_CALLOC(t->obj, T, "trace objective");
-  SAGD_CALLOC(t->gnorm, T, "trace |g|");
-  SAGD_CALLOC(t->seconds, T, "trace seconds");
-  SAGD_CALLOC(t->ll, t->nll, "trace held-out log-likelihood");
-  SAGD_CALLOC(t->ll_se, t->nll, "trace held-out log-likelihood SE");
-  SAGD_CALLOC(t->ll_iter, t->nll, "trace held-out iterations");
-  for (size_t i = 0; i < t->nll; i++) {
-    t->ll[i] = t->ll_se[i] = t->ll_iter[i] = NAN;
-  }
-  return SAGD_OK;
-}
-
-static void trace_free_(mv_trace *t) {
-  free(t->obj);
-  free(t->gnorm);
-  free(t->seconds);
-  free(t->ll);
-  free(t->ll_se);
-  free(t->ll_iter);
-  memset(t, 0, sizeof *t);
-}
 
 static uint64_t phase_iters_(const mv_config *c, uint64_t ph) {
   return c->epochs[ph] * c->batches;
@@ -312,19 +284,7 @@ static int ckpt_register_(mv_run *R) {
   SAGD_CALL(sagd_state_add(st, "data/checksum", s->data_ck, 2));
   SAGD_CALL(sagd_state_add(st, "scores_digits", s->digits, MV_NSCORE * R->c.n_test));
   for (uint64_t ph = 0; ph < MV_NPHASE; ph++) {
-    mv_trace *t = &s->tr[ph];
-    const struct {
-      const char *what;
-      double *buf;
-      size_t len;
-    } cols[] = {{"objective", t->obj, t->T},  {"grad_norm", t->gnorm, t->T},
-                {"seconds", t->seconds, t->T}, {"test_loglik", t->ll, t->nll},
-                {"test_loglik_se", t->ll_se, t->nll}, {"test_loglik_iter", t->ll_iter, t->nll}};
-    for (size_t j = 0; j < sizeof cols / sizeof cols[0]; j++) {
-      char name[64];
-      snprintf(name, sizeof name, "trace/%s/%s", phase_names_[ph], cols[j].what);
-      SAGD_CALL(sagd_state_add(st, name, cols[j].buf, cols[j].len));
-    }
+    SAGD_CALL(exp_vae_trace_register(&s->tr[ph], &mv_trace_kind_, st, phase_names_[ph]));
   }
   double *gf, *gt;
   size_t nf, nt;
@@ -343,38 +303,6 @@ static int ckpt_register_(mv_run *R) {
 }
 
 /* ---- result file ---------------------------------------------------------------------------- */
-
-static int write_trace_(sagd_h5 f, const char *group, const mv_trace *t, int elbo) {
-  char path[160];
-  size_t d[1] = {t->T};
-  snprintf(path, sizeof path, "%s/%s", group, elbo ? "elbo" : "objective");
-  SAGD_CALL(sagd_h5_write(f, path, 1, d, t->obj));
-  snprintf(path, sizeof path, "%s/grad_norm", group);
-  SAGD_CALL(sagd_h5_write(f, path, 1, d, t->gnorm));
-  snprintf(path, sizeof path, "%s/seconds", group);
-  SAGD_CALL(sagd_h5_write(f, path, 1, d, t->seconds));
-  double *buf = NULL;
-  SAGD_CALLOC(buf, 3 * t->nll, "held-out trace");
-  size_t k = 0;
-  for (size_t i = 0; i < t->nll; i++) {
-    if (isfinite(t->ll_iter[i])) {
-      buf[k] = t->ll[i];
-      buf[t->nll + k] = t->ll_se[i];
-      buf[2 * t->nll + k] = t->ll_iter[i];
-      k++;
-    }
-  }
-  const char *names[3] = {"test_loglik", "test_loglik_se", "test_loglik_iter"};
-  size_t dk[1] = {k};
-  int rc = SAGD_OK;
-  for (int j = 0; j < 3 && k > 0; j++) {
-    snprintf(path, sizeof path, "%s/%s", group, names[j]);
-    SAGD_TRY(rc, done, sagd_h5_write(f, path, 1, dk, buf + j * t->nll));
-  }
-done:
-  free(buf);
-  return rc;
-}
 
 /* Bernoulli means of a generator's outputs for the figure: m latent rows u → out [m × p]. */
 static int decode_means_(mv_run *R, const double *theta, size_t m, const double *u,
@@ -455,7 +383,7 @@ static int write_result_(mv_run *R) {
   for (uint64_t ph = 0; ph < MV_NPHASE; ph++) {
     char g[64];
     snprintf(g, sizeof g, "/trace/%s", phase_names_[ph]);
-    SAGD_TRY(rc, done, write_trace_(f, g, &s->tr[ph], ph != 1));
+    SAGD_TRY(rc, done, exp_vae_trace_write(f, g, &s->tr[ph], &mv_trace_kind_, 0, ph != 1));
   }
   size_t dt[1] = {R->pt}, dp[1] = {R->pp};
   SAGD_TRY(rc, done, sagd_h5_write(f, "/results/pretrain/theta", 1, dt, s->theta_pre));
@@ -613,7 +541,7 @@ static void close_(mv_run *R) {
   free(s->theta_sagd);
   free(s->digits);
   for (size_t ph = 0; ph < MV_NPHASE; ph++) {
-    trace_free_(&s->tr[ph]);
+    exp_vae_trace_free(&s->tr[ph]);
   }
   sagd_vae_destroy(&R->v);
   sagd_optimizer_destroy(&R->ot);
@@ -723,7 +651,7 @@ static int open_(const sagd_run_info *info, mv_run *R) {
   SAGD_CALLOC(s->theta_sagd, R->pt, "SAGD theta");
   SAGD_CALLOC(s->digits, MV_NSCORE * c->n_test, "per-digit test scores");
   for (uint64_t ph = 0; ph < MV_NPHASE; ph++) {
-    SAGD_CALL(trace_alloc_(&s->tr[ph], (size_t)phase_iters_(c, ph), c->ll_every));
+    SAGD_CALL(exp_vae_trace_alloc(&s->tr[ph], (size_t)phase_iters_(c, ph), c->ll_every));
   }
   for (size_t k = 0; k < MV_NSCORE; k++) {
     s->score[k] = s->score_se[k] = NAN;

@@ -1,6 +1,9 @@
 /* Configuration pieces shared by the VAE-family experiments (see vae_common.h). */
 #include "vae_common.h"
 
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
@@ -68,4 +71,98 @@ double exp_norm2(const double *g, size_t n) {
     s += g[j] * g[j];
   }
   return s;
+}
+
+int exp_vae_trace_alloc(exp_vae_trace *t, size_t T, uint64_t every) {
+  t->T = T;
+  t->nll = (every > 0 ? T / every : 0) + 2;
+  SAGD_CALLOC(t->obj, T, "trace objective");
+  SAGD_CALLOC(t->gnorm, T, "trace |g|");
+  SAGD_CALLOC(t->accept, T, "trace acceptance");
+  SAGD_CALLOC(t->seconds, T, "trace seconds");
+  SAGD_CALLOC(t->ll, t->nll, "trace log-likelihood");
+  SAGD_CALLOC(t->ll_se, t->nll, "trace log-likelihood SE");
+  SAGD_CALLOC(t->ll_iter, t->nll, "trace log-likelihood iterations");
+  for (size_t i = 0; i < t->nll; i++) {
+    t->ll[i] = t->ll_se[i] = t->ll_iter[i] = NAN;
+  }
+  return SAGD_OK;
+}
+
+void exp_vae_trace_free(exp_vae_trace *t) {
+  free(t->obj);
+  free(t->gnorm);
+  free(t->accept);
+  free(t->seconds);
+  free(t->ll);
+  free(t->ll_se);
+  free(t->ll_iter);
+  memset(t, 0, sizeof *t);
+}
+
+int exp_vae_trace_register(exp_vae_trace *t, const exp_vae_trace_kind *k, sagd_state st,
+                           const char *phase) {
+  char se[64], it[64];
+  snprintf(se, sizeof se, "%s_se", k->ll_name);
+  snprintf(it, sizeof it, "%s_iter", k->ll_name);
+  const struct {
+    const char *what;
+    double *buf;
+    size_t len;
+    int on;
+  } cols[] = {{"objective", t->obj, t->T, 1},    {"grad_norm", t->gnorm, t->T, 1},
+              {"accept", t->accept, t->T, k->accept}, {"seconds", t->seconds, t->T, 1},
+              {k->ll_name, t->ll, t->nll, 1},   {se, t->ll_se, t->nll, k->se},
+              {it, t->ll_iter, t->nll, 1}};
+  for (size_t j = 0; j < sizeof cols / sizeof cols[0]; j++) {
+    if (!cols[j].on) {
+      continue;
+    }
+    char name[96];
+    snprintf(name, sizeof name, "trace/%s/%s", phase, cols[j].what);
+    SAGD_CALL(sagd_state_add(st, name, cols[j].buf, cols[j].len));
+  }
+  return SAGD_OK;
+}
+
+int exp_vae_trace_write(sagd_h5 f, const char *group, const exp_vae_trace *t,
+                        const exp_vae_trace_kind *k, int accept, int elbo) {
+  char path[160];
+  size_t d[1] = {t->T};
+  snprintf(path, sizeof path, "%s/%s", group, elbo ? "elbo" : "objective");
+  SAGD_CALL(sagd_h5_write(f, path, 1, d, t->obj));
+  snprintf(path, sizeof path, "%s/grad_norm", group);
+  SAGD_CALL(sagd_h5_write(f, path, 1, d, t->gnorm));
+  snprintf(path, sizeof path, "%s/seconds", group);
+  SAGD_CALL(sagd_h5_write(f, path, 1, d, t->seconds));
+  if (accept) {
+    snprintf(path, sizeof path, "%s/accept", group);
+    SAGD_CALL(sagd_h5_write(f, path, 1, d, t->accept));
+  }
+  /* the log-likelihood rows that were computed, with their iterations */
+  double *buf = NULL;
+  SAGD_CALLOC(buf, 3 * t->nll, "log-likelihood trace");
+  size_t n = 0;
+  for (size_t i = 0; i < t->nll; i++) {
+    if (isfinite(t->ll_iter[i])) {
+      buf[n] = t->ll[i];
+      buf[t->nll + n] = t->ll_se[i];
+      buf[2 * t->nll + n] = t->ll_iter[i];
+      n++;
+    }
+  }
+  int rc = SAGD_OK;
+  if (n > 0) {
+    size_t dn[1] = {n};
+    const char *suffix[3] = {"", "_se", "_iter"};
+    for (int j = 0; j < 3 && rc == SAGD_OK; j++) {
+      if (j == 1 && !k->se) {
+        continue;
+      }
+      snprintf(path, sizeof path, "%s/%s%s", group, k->ll_name, suffix[j]);
+      rc = sagd_h5_write(f, path, 1, dn, buf + (size_t)j * t->nll);
+    }
+  }
+  free(buf);
+  return rc == SAGD_OK ? SAGD_OK : sagd_error_trace(rc, __FILE__, __LINE__, __func__);
 }

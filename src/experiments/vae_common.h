@@ -5,7 +5,9 @@
 
 #include <stdint.h>
 
+#include "sagd/checkpoint.h"
 #include "sagd/experiment.h"
+#include "sagd/h5.h"
 #include "sagd/nn.h"
 #include "sagd/optimizer.h"
 #include "sagd/vae.h"
@@ -20,6 +22,31 @@ int exp_vae_optimizer(sagd_config cfg, const sagd_optimizer_type **type, double 
                       double *beta2);
 /* [model] precision: double or single. */
 int exp_vae_precision(sagd_config cfg, sagd_precision *prec);
+/* One phase's trace: per update the objective, |g|, the HMC acceptance and the wall time;
+ * and a log-likelihood traced every `every` updates plus once at the phase end (nll rows;
+ * NaN where not computed), with its SE where the experiment has one. */
+typedef struct {
+  size_t T, nll;
+  double *obj, *gnorm, *accept, *seconds; /* [T] */
+  double *ll, *ll_se, *ll_iter;           /* [nll] */
+} exp_vae_trace;
+
+int exp_vae_trace_alloc(exp_vae_trace *t, size_t T, uint64_t every);
+void exp_vae_trace_free(exp_vae_trace *t);
+/* What a trace keeps and how its log-likelihood is named ("loglik", "test_loglik"). */
+typedef struct {
+  const char *ll_name;
+  int accept; /* the acceptance column */
+  int se;     /* the log-likelihood's SE */
+} exp_vae_trace_kind;
+/* Register the trace in a checkpoint state as "trace/<phase>/<column>". */
+int exp_vae_trace_register(exp_vae_trace *t, const exp_vae_trace_kind *k, sagd_state st,
+                           const char *phase);
+/* **Collective.** Write group/{elbo|objective, grad_norm, seconds[, accept]} and the
+ * log-likelihood rows that were computed: group/<ll_name>[, _se], <ll_name>_iter. */
+int exp_vae_trace_write(sagd_h5 f, const char *group, const exp_vae_trace *t,
+                        const exp_vae_trace_kind *k, int accept, int elbo);
+
 /* Σ g_j² */
 double exp_norm2(const double *g, size_t n);
 
