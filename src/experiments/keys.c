@@ -14,6 +14,10 @@ const sagd_config_key sagd_config_keys[] = {
      "replication number (each replication gets its own data set and chains)", 0},
     {"run", "progress_every", SAGD_CFG_INT, "25", SAGD_CFG_NONNEGATIVE,
      "rank 0 prints a progress line every N updates (0: only phase summaries)", 1},
+    {"run", "stall_seconds", SAGD_CFG_REAL, "0", SAGD_CFG_NONNEGATIVE,
+     "watchdog: a rank that finishes no iteration for this many seconds ends the job with a "
+     "message (a lost or frozen node); must exceed the longest stretch between iterations "
+     "(0: off)", 1},
     /* [data] */
     {"data", "n", SAGD_CFG_INT, "100", SAGD_CFG_AT_LEAST_1,
      "number of synthetic observations (mnist_vae: training images used, the first n of "

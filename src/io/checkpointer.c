@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 
 #include "checkpoint_impl.h"
 #include "sagd/error.h"
+#include "sagd/watchdog.h"
 #include "sagd/h5.h"
 #include "sagd/runfile.h"
 
@@ -52,6 +54,7 @@ struct sagd_checkpointer_s {
   int installed;
   uint64_t nwritten;
   double bytes, wsec, rsec;
+  double stall; /* run.stall_seconds (0: no watchdog) */
 };
 
 /* Every rank registered the same names/kinds/shapes; sharded rows tile their arrays. */
@@ -123,6 +126,9 @@ int sagd_checkpointer_create(const sagd_run_info *info, sagd_state st, sagd_chec
              (long long)every);
   SAGD_CHECK(seconds >= 0, SAGD_ERR_CONFIG, "checkpoint.seconds = %g: expected >= 0 (0 = off)",
              seconds);
+  const double stall = sagd_config_real(info->cfg, "run", "stall_seconds");
+  SAGD_CHECK(isfinite(stall) && stall >= 0, SAGD_ERR_CONFIG,
+             "run.stall_seconds = %g: expected >= 0 seconds (0 = no watchdog)", stall);
   sagd_checkpointer cp = calloc(1, sizeof *cp);
   SAGD_CHECK(cp != NULL, SAGD_ERR_MEM, "cannot allocate a checkpointer");
   cp->info = info;
@@ -132,6 +138,7 @@ int sagd_checkpointer_create(const sagd_run_info *info, sagd_state st, sagd_chec
   cp->st = st;
   cp->every = (uint64_t)every;
   cp->seconds = seconds;
+  cp->stall = stall;
   cp->t_create = ck_now();
   cp->t_last = cp->t_create;
   const char *d = getenv("SAGD_CHECKPOINT_DELAY_MS"); /* tests: widen the write window */
@@ -174,6 +181,9 @@ int sagd_checkpointer_create(const sagd_run_info *info, sagd_state st, sagd_chec
 void sagd_checkpointer_destroy(sagd_checkpointer *cp) {
   if (cp == NULL || *cp == NULL) {
     return;
+  }
+  if ((*cp)->stall > 0) {
+    sagd_watchdog_stop();
   }
   if ((*cp)->installed) {
     sigaction(SIGTERM, &(*cp)->old_term, NULL);
@@ -301,6 +311,25 @@ static int verify_tmp_(sagd_checkpointer cp, const char *manifest) {
   return SAGD_OK;
 }
 
+/* The watchdog's message: who stalled, and where the work is kept. */
+static void stall_message_(sagd_checkpointer cp, const char *label) {
+  char host[256] = "?", kept[PATH_MAX + 320], msg[PATH_MAX + 1024];
+  gethostname(host, sizeof host - 1);
+  if (cp->nwritten > 0 || access(cp->path, F_OK) == 0) {
+    snprintf(kept, sizeof kept, "the work up to the checkpoint '%s'%s%s%s is kept", cp->path,
+             label != NULL ? " (" : "", label != NULL ? label : "", label != NULL ? ")" : "");
+  } else {
+    snprintf(kept, sizeof kept, "no checkpoint was written yet");
+  }
+  snprintf(msg, sizeof msg,
+           "sagd: error (rank %d on %s): no iteration finished for %g s (run.stall_seconds): "
+           "another rank or node stopped responding (a node lost or frozen, a network "
+           "partition?), so this job ends; %s: run the same command again to resume, on the "
+           "nodes that remain",
+           cp->rank, host, cp->stall, kept);
+  sagd_watchdog_message(msg);
+}
+
 int sagd_checkpointer_write(sagd_checkpointer cp, uint64_t iteration, const char *phase) {
   double t0 = ck_now();
   sagd_state st = cp->st;
@@ -375,11 +404,16 @@ int sagd_checkpointer_write(sagd_checkpointer cp, uint64_t iteration, const char
   if (cp->rank == 0) {
     cp->t_last = ck_now();
   }
+  if (cp->stall > 0) {
+    stall_message_(cp, phase);
+    sagd_watchdog_kick();
+  }
   return SAGD_OK;
 }
 
 int sagd_checkpointer_tick(sagd_checkpointer cp, uint64_t iteration, const char *phase,
                            int force) {
+  sagd_watchdog_kick(); /* an iteration boundary: progress */
   int flags[2] = {(int)ck_signal_, 0};
   if (cp->rank == 0 && cp->seconds > 0 && ck_now() - cp->t_last >= cp->seconds) {
     flags[1] = 1; /* rank 0's clock decides for everyone */
@@ -523,7 +557,22 @@ static void remove_old_(sagd_checkpointer cp) {
   fflush(stdout);
 }
 
+static int resume_body_(sagd_checkpointer cp, int *resumed, char *phase, size_t cap);
+
 int sagd_checkpointer_resume(sagd_checkpointer cp, int *resumed, char *phase, size_t cap) {
+  char label[256] = "";
+  SAGD_CALL(resume_body_(cp, resumed, label, sizeof label));
+  if (phase != NULL && cap > 0) {
+    snprintf(phase, cap, "%s", label);
+  }
+  if (cp->stall > 0) { /* armed from here on: every tick is progress */
+    SAGD_CALL(sagd_watchdog_start(cp->stall, "sagd: stalled"));
+    stall_message_(cp, *resumed ? label : NULL);
+  }
+  return SAGD_OK;
+}
+
+static int resume_body_(sagd_checkpointer cp, int *resumed, char *phase, size_t cap) {
   *resumed = 0;
   if (phase != NULL && cap > 0) {
     phase[0] = '\0';

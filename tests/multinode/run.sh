@@ -16,7 +16,10 @@
 # Checks: the two ranks report hostnames nodeA and nodeB; an em_gamma replication and a small
 # deconv_vae replication run through jobs/replicate.sbatch across the two nodes and are
 # bit-identical (h5diff, every dataset but the wall-clock ones) to 1-rank single-node runs;
-# traffic went over the veth. The namespaces, the veth pair and /etc/netns/<ns> are removed
+# traffic went over the veth. A node lost mid-run: nodeB SIGKILLed (Open MPI ends the job at
+# once) and nodeB frozen by SIGSTOP (sagd's run.stall_seconds watchdog ends it); each time
+# the job ends within LOST_LIMIT (60) s and the run resumed on nodeA alone is bit-identical
+# to an uninterrupted run. The namespaces, the veth pair and /etc/netns/<ns> are removed
 # on exit. Exit 77 (CTest: skipped) when namespaces cannot be created here (not root, no
 # iproute2 or unshare).
 set -u
@@ -127,6 +130,80 @@ step() {
 }
 step em_gamma "$SRC/data/em_gamma.ini" em.updates=40
 step deconv_vae "$TMP/deconv-small.ini"
+
+# A node lost mid-run: a 2-node deconv_vae run, nodeB's processes SIGKILLed after its first
+# checkpoints; the job must end (not hang) within LOST_LIMIT seconds with a clear message,
+# and the run resumed on nodeA alone must give the bits of an uninterrupted 1-node run.
+if [ "${SAGD_MULTINODE_LOST:-1}" = 1 ]; then
+  LOST_LIMIT=${LOST_LIMIT:-60}
+  sed -e 's/^pretrain_epochs = 150/pretrain_epochs = 3000/' "$TMP/deconv-small.ini" > "$TMP/deconv-lost.ini"
+  printf '[checkpoint]\nevery = 100\n' >> "$TMP/deconv-lost.ini"
+  on_nodeA $MPIRUN -np 2 "$SAGD" run "$TMP/deconv-lost.ini" --out "$TMP/lost" --replication 1 \
+    > "$TMP/lost.log" 2>&1 &
+  lost_pid=$!
+  for _ in $(seq 1 600); do
+    [ -e "$TMP/lost/checkpoint.h5.prev" ] && break
+    kill -0 "$lost_pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  if [ ! -e "$TMP/lost/checkpoint.h5" ]; then
+    fail "lost node: no checkpoint before the kill"; cat "$TMP/lost.log" >&2
+  else
+    t0=$(date +%s)
+    ip netns pids "$NSB" | xargs -r kill -KILL
+    wait "$lost_pid"; st=$?
+    t1=$(date +%s)
+    echo "--- the job's last lines after nodeB was lost (exit $st, $((t1 - t0)) s):"
+    tail -n 8 "$TMP/lost.log"
+    [ "$st" -ne 0 ] && [ $((t1 - t0)) -le "$LOST_LIMIT" ] &&
+      pass "lost node: the job failed (exit $st) $((t1 - t0)) s after nodeB was killed" ||
+      fail "lost node: exit $st after $((t1 - t0)) s (limit $LOST_LIMIT s)"
+    "$MPIEXEC" -n 1 "$SAGD" run "$TMP/deconv-lost.ini" --out "$TMP/lost" --replication 1 \
+      > "$TMP/lost-resume.log" 2>&1 && grep -q "resumed from the checkpoint" "$TMP/lost-resume.log" &&
+      pass "lost node: resumed on nodeA alone from the checkpoint $(grep -o "at '[^']*'" "$TMP/lost-resume.log" | head -1)" ||
+      { fail "lost node: resume on one node failed"; tail "$TMP/lost-resume.log" >&2; }
+    "$MPIEXEC" -n 1 "$SAGD" run "$TMP/deconv-lost.ini" --out "$TMP/lost-ref" --replication 1 --quiet \
+      > "$TMP/lost-ref.log" 2>&1 || fail "lost node: the uninterrupted 1-node run failed"
+    same_run "$TMP/lost/result.h5" "$TMP/lost-ref/result.h5" &&
+      pass "lost node: resumed result bit-identical to an uninterrupted run" ||
+      fail "lost node: resumed result differs from an uninterrupted run"
+  fi
+fi
+
+# A node frozen mid-run (SIGSTOP: no connection resets, so MPI alone would wait forever):
+# with run.stall_seconds = 8 the rank on nodeA ends the job with sagd's message; nodeB is
+# then killed, and the run resumed on nodeA alone gives the uninterrupted bits.
+if [ "${SAGD_MULTINODE_LOST:-1}" = 1 ]; then
+  on_nodeA $MPIRUN -np 2 "$SAGD" run "$TMP/deconv-lost.ini" --out "$TMP/frozen" --replication 1 \
+    --set run.stall_seconds=8 > "$TMP/frozen.log" 2>&1 &
+  frozen_pid=$!
+  for _ in $(seq 1 600); do
+    [ -e "$TMP/frozen/checkpoint.h5.prev" ] && break
+    kill -0 "$frozen_pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  t0=$(date +%s)
+  ip netns pids "$NSB" | xargs -r kill -STOP
+  # sagd's watchdog fires after 8 s; mpirun may then wait on the frozen node's daemon
+  for _ in $(seq 1 $((LOST_LIMIT * 5))); do
+    grep -q "run.stall_seconds" "$TMP/frozen.log" && break
+    sleep 0.2
+  done
+  t1=$(date +%s)
+  ip netns pids "$NSB" | xargs -r kill -KILL
+  wait "$frozen_pid"; st=$?
+  echo "--- frozen node: sagd's message ($((t1 - t0)) s after the freeze, exit $st):"
+  grep "run.stall_seconds" "$TMP/frozen.log" | head -2
+  grep -q "sagd: error (rank 0 on nodeA): no iteration finished for 8 s (run.stall_seconds)" "$TMP/frozen.log" &&
+    [ "$st" -ne 0 ] && [ $((t1 - t0)) -le "$LOST_LIMIT" ] &&
+    pass "frozen node: rank 0 ended the job $((t1 - t0)) s after the freeze, naming the checkpoint" ||
+    fail "frozen node: no watchdog message within $LOST_LIMIT s (exit $st)"
+  "$MPIEXEC" -n 1 "$SAGD" run "$TMP/deconv-lost.ini" --out "$TMP/frozen" --replication 1 \
+    > "$TMP/frozen-resume.log" 2>&1 && grep -q "resumed from the checkpoint" "$TMP/frozen-resume.log" &&
+    same_run "$TMP/frozen/result.h5" "$TMP/lost-ref/result.h5" &&
+    pass "frozen node: resumed on one node, bit-identical to an uninterrupted run" ||
+    fail "frozen node: resume or comparison failed"
+fi
 
 tx1=$(ip netns exec "$NSA" cat "/sys/class/net/$VA/statistics/tx_bytes")
 [ $((tx1 - tx0)) -gt 10000 ] && pass "$((tx1 - tx0)) bytes sent over the veth pair" ||
