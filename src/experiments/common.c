@@ -2,6 +2,7 @@
 #include "common.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -302,4 +303,13 @@ int exp_check_memory(const sagd_run_info *info, const exp_mem_item *items, size_
             "with %s), but the node has %s: expected sizes that fit (more ranks or nodes "
             "share data and chains)",
             a, mx[n], msg, b);
+}
+
+int exp_progress_every(sagd_config cfg, int *every) {
+  const int64_t v = sagd_config_int(cfg, "run", "progress_every");
+  SAGD_CHECK(v >= 0 && v <= INT32_MAX, SAGD_ERR_CONFIG,
+             "run.progress_every = %lld: expected 0 .. %d updates", (long long)v,
+             (int)INT32_MAX);
+  *every = (int)v;
+  return SAGD_OK;
 }

@@ -81,6 +81,8 @@ int exp_check_memory(const sagd_run_info *info, const exp_mem_item *items, size_
 /* Rank 0: "wrote DIR/result.h5 (N checkpoint(s) written, X MB, Ys[, resumed])". */
 void exp_report_written(const sagd_run_info *info, sagd_checkpointer cp, int resumed);
 
+/* run.progress_every as an int (values above INT_MAX are bad input, not wrapped). */
+int exp_progress_every(sagd_config cfg, int *every);
 /* Wall-clock seconds (monotonic). */
 double exp_now(void);
 /* Rank-0 progress line helper: "ETA" from the fraction of work done. */

@@ -172,7 +172,7 @@ static int read_config_(const sagd_run_info *info, dv_config *c) {
     SAGD_CHECK(c->nodes >= 20, SAGD_ERR_CONFIG,
                "metrics.nodes = %zu: expected at least 20 Gauss-Hermite nodes", c->nodes);
   }
-  c->every = (int)sagd_config_int(cfg, "run", "progress_every");
+  SAGD_CALL(exp_progress_every(cfg, &c->every));
   return SAGD_OK;
 }
 

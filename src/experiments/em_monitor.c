@@ -89,7 +89,7 @@ int exp_em_monitor_init(exp_em_monitor *c, const sagd_run_info *info,
   c->T = o->T;
   c->burnin = o->burnin;
   c->chains = o->chains;
-  c->every = (int)sagd_config_int(info->cfg, "run", "progress_every");
+  SAGD_CALL(exp_progress_every(info->cfg, &c->every));
   c->global_clock = o->global_clock;
   c->total_steps = (double)c->M * (double)c->burnin;
   for (uint64_t i = 1; i <= c->M * c->T; i++) {

@@ -87,7 +87,7 @@ static int read_config_(const sagd_run_info *info, mv_config *c) {
   SAGD_CALL(exp_vae_optimizer(cfg, &c->otype, &c->beta1, &c->beta2));
   c->S = (size_t)sagd_config_int(cfg, "metrics", "is_samples");
   c->ll_every = (uint64_t)sagd_config_int(cfg, "metrics", "loglik_every");
-  c->every = (int)sagd_config_int(cfg, "run", "progress_every");
+  SAGD_CALL(exp_progress_every(cfg, &c->every));
   return SAGD_OK;
 }
 

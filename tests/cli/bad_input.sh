@@ -48,6 +48,7 @@ expect_bad "sagd.chains too large for memory" "chains 5.12 TB (data.n, sagd.chai
 SAGD_MEMORY_BYTES=1000000 expect_bad "a node with 1 MB" "but the node has 1 MB" "$cfg" --set data.n=100000
 expect_bad "unknown option" "--bogus" "$cfg" --bogus
 expect_bad "bad --seed" "--seed" "$cfg" --seed abc
+expect_bad "progress_every beyond an int" "run.progress_every = 3000000000: expected 0 .. 2147483647" "$cfg" --set run.progress_every=3000000000
 
 # Output path that cannot be written (a regular file in the way).
 touch "$TMP/afile"
