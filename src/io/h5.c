@@ -863,6 +863,54 @@ done:
   return SAGD_OK;
 }
 
+/* Before reading a whole dataset of `n` elements: a plausible layout. Chunks no larger than
+ * the dataset; compact or contiguous storage able to hold the elements. (The chunks' own
+ * contents are checked by their Fletcher32 checksums while reading.) */
+static int storage_plausible_(sagd_h5 f, hid_t dset, const char *path, size_t n) {
+  int rc = SAGD_OK;
+  hid_t dcpl = H5I_INVALID_HID, type = H5I_INVALID_HID;
+  H5TRY(dcpl = H5Dget_create_plist(dset), "get the creation properties of dataset", path);
+  H5D_layout_t lay = H5Pget_layout(dcpl);
+  if (lay == H5D_CHUNKED) {
+    /* sagd's writers (and jobs/mnist-convert.py) never make a chunk larger than its
+     * dataset; a damaged chunk shape makes libhdf5 1.10.8 read outside its chunk buffer in
+     * H5D__scatgath_read (heap-buffer-overflow, found by fuzz_images) */
+    hsize_t cd[H5S_MAX_RANK], dd[H5S_MAX_RANK];
+    hid_t space = H5Dget_space(dset);
+    const int dr = space >= 0 ? H5Sget_simple_extent_dims(space, dd, NULL) : -1;
+    if (space >= 0) {
+      H5Sclose(space);
+    }
+    const int cr = H5Pget_chunk(dcpl, H5S_MAX_RANK, cd);
+    int bad = dr < 0 || cr != dr;
+    for (int i = 0; !bad && i < cr; i++) {
+      bad = cd[i] == 0 || cd[i] > (dd[i] > 0 ? dd[i] : 1);
+    }
+    if (bad) {
+      H5FAILX(SAGD_ERR_CORRUPT,
+              "dataset '%s' in '%s' has chunks of rank %d that do not fit its %d-dimensional "
+              "shape: damaged", path, f->path, cr, dr);
+    }
+  } else if (lay == H5D_COMPACT || lay == H5D_CONTIGUOUS) {
+    H5TRY(type = H5Dget_type(dset), "get the type of dataset", path);
+    const size_t tsz = H5Tget_size(type);
+    const hsize_t have = H5Dget_storage_size(dset);
+    if (tsz == 0 || (double)have < (double)n * (double)tsz) {
+      H5FAILX(SAGD_ERR_CORRUPT,
+              "dataset '%s' in '%s' stores %llu bytes for %zu elements of %zu bytes: "
+              "damaged", path, f->path, (unsigned long long)have, n, tsz);
+    }
+  }
+done:
+  if (type >= 0) {
+    H5Tclose(type);
+  }
+  if (dcpl >= 0) {
+    H5Pclose(dcpl);
+  }
+  return rc;
+}
+
 int sagd_h5_shape(sagd_h5 f, const char *path, int ndims_cap, int *ndims, size_t *dims) {
   SAGD_ASSERT(f != NULL && ndims != NULL && dims != NULL);
   CHECK_PATH(f, path, 0);
@@ -917,6 +965,7 @@ int sagd_h5_read(sagd_h5 f, const char *path, int ndims_cap, int *ndims, size_t 
             f->path);
   }
   if (total > 0) {
+    SAGD_TRY(rc, done, storage_plausible_(f, dset, path, total));
     H5TRY(H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, f->dxpl, buf), "read dataset",
           path);
   }
@@ -976,6 +1025,7 @@ int sagd_h5_read_rows(sagd_h5 f, const char *path, size_t row0, size_t nrows, si
     H5TRY(H5Sselect_none(mspace), "select nothing in dataset", path);
   }
   if (grows > 0 && cols > 0) {
+    SAGD_TRY(rc, done, storage_plausible_(f, dset, path, grows * cols));
     H5TRY(H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, fspace, f->dxpl, data != NULL ? data : &none),
           "read rows of dataset", path);
   }
