@@ -368,19 +368,7 @@ static int ckpt_register_(dv_run *R, sagd_state st) {
   for (uint64_t ph = 0; ph <= c->nm; ph++) {
     SAGD_CALL(exp_vae_trace_register(&s->tr[ph], &dv_trace_kind_, st, phase_name_(c, ph)));
   }
-  double *gf, *gt;
-  size_t nf, nt;
-  sagd_vae_sum_state(R->v, &gf, &nf, &gt, &nt);
-  if (gf != NULL) { /* the pre-rounded sums' grids: the next update's rounding */
-    SAGD_CALL(sagd_state_add(st, "reduce/grid_full", gf, nf));
-    SAGD_CALL(sagd_state_add(st, "reduce/grid_theta", gt, nt));
-  }
-  double *xi, *rho;
-  size_t nch, r;
-  sagd_vae_chains(R->v, &xi, &rho, &nch, &r);
-  size_t C = c->vo.chains;
-  SAGD_CALL(sagd_state_add_rows(st, "chains/xi", xi, c->n * C, r, R->i0 * C, nch));
-  SAGD_CALL(sagd_state_add_rows(st, "chains/rho", rho, c->n * C, r, R->i0 * C, nch));
+  SAGD_CALL(exp_vae_register_state(st, R->v, c->n, c->vo.chains, R->i0));
   return SAGD_OK;
 }
 

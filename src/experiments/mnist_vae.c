@@ -286,19 +286,7 @@ static int ckpt_register_(mv_run *R) {
   for (uint64_t ph = 0; ph < MV_NPHASE; ph++) {
     SAGD_CALL(exp_vae_trace_register(&s->tr[ph], &mv_trace_kind_, st, phase_names_[ph]));
   }
-  double *gf, *gt;
-  size_t nf, nt;
-  sagd_vae_sum_state(R->v, &gf, &nf, &gt, &nt);
-  if (gf != NULL) {
-    SAGD_CALL(sagd_state_add(st, "reduce/grid_full", gf, nf));
-    SAGD_CALL(sagd_state_add(st, "reduce/grid_theta", gt, nt));
-  }
-  double *xi, *rho;
-  size_t nch, r;
-  sagd_vae_chains(R->v, &xi, &rho, &nch, &r);
-  const size_t C = R->c.vo.chains;
-  SAGD_CALL(sagd_state_add_rows(st, "chains/xi", xi, R->c.n * C, r, R->i0 * C, nch));
-  SAGD_CALL(sagd_state_add_rows(st, "chains/rho", rho, R->c.n * C, r, R->i0 * C, nch));
+  SAGD_CALL(exp_vae_register_state(st, R->v, R->c.n, R->c.vo.chains, R->i0));
   return SAGD_OK;
 }
 

@@ -166,3 +166,19 @@ int exp_vae_trace_write(sagd_h5 f, const char *group, const exp_vae_trace *t,
   free(buf);
   return rc == SAGD_OK ? SAGD_OK : sagd_error_trace(rc, __FILE__, __LINE__, __func__);
 }
+
+int exp_vae_register_state(sagd_state st, sagd_vae v, size_t n, size_t C, size_t i0) {
+  double *gf, *gt;
+  size_t nf, nt;
+  sagd_vae_sum_state(v, &gf, &nf, &gt, &nt);
+  if (gf != NULL) { /* the pre-rounded sums' grids: the next update's rounding */
+    SAGD_CALL(sagd_state_add(st, "reduce/grid_full", gf, nf));
+    SAGD_CALL(sagd_state_add(st, "reduce/grid_theta", gt, nt));
+  }
+  double *xi, *rho;
+  size_t nch, r;
+  sagd_vae_chains(v, &xi, &rho, &nch, &r);
+  SAGD_CALL(sagd_state_add_rows(st, "chains/xi", xi, n * C, r, i0 * C, nch));
+  SAGD_CALL(sagd_state_add_rows(st, "chains/rho", rho, n * C, r, i0 * C, nch));
+  return SAGD_OK;
+}

@@ -47,6 +47,10 @@ int exp_vae_trace_register(exp_vae_trace *t, const exp_vae_trace_kind *k, sagd_s
 int exp_vae_trace_write(sagd_h5 f, const char *group, const exp_vae_trace *t,
                         const exp_vae_trace_kind *k, int accept, int elbo);
 
+/* Register a sagd_vae's carried state: the pre-rounded sums' grids (none with exact sums)
+ * and the persistent chains (n data points × C chains, this rank's rows from i0·C). */
+int exp_vae_register_state(sagd_state st, sagd_vae v, size_t n, size_t C, size_t i0);
+
 /* Σ g_j² */
 double exp_norm2(const double *g, size_t n);
 
