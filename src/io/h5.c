@@ -868,7 +868,7 @@ done:
  * contents are checked by their Fletcher32 checksums while reading.) */
 static int storage_plausible_(sagd_h5 f, hid_t dset, const char *path, size_t n) {
   int rc = SAGD_OK;
-  hid_t dcpl = H5I_INVALID_HID, type = H5I_INVALID_HID;
+  hid_t dcpl = H5I_INVALID_HID, type = H5I_INVALID_HID, space = H5I_INVALID_HID;
   H5TRY(dcpl = H5Dget_create_plist(dset), "get the creation properties of dataset", path);
   H5D_layout_t lay = H5Pget_layout(dcpl);
   if (lay == H5D_CHUNKED) {
@@ -876,10 +876,10 @@ static int storage_plausible_(sagd_h5 f, hid_t dset, const char *path, size_t n)
      * dataset; a damaged chunk shape makes libhdf5 1.10.8 read outside its chunk buffer in
      * H5D__scatgath_read (heap-buffer-overflow, found by fuzz_images) */
     hsize_t cd[H5S_MAX_RANK], dd[H5S_MAX_RANK];
-    hid_t space = H5Dget_space(dset);
-    const int dr = space >= 0 ? H5Sget_simple_extent_dims(space, dd, NULL) : -1;
-    if (space >= 0) {
-      H5Sclose(space);
+    hid_t sp0 = H5Dget_space(dset);
+    const int dr = sp0 >= 0 ? H5Sget_simple_extent_dims(sp0, dd, NULL) : -1;
+    if (sp0 >= 0) {
+      H5Sclose(sp0);
     }
     const int cr = H5Pget_chunk(dcpl, H5S_MAX_RANK, cd);
     int bad = dr < 0 || cr != dr;
@@ -890,6 +890,35 @@ static int storage_plausible_(sagd_h5 f, hid_t dset, const char *path, size_t n)
       H5FAILX(SAGD_ERR_CORRUPT,
               "dataset '%s' in '%s' has chunks of rank %d that do not fit its %d-dimensional "
               "shape: damaged", path, f->path, cr, dr);
+    }
+    /* every stored chunk inside the file and no larger than a chunk (plus its checksum): a
+     * damaged chunk record otherwise makes libhdf5 allocate and read what it declares (4 GiB
+     * seen by fuzz_images) */
+    H5TRY(type = H5Dget_type(dset), "get the type of dataset", path);
+    double cbytes = (double)H5Tget_size(type);
+    for (int i = 0; i < cr; i++) {
+      cbytes *= (double)cd[i];
+    }
+    hsize_t nchunks = 0, fsize = 0;
+    H5TRY(space = H5Dget_space(dset), "get the dataspace of dataset", path);
+    H5TRY(H5Dget_num_chunks(dset, space, &nchunks), "count the chunks of dataset", path);
+    H5TRY(H5Fget_filesize(f->file, &fsize), "get the file size for dataset", path);
+    for (hsize_t k = 0; k < nchunks; k++) {
+      hsize_t off[H5S_MAX_RANK];
+      unsigned mask = 0;
+      haddr_t addr = 0;
+      hsize_t size = 0;
+      H5TRY(H5Dget_chunk_info(dset, space, k, off, &mask, &addr, &size),
+            "read the chunk index of dataset", path);
+      if ((double)size > cbytes + 64 || addr == HADDR_UNDEF || addr > fsize ||
+          size > fsize - addr) {
+        H5FAILX(SAGD_ERR_CORRUPT,
+                "dataset '%s' in '%s': chunk %llu of %llu stores %llu bytes at %llu (a chunk "
+                "holds %.0f, the file %llu): damaged",
+                path, f->path, (unsigned long long)k, (unsigned long long)nchunks,
+                (unsigned long long)size, (unsigned long long)addr, cbytes,
+                (unsigned long long)fsize);
+      }
     }
   } else if (lay == H5D_COMPACT || lay == H5D_CONTIGUOUS) {
     H5TRY(type = H5Dget_type(dset), "get the type of dataset", path);
@@ -902,6 +931,9 @@ static int storage_plausible_(sagd_h5 f, hid_t dset, const char *path, size_t n)
     }
   }
 done:
+  if (space >= 0) {
+    H5Sclose(space);
+  }
   if (type >= 0) {
     H5Tclose(type);
   }
