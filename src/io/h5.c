@@ -876,11 +876,8 @@ static int storage_plausible_(sagd_h5 f, hid_t dset, const char *path, size_t n)
      * dataset; a damaged chunk shape makes libhdf5 1.10.8 read outside its chunk buffer in
      * H5D__scatgath_read (heap-buffer-overflow, found by fuzz_images) */
     hsize_t cd[H5S_MAX_RANK], dd[H5S_MAX_RANK];
-    hid_t sp0 = H5Dget_space(dset);
-    const int dr = sp0 >= 0 ? H5Sget_simple_extent_dims(sp0, dd, NULL) : -1;
-    if (sp0 >= 0) {
-      H5Sclose(sp0);
-    }
+    H5TRY(space = H5Dget_space(dset), "get the dataspace of dataset", path);
+    const int dr = H5Sget_simple_extent_dims(space, dd, NULL);
     const int cr = H5Pget_chunk(dcpl, H5S_MAX_RANK, cd);
     int bad = dr < 0 || cr != dr;
     for (int i = 0; !bad && i < cr; i++) {
@@ -913,7 +910,6 @@ static int storage_plausible_(sagd_h5 f, hid_t dset, const char *path, size_t n)
     }
     const double want = nf == 0 ? cbytes : only_fletcher ? cbytes + 4 : -1;
     hsize_t nchunks = 0, fsize = 0;
-    H5TRY(space = H5Dget_space(dset), "get the dataspace of dataset", path);
     H5TRY(H5Dget_num_chunks(dset, space, &nchunks), "count the chunks of dataset", path);
     H5TRY(H5Fget_filesize(f->file, &fsize), "get the file size for dataset", path);
     for (hsize_t k = 0; k < nchunks; k++) {

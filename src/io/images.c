@@ -263,14 +263,12 @@ int sagd_images_read(const char *path, const char *split, const char *labels_pat
                      size_t max_n, sagd_images *out) {
   SAGD_ASSERT(out != NULL);
   *out = NULL;
-  SAGD_CHECK(path != NULL && path[0] != '\0', SAGD_ERR_DATA,
-             "the image file name is empty: expected an IDX or HDF5 file");
-  int fmt = FMT_IDX;
-  SAGD_CALL(sniff_(path, &fmt));
+  int hdf5 = 0;
+  SAGD_CALL(sagd_images_probe(path, &hdf5));
   struct sagd_images_s *img = calloc(1, sizeof *img);
   SAGD_CHECK(img != NULL, SAGD_ERR_MEM, "cannot allocate an image set");
   int rc = SAGD_OK;
-  if (fmt == FMT_HDF5) {
+  if (hdf5) {
     if (labels_path != NULL) {
       rc = sagd_error_set(SAGD_ERR_ARG, __FILE__, __LINE__, __func__,
                           "'%s' is an HDF5 file, which holds its own labels: no label file "

@@ -10,7 +10,7 @@
 #include "sagd/vae.h"
 
 typedef struct {
-  double *eo, *u, *h, *lw, *eps;
+  double *eo, *u, *h, *lw, *eps, *sig;
   sagd_rng_gsl rng;
 } score_scratch_;
 
@@ -20,6 +20,7 @@ static void scratch_free_(score_scratch_ *w) {
   free(w->h);
   free(w->lw);
   free(w->eps);
+  free(w->sig);
   sagd_rng_gsl_destroy(&w->rng);
 }
 
@@ -30,9 +31,10 @@ static int point_(sagd_mlp gen, const double *theta, const sagd_likelihood_type 
                   size_t S, size_t cap, score_scratch_ *w, double *ll) {
   const size_t r = sagd_mlp_in(gen), p = sagd_mlp_out(gen);
   const double *mu = eo, *lv = eo + r;
-  double slv = 0;
+  double slv = 0, *sig = w->sig;
   for (size_t j = 0; j < r; j++) {
     slv += lv[j];
+    sig[j] = exp(0.5 * lv[j]); /* once per point, not per sample */
   }
   const double cst = lik->constant(p);
   for (size_t s0 = 0; s0 < S; s0 += cap) {
@@ -41,7 +43,7 @@ static int point_(sagd_mlp gen, const double *theta, const sagd_likelihood_type 
       double *eps = w->eps + q * r, *u = w->u + q * r;
       sagd_rng_normals(w->rng, key, SAGD_STREAM_REPARAM, (uint64_t)gi, t, s0 + q, r, eps);
       for (size_t j = 0; j < r; j++) {
-        u[j] = mu[j] + exp(0.5 * lv[j]) * eps[j];
+        u[j] = mu[j] + sig[j] * eps[j];
       }
     }
     SAGD_CALL(sagd_mlp_forward(gen, theta, nb, w->u, w->h));
@@ -94,7 +96,9 @@ int sagd_vae_is_loglik(sagd_mlp gen, sagd_mlp enc, const double *theta, const do
   w.eps = malloc(cap * r * sizeof(double));
   w.h = malloc(cap * p * sizeof(double));
   w.lw = malloc(S * sizeof(double));
-  if (w.eo == NULL || w.u == NULL || w.eps == NULL || w.h == NULL || w.lw == NULL) {
+  w.sig = malloc(r * sizeof(double));
+  if (w.eo == NULL || w.u == NULL || w.eps == NULL || w.h == NULL || w.lw == NULL ||
+      w.sig == NULL) {
     rc = sagd_error_set(SAGD_ERR_MEM, __FILE__, __LINE__, __func__,
                         "cannot allocate the scratch of an importance-sampling estimate "
                         "(%zu samples)",
