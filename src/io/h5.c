@@ -910,8 +910,22 @@ static int storage_plausible_(sagd_h5 f, hid_t dset, const char *path, size_t n)
     }
     const double want = nf == 0 ? cbytes : only_fletcher ? cbytes + 4 : -1;
     hsize_t nchunks = 0, fsize = 0;
-    H5TRY(H5Dget_num_chunks(dset, space, &nchunks), "count the chunks of dataset", path);
     H5TRY(H5Fget_filesize(f->file, &fsize), "get the file size for dataset", path);
+    /* sagd's files store every chunk of a dataset (parallel HDF5 allocates them early), so
+     * the chunks of the whole extent fit in the file; tiny chunks over a huge declared shape
+     * otherwise make H5Dread build one selection per chunk (libhdf5 1.10.8 grew past 6 GB
+     * through H5S_copy on a 16 kB image file found by fuzz_images) */
+    double extent_chunks = 1.0;
+    for (int i = 0; i < cr; i++) {
+      extent_chunks *= (double)(dd[i] / cd[i] + (dd[i] % cd[i] != 0));
+    }
+    if (extent_chunks * cbytes > (double)fsize) {
+      H5FAILX(SAGD_ERR_CORRUPT,
+              "dataset '%s' in '%s' declares %.0f chunks of %.0f bytes, more than the file's "
+              "%llu bytes hold: damaged",
+              path, f->path, extent_chunks, cbytes, (unsigned long long)fsize);
+    }
+    H5TRY(H5Dget_num_chunks(dset, space, &nchunks), "count the chunks of dataset", path);
     for (hsize_t k = 0; k < nchunks; k++) {
       hsize_t off[H5S_MAX_RANK];
       unsigned mask = 0;

@@ -206,15 +206,16 @@ static int hdf5_read_(const char *path, const char *split, sagd_images img) {
     }
     goto done;
   }
-  SAGD_TRY(rc, done, sagd_h5_read(f, ipath, 3, &nd, d, &pix));
-  SAGD_TRY(rc, done, sagd_h5_read(f, lpath, 1, &nl, dl, &lab));
-  if (nd != 3 || d[0] == 0 || d[1] == 0 || d[2] == 0 || nl != 1 || dl[0] != d[0]) {
+  SAGD_TRY(rc, done, sagd_h5_shape(f, lpath, 1, &nl, dl));
+  if (d[0] == 0 || nl != 1 || dl[0] != d[0]) {
     rc = sagd_error_set(SAGD_ERR_DATA, __FILE__, __LINE__, __func__,
                         "'%s': %s has %d dimensions (%zu x %zu x %zu) and %s %zu entries: "
                         "expected n x rows x cols images and n labels, n >= 1",
                         path, ipath, nd, d[0], d[1], d[2], lpath, nl == 1 ? dl[0] : 0);
     goto done;
   }
+  SAGD_TRY(rc, done, sagd_h5_read(f, ipath, 3, &nd, d, &pix));
+  SAGD_TRY(rc, done, sagd_h5_read(f, lpath, 1, &nl, dl, &lab));
   img->n = d[0];
   img->rows = d[1];
   img->cols = d[2];

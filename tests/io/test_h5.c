@@ -360,6 +360,8 @@ static void read_foreign(const char *path) {
   CHECK(row[0] == 3.0 * (rank_ % 2) && row[2] == 3.0 * (rank_ % 2) + 2);
   EXPECT_ERROR(sagd_h5_read(f, "/text", 1, &nd, dims, &d), SAGD_ERR_CORRUPT,
                "expected numbers");
+  EXPECT_ERROR(sagd_h5_read(f, "/tiny_chunks", 1, &nd, dims, &d), SAGD_ERR_CORRUPT,
+               "declares 10000000 chunks of 8 bytes, more than the file's");
   REQUIRE_OK(sagd_h5_close(&f));
 }
 

@@ -70,7 +70,6 @@ int main(void) {
     }
     const double th[2] = {0.7, -1.2};
     REQUIRE_OK(sagd_model_potential(m, th, i_begin, nb, C, xi, V, gx));
-    double Vsum = 0.0;
     for (size_t q = 0; q < nq; q++) {
       CHECK_CLOSE(V[q], V1_(m, th, i_begin + q / C, xi[q]), 0.0); /* same data mapping */
       double h = 1e-5 * fmax(1.0, fabs(xi[q]));
@@ -87,7 +86,6 @@ int main(void) {
           CHECK(Vp[r] == V[r] && Vm[r] == V[r]);
         }
       }
-      Vsum += V[q];
     }
     /* grad_theta accumulates (+=) the block sum: start from a nonzero g. */
     double g[2] = {1.0, -2.0};
