@@ -33,6 +33,8 @@ typedef struct sagd_truth_type_s {
 extern const sagd_truth_type sagd_truth_normal, sagd_truth_exponential, sagd_truth_mixture;
 /** Find by name ("normal", "exponential", "mixture"); NULL if unknown. */
 const sagd_truth_type *sagd_truth_find(const char *name);
+/** The registry (registry.h): the truths, NULL-terminated. */
+const sagd_truth_type *const *sagd_truth_list(void);
 
 /** Data points i in [i_begin, i_end), each p coordinates: z ~ truth, x = z + N(0,1), a pure
  *  function of (key, i) (stream SAGD_STREAM_DATA, id = i, t = k = 0: first the p draws of z,

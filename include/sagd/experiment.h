@@ -11,6 +11,7 @@
 #include "sagd/config.h"
 #include "sagd/rng.h"
 #include "sagd/runinfo.h"
+#include "sagd/table.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -34,6 +35,12 @@ typedef struct sagd_experiment_type_s {
    *  GFLOP/s, the share of the same-shape GEMMs' time (roofline), of the reproducible
    *  reduction, the parallel efficiency, and the whole-run estimate. Writes nothing. */
   int (*bench)(const sagd_run_info *info, const sagd_bench_options *opt);
+  /** How `sagd table` prints this experiment's table (NULL: it has none). */
+  const sagd_table_layout *table;
+  /** Optional (with `table`). Read what the table needs from a finished, verified result
+   *  file `f` (opened on MPI_COMM_SELF) whose configuration is `cfg`, and add its cells to
+   *  `out`. SAGD_ERR_CORRUPT naming the dataset when something is missing or malformed. */
+  int (*table_read)(sagd_h5 f, sagd_config cfg, sagd_table_cells out);
 } sagd_experiment_type;
 
 /** Every configuration key the program accepts (terminated by a {NULL} row). */
@@ -41,7 +48,7 @@ extern const sagd_config_key sagd_config_keys[];
 
 /** Look up an experiment by name; NULL if unknown. */
 const sagd_experiment_type *sagd_experiment_find(const char *name);
-/** NULL-terminated list of experiments. */
+/** The registry (registry.h): the experiments, NULL-terminated. */
 const sagd_experiment_type *const *sagd_experiment_list(void);
 
 #ifdef __cplusplus

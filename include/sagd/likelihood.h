@@ -40,7 +40,7 @@ extern const sagd_likelihood_type sagd_likelihood_bernoulli;
 
 /** Look up by name; NULL if unknown. */
 const sagd_likelihood_type *sagd_likelihood_find(const char *name);
-/** The registered types, NULL-terminated (help texts, error messages). */
+/** The registry (registry.h): the types, NULL-terminated. */
 const sagd_likelihood_type *const *sagd_likelihood_list(void);
 
 /** The constant of -log N(u; 0, I_r) (the latent prior of the VAE family): (r/2) log 2π. */

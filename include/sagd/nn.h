@@ -55,6 +55,8 @@ extern const sagd_activation_type sagd_act_identity, sagd_act_softplus, sagd_act
     sagd_act_tanh, sagd_act_sigmoid;
 /** Find by name ("identity", "softplus", "relu", "tanh", "sigmoid"); NULL if unknown. */
 const sagd_activation_type *sagd_activation_find(const char *name);
+/** The registry (registry.h): the activations, NULL-terminated. */
+const sagd_activation_type *const *sagd_activation_list(void);
 
 typedef struct sagd_mlp_s *sagd_mlp;
 

@@ -29,7 +29,8 @@ typedef struct sagd_optimizer_type_s {
 
 extern const sagd_optimizer_type sagd_optimizer_sgd, sagd_optimizer_adam;
 const sagd_optimizer_type *sagd_optimizer_type_find(const char *name);
-const char *const *sagd_optimizer_type_names(void);
+/** The registry (registry.h): the types, NULL-terminated. */
+const sagd_optimizer_type *const *sagd_optimizer_type_list(void);
 
 typedef struct {
   double beta1, beta2, eps; /**< Adam hyper-parameters (defaults 0.9, 0.999, 1e-8) */

@@ -43,8 +43,8 @@ extern const sagd_sampler_type sagd_sampler_overdamped;
 /** Find a sampler type by name ("underdamped", "symplectic", "overdamped"); NULL if
  *  unknown. */
 const sagd_sampler_type *sagd_sampler_type_find(const char *name);
-/** The names, NULL-terminated, for help texts and error messages. */
-const char *const *sagd_sampler_type_names(void);
+/** The registry (registry.h): the types, NULL-terminated. */
+const sagd_sampler_type *const *sagd_sampler_type_list(void);
 
 /** Create a sampler for `model` with C chains per data point, able to step blocks of up to
  *  max_block data points. gamma > 0 is the friction (schemes with momentum only). The model is

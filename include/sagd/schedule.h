@@ -45,8 +45,8 @@ extern const sagd_schedule_type sagd_schedule_constant, sagd_schedule_thm3,
 
 /** Find by name; NULL if unknown. */
 const sagd_schedule_type *sagd_schedule_type_find(const char *name);
-/** NULL-terminated list of names. */
-const char *const *sagd_schedule_type_names(void);
+/** The registry (registry.h): the types, NULL-terminated. */
+const sagd_schedule_type *const *sagd_schedule_type_list(void);
 
 /** Validate the parameters for the type (messages name the bad parameter); 0 if fine. */
 int sagd_schedule_check(const sagd_schedule *s);

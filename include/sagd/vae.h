@@ -111,7 +111,8 @@ void sagd_minibatch_part(sagd_rng_gsl r, sagd_rng_key key, size_t n, size_t bloc
 /* ---- fine-tuning methods: an ops table ------------------------------------------------- */
 
 typedef struct sagd_vae_method_type_s {
-  const char *name;
+  const char *name;   /**< first member: the registry's key (registry.h) */
+  const char *label;  /**< printed name ("IWAE"): table columns, summaries */
   int trains_encoder; /**< 1: gradient() fills g_phi and the caller updates φ */
   /** Called once when fine-tuning starts from (θ, φ) (sagd: chains from the encoder). Not
    *  collective. */
@@ -127,8 +128,10 @@ extern const sagd_vae_method_type sagd_vae_method_vae, sagd_vae_method_iwae,
     sagd_vae_method_hmc, sagd_vae_method_sagd;
 /** Find by name ("vae", "iwae", "hmc", "sagd"); NULL if unknown. */
 const sagd_vae_method_type *sagd_vae_method_find(const char *name);
-/** The names, NULL-terminated. */
-const char *const *sagd_vae_method_names(void);
+/** The registry (registry.h): the methods, NULL-terminated. */
+const sagd_vae_method_type *const *sagd_vae_method_list(void);
+/** At most this many methods are registered (a run lists each at most once). */
+#define SAGD_VAE_METHODS_MAX 16
 
 /** **Collective.** The -ELBO gradient (what the vae method and pre-training use). */
 int sagd_vae_elbo_grad(sagd_vae v, const double *theta, const double *phi, uint64_t t,

@@ -11,6 +11,7 @@
 #include "sagd/config.h"
 #include "sagd/error.h"
 #include "sagd/experiment.h"
+#include "sagd/registry.h"
 #include "sagd/runfile.h"
 
 static void run_usage_(FILE *out) {
@@ -106,15 +107,9 @@ int sagd_cli_load_config(sagd_config cfg, const char *config_path, const char *c
   }
   const char *ename = sagd_config_string(cfg, "run", "experiment");
   *exp = sagd_experiment_find(ename);
-  if (*exp == NULL) {
-    char known[256] = "";
-    const sagd_experiment_type *const *list = sagd_experiment_list();
-    for (size_t i = 0; list[i] != NULL; i++) {
-      size_t len = strlen(known);
-      snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "", list[i]->name);
-    }
-    SAGD_FAIL(SAGD_ERR_CONFIG, "run.experiment = '%s': expected one of %s", ename, known);
-  }
+  char known[256];
+  SAGD_CHECK(*exp != NULL, SAGD_ERR_CONFIG, "run.experiment = '%s': expected one of %s", ename,
+             sagd_registry_names(SAGD_REGISTRY(sagd_experiment_list()), known, sizeof known));
   return SAGD_OK;
 }
 

@@ -1,16 +1,17 @@
-/* `sagd table DIR...`: aggregate a replication study into the SAGD paper's Table 1.
+/* `sagd table DIR...`: aggregate a replication study into the SAGD paper's tables.
  *
  * Every DIR is either a run directory (it holds result.h5, checkpoint.h5 or their .tmp/.prev
  * files) or a study directory whose subdirectories are run directories (one per replication,
  * named rep-NNN by jobs/). Rank 0 reads every result.h5 serially with the HDF5 helpers on
  * MPI_COMM_SELF; the other ranks only wait for the verdict.
  *
- * deconv_vae results give, per setting (data.truth, and p for the high-dimensional run) and
- * fine-tuning method, the mean (SE) over replications of the KS distance D and the Wasserstein
- * distance W (for p > 1: over the p dimensions, pooled over replications, as in the paper),
- * printed as Markdown next to the paper's values and written as CSV. em_gamma results give a
- * summary of the final (a, b) of SAGD and of exact-gradient EM against the MLE; mnist_vae
- * results the held-out log-likelihoods of the VAE and of SAGD and their difference.
+ * Each result's experiment type turns it into cells (its table op, experiment.h and
+ * table.h): deconv_vae results give, per setting and fine-tuning method, the KS distance D
+ * and the Wasserstein distance W (per dimension for p > 1); em_gamma results the final
+ * (a, b) of SAGD, of exact-gradient EM and of the MLE; mnist_vae results the held-out
+ * log-likelihoods. Here the cells of every replication are pooled by (setting, metric,
+ * method) into mean (SE), printed as Markdown in the experiment's layout next to the
+ * paper's values, and written as CSV.
  *
  * A replication without a readable result.h5 (missing, damaged, only a checkpoint, an
  * unfinished .tmp) makes the command fail with SAGD_ERR_DATA (exit 2) after listing them all,
@@ -34,47 +35,16 @@
 #include "sagd/runfile.h"
 #include "sagd/stats.h"
 
-#define TB_NMETHODS 4
 #define TB_PATH 4096
 
-static const char *const tb_methods_[TB_NMETHODS] = {"vae", "iwae", "hmc", "sagd"};
-static const char *const tb_method_labels_[TB_NMETHODS] = {"VAE", "IWAE", "HMC", "SAGD"};
-
-/* The paper's Table 1 (DESIGN.md §6): D then W, methods in tb_methods_ order. */
-typedef struct {
-  const char *truth;
-  int highdim;
-  const char *label;
-  double d[TB_NMETHODS], w[TB_NMETHODS];
-} tb_paper;
-
-static const tb_paper tb_paper_[] = {
-    {"exponential", 0, "exponential", {.095, .059, .085, .064}, {.226, .125, .161, .115}},
-    {"mixture", 0, "mixture", {.127, .098, .104, .085}, {.320, .165, .276, .197}},
-    {"normal", 0, "normal", {.033, .043, .032, .033}, {.052, .066, .050, .052}},
-    {"exponential", 1, "high-dim exponential", {.093, .080, .092, .065},
-     {.222, .158, .212, .093}},
-};
-#define TB_NPAPER (sizeof tb_paper_ / sizeof tb_paper_[0])
-
-enum { TB_DECONV = 0, TB_EM = 1, TB_MNIST = 2 };
-
-/* One complete replication. */
+/* One complete replication: its experiment and the cells its result gave. */
 typedef struct {
   char *dir;
-  int arg; /* index of the command-line directory it was found under */
-  int kind; /* TB_DECONV, TB_EM, TB_MNIST */
-  char setting[96]; /* grouping key: "exponential", "high-dim exponential (p=100)", ... */
-  int paper;        /* index into tb_paper_, or -1 */
+  int arg;                        /* index of the command-line directory it was found under */
+  const sagd_experiment_type *exp;
+  sagd_table_cells cells;
+  char setting[96];               /* its first cell's setting (counts, duplicate warnings) */
   int64_t replication;
-  /* deconv_vae: per method, the per-dimension values (len 0: method absent) */
-  size_t len[TB_NMETHODS];
-  double *ks[TB_NMETHODS], *w1[TB_NMETHODS];
-  /* em_gamma */
-  double sagd[2], exact[2], mle[2], gap;
-  /* mnist_vae: held-out log-likelihood of the VAE and of SAGD, and SAGD's gain */
-  double mnist[3];
-  int has_exact, has_mle;
 } tb_rep;
 
 typedef struct {
@@ -134,10 +104,7 @@ static int tb_add_bad_(tb_study *s, const char *dir, const char *reason) {
 
 static void tb_rep_free_(tb_rep *r) {
   free(r->dir);
-  for (int m = 0; m < TB_NMETHODS; m++) {
-    free(r->ks[m]);
-    free(r->w1[m]);
-  }
+  sagd_table_cells_destroy(&r->cells);
   memset(r, 0, sizeof *r);
 }
 
@@ -154,115 +121,10 @@ static void tb_study_free_(tb_study *s) {
   memset(s, 0, sizeof *s);
 }
 
-/* Read a dataset of at most 1 dimension into a malloc'ed vector. */
-static int tb_read_vec_(sagd_h5 f, const char *path, double **v, size_t *len) {
-  int nd = 0;
-  size_t dims[4] = {0, 0, 0, 0};
-  SAGD_CALL(sagd_h5_read(f, path, 4, &nd, dims, v));
-  size_t n = 1;
-  for (int d = 0; d < nd; d++) {
-    n *= dims[d];
-  }
-  SAGD_CHECK(nd <= 1, SAGD_ERR_CORRUPT, "%s has %d dimensions: expected a scalar or a vector",
-             path, nd);
-  *len = n;
-  return SAGD_OK;
-}
-
-static int tb_read_fixed_(sagd_h5 f, const char *path, double *out, size_t want) {
-  double *v = NULL;
-  size_t n = 0;
-  SAGD_CALL(tb_read_vec_(f, path, &v, &n));
-  if (n != want) {
-    free(v);
-    SAGD_FAIL(SAGD_ERR_CORRUPT, "%s has %zu values: expected %zu", path, n, want);
-  }
-  memcpy(out, v, want * sizeof *out);
-  free(v);
-  return SAGD_OK;
-}
-
 /* ---- reading one run directory ------------------------------------------------------------ */
 
-static int tb_read_deconv_(sagd_h5 f, sagd_config cfg, tb_rep *r) {
-  const char *truth = sagd_config_string(cfg, "data", "truth");
-  int64_t p = sagd_config_int(cfg, "data", "dim");
-  r->paper = -1;
-  for (size_t k = 0; k < TB_NPAPER; k++) {
-    if (strcmp(tb_paper_[k].truth, truth) == 0 && tb_paper_[k].highdim == (p > 1)) {
-      r->paper = (int)k;
-    }
-  }
-  if (p > 1) {
-    snprintf(r->setting, sizeof r->setting, "high-dim %s (p=%lld)", truth, (long long)p);
-  } else {
-    snprintf(r->setting, sizeof r->setting, "%s", truth);
-  }
-  int any = 0;
-  for (int m = 0; m < TB_NMETHODS; m++) {
-    char g[64], pk[96], pw[96];
-    snprintf(g, sizeof g, "/results/%s", tb_methods_[m]);
-    if (!sagd_h5_exists(f, g)) {
-      continue;
-    }
-    /* Per-dimension values: ks_dim/w1_dim when present, else ks/w1 (a scalar for 1-D, or
-     * already a [p] vector). */
-    snprintf(pk, sizeof pk, "%s/ks_dim", g);
-    snprintf(pw, sizeof pw, "%s/w1_dim", g);
-    if (!sagd_h5_exists(f, pk) || !sagd_h5_exists(f, pw)) {
-      snprintf(pk, sizeof pk, "%s/ks", g);
-      snprintf(pw, sizeof pw, "%s/w1", g);
-    }
-    size_t nk = 0, nw = 0;
-    SAGD_CALL(tb_read_vec_(f, pk, &r->ks[m], &nk));
-    SAGD_CALL(tb_read_vec_(f, pw, &r->w1[m], &nw));
-    SAGD_CHECK(nk == nw && nk >= 1, SAGD_ERR_CORRUPT,
-               "%s and %s have %zu and %zu values: expected the same number (p = %lld)", pk,
-               pw, nk, nw, (long long)p);
-    r->len[m] = nk;
-    any = 1;
-  }
-  SAGD_CHECK(any, SAGD_ERR_CORRUPT,
-             "no /results/<method> group for any of vae, iwae, hmc, sagd");
-  return SAGD_OK;
-}
-
-static int tb_read_em_(sagd_h5 f, tb_rep *r) {
-  r->kind = TB_EM;
-  r->paper = -1;
-  snprintf(r->setting, sizeof r->setting, "em_gamma");
-  SAGD_CALL(tb_read_fixed_(f, "/results/sagd_theta", r->sagd, 2));
-  r->has_exact = sagd_h5_exists(f, "/results/exact_theta");
-  if (r->has_exact) {
-    SAGD_CALL(tb_read_fixed_(f, "/results/exact_theta", r->exact, 2));
-  }
-  r->has_mle = sagd_h5_exists(f, "/results/mle") && sagd_h5_exists(f, "/results/max_loglik") &&
-               sagd_h5_exists(f, "/results/sagd_loglik");
-  if (r->has_mle) {
-    double mx = 0, ls = 0;
-    SAGD_CALL(tb_read_fixed_(f, "/results/mle", r->mle, 2));
-    SAGD_CALL(tb_read_fixed_(f, "/results/max_loglik", &mx, 1));
-    SAGD_CALL(tb_read_fixed_(f, "/results/sagd_loglik", &ls, 1));
-    r->gap = mx - ls;
-    /* b -> -b is a symmetry of the model: report the MLE on SAGD's side. */
-    if (r->mle[1] * r->sagd[1] < 0) {
-      r->mle[1] = -r->mle[1];
-    }
-  }
-  return SAGD_OK;
-}
-
-static int tb_read_mnist_(sagd_h5 f, tb_rep *r) {
-  r->kind = TB_MNIST;
-  r->paper = -1;
-  snprintf(r->setting, sizeof r->setting, "mnist_vae");
-  SAGD_CALL(tb_read_fixed_(f, "/results/pretrain/test_loglik", &r->mnist[0], 1));
-  SAGD_CALL(tb_read_fixed_(f, "/results/sagd/test_loglik", &r->mnist[1], 1));
-  SAGD_CALL(tb_read_fixed_(f, "/results/sagd/gain_over_pretrain", &r->mnist[2], 1));
-  return SAGD_OK;
-}
-
-/* Open DIR/result.h5 and read what the table needs. Errors are returned (not fatal). */
+/* Open DIR/result.h5, verify it, and let its experiment type turn it into cells. Errors are
+ * returned (not fatal). */
 static int tb_read_result_(const char *path, tb_rep *r) {
   sagd_h5 f = NULL;
   char *exp = NULL, *cfgtext = NULL;
@@ -287,18 +149,31 @@ static int tb_read_result_(const char *path, tb_rep *r) {
     rc = sagd_config_read_string(cfg, cfgtext, path);
   }
   if (rc == SAGD_OK) {
-    if (strcmp(exp, "deconv_vae") == 0) {
-      rc = tb_read_deconv_(f, cfg, r);
-    } else if (strcmp(exp, "em_gamma") == 0) {
-      rc = tb_read_em_(f, r);
-    } else if (strcmp(exp, "mnist_vae") == 0) {
-      rc = tb_read_mnist_(f, r);
-    } else {
+    r->exp = sagd_experiment_find(exp);
+    if (r->exp == NULL || r->exp->table_read == NULL) {
+      char known[256] = "";
+      for (const sagd_experiment_type *const *e = sagd_experiment_list(); *e != NULL; e++) {
+        if ((*e)->table_read != NULL) {
+          const size_t l = strlen(known);
+          snprintf(known + l, sizeof known - l, "%s%s", l ? ", " : "", (*e)->name);
+        }
+      }
       rc = sagd_error_set(SAGD_ERR_DATA, __FILE__, __LINE__, __func__,
-                          "experiment '%s' has no table: expected deconv_vae, em_gamma or "
-                          "mnist_vae",
-                          exp);
+                          "experiment '%s' has no table: expected one of %s", exp, known);
     }
+  }
+  if (rc == SAGD_OK) {
+    rc = sagd_table_cells_create(&r->cells);
+  }
+  if (rc == SAGD_OK) {
+    rc = r->exp->table_read(f, cfg, r->cells);
+  }
+  if (rc == SAGD_OK && sagd_table_cells_count(r->cells) == 0) {
+    rc = sagd_error_set(SAGD_ERR_CORRUPT, __FILE__, __LINE__, __func__,
+                        "its %s results give no table cell", r->exp->name);
+  }
+  if (rc == SAGD_OK) {
+    snprintf(r->setting, sizeof r->setting, "%s", sagd_table_cells_get(r->cells, 0)->setting);
   }
   if (f != NULL) {
     int rc2 = sagd_h5_close(&f);
@@ -476,21 +351,22 @@ static int tb_add_arg_(tb_study *s, const char *arg, long expect) {
 /* ---- aggregation and output --------------------------------------------------------------- */
 
 typedef struct {
-  double mean, se;
+  double mean, se, paper;
   size_t n;   /* replications used */
   size_t nv;  /* values pooled (n·p) */
 } tb_cell;
 
-static void tb_cell_fmt_(const tb_cell *c, size_t expect, int show_n, char *buf, size_t cap) {
+static void tb_cell_fmt_(const tb_cell *c, int decimals, size_t expect, int show_n, char *buf,
+                         size_t cap) {
   if (c->n == 0) {
     snprintf(buf, cap, "–");
     return;
   }
   int k;
   if (c->nv > 1) {
-    k = snprintf(buf, cap, "%.3f (%.3f)", c->mean, c->se);
+    k = snprintf(buf, cap, "%.*f (%.*f)", decimals, c->mean, decimals, c->se);
   } else {
-    k = snprintf(buf, cap, "%.3f", c->mean);
+    k = snprintf(buf, cap, "%.*f", decimals, c->mean);
   }
   if (k > 0 && (size_t)k < cap && (show_n || c->n != expect)) {
     snprintf(buf + k, cap - (size_t)k, " [n=%zu/%zu]", c->n, expect);
@@ -498,6 +374,10 @@ static void tb_cell_fmt_(const tb_cell *c, size_t expect, int show_n, char *buf,
 }
 
 static void tb_paper_fmt_(double v, char *buf, size_t cap) {
+  if (!isfinite(v)) {
+    snprintf(buf, cap, "–");
+    return;
+  }
   /* the paper prints three decimals without the leading zero */
   char t[32];
   snprintf(t, sizeof t, "%.3f", v);
@@ -524,269 +404,184 @@ static size_t tb_expected_(const tb_study *s, const char *setting) {
   return n;
 }
 
-/* Mean (SE) over the per-dimension values of the replications in `idx` for one method. */
-static int tb_cell_compute_(const tb_study *s, const size_t *idx, size_t nidx, int m, int w,
-                            double *work, tb_cell *c) {
-  size_t nv = 0, n = 0;
-  for (size_t i = 0; i < nidx; i++) {
-    const tb_rep *r = &s->rep[idx[i]];
-    if (r->len[m] == 0) {
-      continue;
-    }
-    memcpy(work + nv, w ? r->w1[m] : r->ks[m], r->len[m] * sizeof(double));
-    nv += r->len[m];
-    n++;
-  }
-  c->n = n;
-  c->nv = nv;
-  sagd_stats_mean_se(work, nv, &c->mean, &c->se);
-  return SAGD_OK;
-}
-
 static void tb_csv_row_(FILE *csv, const char *setting, const char *metric, const char *method,
-                        const tb_cell *c, double paper) {
-  if (csv == NULL) {
+                        const tb_cell *c) {
+  if (csv == NULL || c->n == 0) {
     return;
   }
   fprintf(csv, "\"%s\",%s,%s,%zu,%zu,", setting, metric, method, c->n, c->nv);
-  if (c->n > 0) {
-    if (c->nv > 1) {
-      fprintf(csv, "%.17g,%.17g,", c->mean, c->se);
-    } else {
-      fprintf(csv, "%.17g,,", c->mean);
-    }
+  if (c->nv > 1) {
+    fprintf(csv, "%.17g,%.17g,", c->mean, c->se);
   } else {
-    fprintf(csv, ",,");
+    fprintf(csv, "%.17g,,", c->mean);
   }
-  if (isfinite(paper)) {
-    fprintf(csv, "%.3f\n", paper);
+  if (isfinite(c->paper)) {
+    fprintf(csv, "%.3f\n", c->paper);
   } else {
     fprintf(csv, "\n");
   }
 }
 
-/* Settings in the paper's order, then any others in order of appearance. */
-static size_t tb_settings_(const tb_study *s, int em, const char **list, size_t cap) {
-  size_t ns = 0;
-  for (int pass = 0; pass < 2; pass++) {
-    for (size_t i = 0; i < s->nrep; i++) {
-      const tb_rep *r = &s->rep[i];
-      if (r->kind != (em ? TB_EM : TB_DECONV) || (pass == 0) != (r->paper >= 0)) {
-        continue;
-      }
-      int have = 0;
-      for (size_t k = 0; k < ns; k++) {
-        have |= strcmp(list[k], r->setting) == 0;
-      }
-      if (!have && ns < cap) {
-        list[ns++] = r->setting;
-      }
-    }
-    if (pass == 0) { /* sort the paper's settings into the paper's order */
-      for (size_t a = 1; a < ns; a++) {
-        for (size_t b = a; b > 0; b--) {
-          int pa = -1, pb = -1;
-          for (size_t i = 0; i < s->nrep; i++) {
-            if (strcmp(s->rep[i].setting, list[b]) == 0) {
-              pa = s->rep[i].paper;
-            }
-            if (strcmp(s->rep[i].setting, list[b - 1]) == 0) {
-              pb = s->rep[i].paper;
-            }
-          }
-          if (pa < pb) {
-            const char *t = list[b];
-            list[b] = list[b - 1];
-            list[b - 1] = t;
-          }
-        }
-      }
-    }
-  }
-  return ns;
+/* The distinct names of one field of an experiment's cells, in order of appearance. */
+typedef struct {
+  const sagd_table_cell **first; /* the first cell with each name */
+  size_t n;
+} tb_names;
+
+static int tb_same_(const sagd_table_cell *a, const sagd_table_cell *b, int field) {
+  return field == 0   ? strcmp(a->setting, b->setting) == 0
+         : field == 1 ? strcmp(a->metric, b->metric) == 0
+                      : strcmp(a->method, b->method) == 0;
 }
 
-static int tb_print_deconv_(const tb_study *s, int show_n, FILE *csv) {
-  const char *settings[64];
-  size_t ns = tb_settings_(s, 0, settings, 64);
-  if (ns == 0) {
-    return SAGD_OK;
-  }
-  size_t maxv = 0;
-  for (size_t i = 0; i < s->nrep; i++) {
-    for (int m = 0; m < TB_NMETHODS; m++) {
-      maxv += s->rep[i].len[m];
+static void tb_names_add_(tb_names *l, const sagd_table_cell *c, int field) {
+  for (size_t k = 0; k < l->n; k++) {
+    if (tb_same_(l->first[k], c, field)) {
+      return;
     }
   }
-  double *work = malloc((maxv ? maxv : 1) * sizeof *work);
-  size_t *idx = malloc((s->nrep ? s->nrep : 1) * sizeof *idx);
-  if (work == NULL || idx == NULL) {
-    free(work);
-    free(idx);
-    SAGD_FAIL(SAGD_ERR_MEM, "cannot allocate %zu values for the table", maxv);
-  }
-  printf("## Table 1: debiased VAE, mean (SE) over replications (high-dim: over dimensions)\n\n");
-  printf("D = Kolmogorov–Smirnov distance, W = 1-Wasserstein distance of the metrics.samples "
-         "generated values h(U) (5000 in the shipped configs) to the true latent law; *paper* = "
-         "the SAGD paper's Table 1.%s\n\n",
-         show_n ? " [n=used/expected] replications per cell." : "");
-  printf("| setting | metric | reps |");
-  for (int m = 0; m < TB_NMETHODS; m++) {
-    printf(" %s | *paper* |", tb_method_labels_[m]);
-  }
-  printf("\n|---|---|---:|");
-  for (int m = 0; m < TB_NMETHODS; m++) {
-    printf("---:|---:|");
-  }
-  printf("\n");
-  for (size_t k = 0; k < ns; k++) {
-    size_t nidx = 0;
-    int paper = -1;
-    for (size_t i = 0; i < s->nrep; i++) {
-      if (s->rep[i].kind == TB_DECONV && strcmp(s->rep[i].setting, settings[k]) == 0) {
-        idx[nidx++] = i;
-        paper = s->rep[i].paper;
+  l->first[l->n++] = c;
+}
+
+/* Pool the values of cell (setting, metric, method) over the experiment's replications. */
+static void tb_pool_(const tb_study *s, const sagd_experiment_type *e, const sagd_table_cell *st,
+                     const sagd_table_cell *me, const sagd_table_cell *mt, double *work,
+                     tb_cell *c) {
+  size_t nv = 0, n = 0;
+  c->paper = NAN;
+  for (size_t i = 0; i < s->nrep; i++) {
+    const tb_rep *r = &s->rep[i];
+    if (r->exp != e) {
+      continue;
+    }
+    int used = 0;
+    for (size_t k = 0; k < sagd_table_cells_count(r->cells); k++) {
+      const sagd_table_cell *x = sagd_table_cells_get(r->cells, k);
+      if (tb_same_(x, st, 0) && tb_same_(x, me, 1) && tb_same_(x, mt, 2)) {
+        memcpy(work + nv, x->values, x->n * sizeof(double));
+        nv += x->n;
+        used = 1;
+        if (!isfinite(c->paper)) {
+          c->paper = x->paper;
+        }
       }
     }
-    size_t want = tb_expected_(s, settings[k]);
-    for (int w = 0; w < 2; w++) {
-      printf("| %s | %s | %zu |", w == 0 ? settings[k] : "", w == 0 ? "D" : "W", nidx);
-      for (int m = 0; m < TB_NMETHODS; m++) {
+    n += used;
+  }
+  c->n = n;
+  c->nv = nv;
+  sagd_stats_mean_se(work, nv, &c->mean, &c->se);
+}
+
+/* One experiment's table, in its layout (table.h). */
+static int tb_print_experiment_(const tb_study *s, const sagd_experiment_type *e, int show_n,
+                                FILE *csv) {
+  const sagd_table_layout *L = e->table;
+  size_t ncells = 0, nvals = 0, nreps = 0;
+  for (size_t i = 0; i < s->nrep; i++) {
+    if (s->rep[i].exp != e) {
+      continue;
+    }
+    nreps++;
+    for (size_t k = 0; k < sagd_table_cells_count(s->rep[i].cells); k++) {
+      ncells++;
+      nvals += sagd_table_cells_get(s->rep[i].cells, k)->n;
+    }
+  }
+  if (nreps == 0) {
+    return SAGD_OK;
+  }
+  tb_names names[3] = {{NULL, 0}, {NULL, 0}, {NULL, 0}}; /* settings, metrics, methods */
+  double *work = malloc(nvals * sizeof *work);
+  int ok = work != NULL;
+  for (int f = 0; f < 3; f++) {
+    names[f].first = malloc(ncells * sizeof *names[f].first);
+    ok &= names[f].first != NULL;
+  }
+  if (!ok) {
+    free(work);
+    for (int f = 0; f < 3; f++) {
+      free(names[f].first);
+    }
+    SAGD_FAIL(SAGD_ERR_MEM, "cannot allocate %zu values for the %s table", nvals, e->name);
+  }
+  int has_paper = 0;
+  for (size_t i = 0; i < s->nrep; i++) {
+    for (size_t k = 0; s->rep[i].exp == e && k < sagd_table_cells_count(s->rep[i].cells); k++) {
+      const sagd_table_cell *c = sagd_table_cells_get(s->rep[i].cells, k);
+      for (int f = 0; f < 3; f++) {
+        tb_names_add_(&names[f], c, f);
+      }
+      has_paper |= isfinite(c->paper);
+    }
+  }
+  /* settings with an order (the paper's) first, ascending; the others as they came */
+  const sagd_table_cell **set = names[0].first;
+  for (size_t a = 1; a < names[0].n; a++) {
+    for (size_t b = a; b > 0; b--) {
+      const int ob = set[b]->setting_order, oa = set[b - 1]->setting_order;
+      if (ob >= 0 && (oa < 0 || ob < oa)) {
+        const sagd_table_cell *t = set[b];
+        set[b] = set[b - 1];
+        set[b - 1] = t;
+      }
+    }
+  }
+  printf("## %s\n\n%s%s\n\n", L->title, L->intro,
+         show_n ? " [n=used/expected] replications per cell." : "");
+  const tb_names *cols = L->methods_as_rows ? &names[1] : &names[2];
+  if (L->methods_as_rows) {
+    printf("| %s |", L->row_header ? L->row_header : "method");
+  } else {
+    printf("| setting | metric | reps |");
+  }
+  for (size_t m = 0; m < cols->n; m++) {
+    const sagd_table_cell *c = cols->first[m];
+    printf(" %s |%s", L->methods_as_rows ? c->metric_label : c->method_label,
+           has_paper ? " *paper* |" : "");
+  }
+  printf("\n|---|%s", L->methods_as_rows ? "" : "---|---:|");
+  for (size_t m = 0; m < cols->n; m++) {
+    printf("---:|%s", has_paper ? "---:|" : "");
+  }
+  printf("\n");
+  const tb_names *rows = L->methods_as_rows ? &names[2] : &names[1];
+  for (size_t k = 0; k < names[0].n; k++) {
+    const sagd_table_cell *st = set[k];
+    size_t nin = 0;
+    for (size_t i = 0; i < s->nrep; i++) {
+      nin += s->rep[i].exp == e && strcmp(s->rep[i].setting, st->setting) == 0;
+    }
+    const size_t want = tb_expected_(s, st->setting);
+    for (size_t row = 0; row < rows->n; row++) {
+      const sagd_table_cell *rw = rows->first[row];
+      if (L->methods_as_rows) {
+        printf("| %s |", rw->method_label);
+      } else {
+        printf("| %s | %s | %zu |", row == 0 ? st->setting : "", rw->metric_label, nin);
+      }
+      for (size_t m = 0; m < cols->n; m++) {
+        const sagd_table_cell *me = L->methods_as_rows ? cols->first[m] : rw;
+        const sagd_table_cell *mt = L->methods_as_rows ? rw : cols->first[m];
         tb_cell c;
-        char cell[96], pp[32] = "–";
-        tb_cell_compute_(s, idx, nidx, m, w, work, &c);
-        /* high-dim: n counts replications, not dimensions */
-        tb_cell_fmt_(&c, want, show_n, cell, sizeof cell);
-        double pv = NAN;
-        if (paper >= 0) {
-          pv = w == 0 ? tb_paper_[paper].d[m] : tb_paper_[paper].w[m];
-          tb_paper_fmt_(pv, pp, sizeof pp);
+        char cell[96], pp[32];
+        tb_pool_(s, e, st, me, mt, work, &c);
+        tb_cell_fmt_(&c, L->decimals, want, show_n, cell, sizeof cell);
+        tb_paper_fmt_(c.paper, pp, sizeof pp);
+        printf(" %s |", cell);
+        if (has_paper) {
+          printf(" %s |", pp);
         }
-        printf(" %s | %s |", cell, pp);
-        tb_csv_row_(csv, settings[k], w == 0 ? "D" : "W", tb_methods_[m], &c, pv);
+        tb_csv_row_(csv, st->setting, me->metric, mt->method, &c);
       }
       printf("\n");
     }
   }
   printf("\n");
   free(work);
-  free(idx);
-  return SAGD_OK;
-}
-
-static int tb_print_em_(const tb_study *s, int show_n, FILE *csv) {
-  size_t n = 0;
-  for (size_t i = 0; i < s->nrep; i++) {
-    n += s->rep[i].kind == TB_EM;
+  for (int f = 0; f < 3; f++) {
+    free(names[f].first);
   }
-  if (n == 0) {
-    return SAGD_OK;
-  }
-  double *v = malloc(n * sizeof *v);
-  SAGD_CHECK(v != NULL, SAGD_ERR_MEM, "cannot allocate %zu values", n);
-  size_t want = tb_expected_(s, "em_gamma");
-  printf("## em_gamma (Figure 1): final (a, b), mean (SE) over %zu replication%s\n\n", n,
-         n == 1 ? "" : "s");
-  printf("The MLE is the quadrature maximiser of each replication's log-likelihood (b -> -b "
-         "is a symmetry: taken on SAGD's side); log-lik gap = max log-lik - log-lik at "
-         "SAGD's final (a, b).\n\n");
-  printf("| estimate | a | b | log-lik gap |\n|---|---:|---:|---:|\n");
-  static const char *const rows[] = {"SAGD", "exact-gradient EM", "MLE", "SAGD - MLE"};
-  static const char *const keys[] = {"sagd", "exact", "mle", "sagd-mle"};
-  for (int row = 0; row < 4; row++) {
-    printf("| %s |", rows[row]);
-    for (int j = 0; j < 3; j++) {
-      if (j == 2 && row != 0) {
-        printf(" |");
-        continue;
-      }
-      size_t k = 0;
-      for (size_t i = 0; i < s->nrep; i++) {
-        const tb_rep *r = &s->rep[i];
-        if (r->kind != TB_EM) {
-          continue;
-        }
-        if (j == 2) {
-          if (r->has_mle) {
-            v[k++] = r->gap;
-          }
-        } else if (row == 0) {
-          v[k++] = r->sagd[j];
-        } else if (row == 1 && r->has_exact) {
-          v[k++] = r->exact[j];
-        } else if (row == 2 && r->has_mle) {
-          v[k++] = r->mle[j];
-        } else if (row == 3 && r->has_mle) {
-          v[k++] = r->sagd[j] - r->mle[j];
-        }
-      }
-      tb_cell c = {NAN, NAN, k, k};
-      sagd_stats_mean_se(v, k, &c.mean, &c.se);
-      char cell[96];
-      if (k == 0) {
-        snprintf(cell, sizeof cell, "–");
-      } else if (k > 1) {
-        snprintf(cell, sizeof cell, "%.4f (%.4f)", c.mean, c.se);
-      } else {
-        snprintf(cell, sizeof cell, "%.4f", c.mean);
-      }
-      if (k > 0 && (show_n || k != want)) {
-        size_t l = strlen(cell);
-        snprintf(cell + l, sizeof cell - l, " [n=%zu/%zu]", k, want);
-      }
-      printf(" %s |", cell);
-      tb_csv_row_(csv, "em_gamma", j == 0 ? "a" : j == 1 ? "b" : "loglik_gap", keys[row], &c,
-                  NAN);
-    }
-    printf("\n");
-  }
-  printf("\n");
-  free(v);
-  return SAGD_OK;
-}
-
-static int tb_print_mnist_(const tb_study *s, int show_n, FILE *csv) {
-  size_t n = 0;
-  for (size_t i = 0; i < s->nrep; i++) {
-    n += s->rep[i].kind == TB_MNIST;
-  }
-  if (n == 0) {
-    return SAGD_OK;
-  }
-  double *v = malloc(n * sizeof *v);
-  SAGD_CHECK(v != NULL, SAGD_ERR_MEM, "cannot allocate %zu values", n);
-  const size_t want = tb_expected_(s, "mnist_vae");
-  printf("## mnist_vae (Figure 3): held-out log-likelihood of the test digits, mean (SE) over "
-         "%zu replication%s\n\n", n, n == 1 ? "" : "s");
-  printf("Importance sampling with each generator's own encoder (SAGD: refitted to it); one "
-         "replication's SE over digits is in its result.h5.\n\n");
-  printf("| generator | test log-lik |\n|---|---:|\n");
-  static const char *const rows[] = {"VAE (pre-trained)", "SAGD", "SAGD - VAE"};
-  static const char *const keys[] = {"vae", "sagd", "gain"};
-  for (int row = 0; row < 3; row++) {
-    size_t k = 0;
-    for (size_t i = 0; i < s->nrep; i++) {
-      if (s->rep[i].kind == TB_MNIST) {
-        v[k++] = s->rep[i].mnist[row];
-      }
-    }
-    tb_cell c = {NAN, NAN, k, k};
-    sagd_stats_mean_se(v, k, &c.mean, &c.se);
-    char cell[96];
-    if (k > 1) {
-      snprintf(cell, sizeof cell, "%.3f (%.3f)", c.mean, c.se);
-    } else {
-      snprintf(cell, sizeof cell, "%.3f", c.mean);
-    }
-    if (show_n || k != want) {
-      size_t l = strlen(cell);
-      snprintf(cell + l, sizeof cell - l, " [n=%zu/%zu]", k, want);
-    }
-    printf("| %s | %s |\n", rows[row], cell);
-    tb_csv_row_(csv, "mnist_vae", "test_loglik", keys[row], &c, NAN);
-  }
-  printf("\n");
-  free(v);
   return SAGD_OK;
 }
 
@@ -815,7 +610,8 @@ static void table_usage_(FILE *out) {
           "values) as Markdown, from the result.h5 of every replication. Each DIR is a run\n"
           "directory (holding result.h5 / checkpoint.h5) or a study directory whose\n"
           "subdirectories are run directories (rep-000, rep-001, ... as written by jobs/).\n"
-          "em_gamma results get a summary of the final (a, b) against the MLE.\n"
+          "em_gamma results get a summary of the final (a, b) against the MLE, mnist_vae\n"
+          "results their held-out log-likelihoods; one table per experiment.\n"
           "\n"
           "options:\n"
           "  --csv FILE         also write the table as CSV (setting, metric, method,\n"
@@ -940,12 +736,11 @@ static int table_rank0_(int argc, char **argv) {
     fprintf(csv, "setting,metric,method,replications,values,mean,se,paper\n");
   }
   int show_n = allow_missing && s.nbad > 0;
-  rc = tb_print_deconv_(&s, show_n, csv);
-  if (rc == SAGD_OK) {
-    rc = tb_print_em_(&s, show_n, csv);
-  }
-  if (rc == SAGD_OK) {
-    rc = tb_print_mnist_(&s, show_n, csv);
+  for (const sagd_experiment_type *const *e = sagd_experiment_list();
+       *e != NULL && rc == SAGD_OK; e++) {
+    if ((*e)->table != NULL) {
+      rc = tb_print_experiment_(&s, *e, show_n, csv);
+    }
   }
   if (rc == SAGD_OK && absent[0] != '\0') {
     printf("\nNot in the tables, no complete replication yet: %s.\n", absent);

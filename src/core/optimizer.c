@@ -5,6 +5,7 @@
  * counter is stored as a double (exact up to 2^53 steps) so a checkpoint of the state
  * vector alone resumes the bias correction exactly. */
 #include "sagd/optimizer.h"
+#include "sagd/registry.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -108,28 +109,12 @@ const sagd_optimizer_type sagd_optimizer_sgd = {"sgd", state_size_sgd_, step_sgd
 const sagd_optimizer_type sagd_optimizer_adam = {"adam", state_size_adam_, step_adam_};
 
 static const sagd_optimizer_type *const optimizer_types_[] = {&sagd_optimizer_sgd,
-                                                              &sagd_optimizer_adam};
+                                                              &sagd_optimizer_adam, NULL};
+
+const sagd_optimizer_type *const *sagd_optimizer_type_list(void) { return optimizer_types_; }
 
 const sagd_optimizer_type *sagd_optimizer_type_find(const char *name) {
-  if (name == NULL) {
-    return NULL;
-  }
-  for (size_t i = 0; i < sizeof(optimizer_types_) / sizeof(optimizer_types_[0]); i++) {
-    if (strcmp(optimizer_types_[i]->name, name) == 0) {
-      return optimizer_types_[i];
-    }
-  }
-  return NULL;
-}
-
-/* The names, taken from the types themselves (so the two cannot drift), NULL-terminated. */
-const char *const *sagd_optimizer_type_names(void) {
-  enum { N = sizeof optimizer_types_ / sizeof optimizer_types_[0] };
-  static const char *names[N + 1];
-  for (size_t i = 0; i < N; i++) {
-    names[i] = optimizer_types_[i]->name;
-  }
-  return names;
+  return sagd_registry_find(SAGD_REGISTRY(optimizer_types_), name);
 }
 
 static int create_body_(sagd_optimizer o, const sagd_optimizer_options *opt) {

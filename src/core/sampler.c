@@ -1,4 +1,5 @@
 /* Langevin samplers on blocks of chains (see include/sagd/sampler.h). */
+#include "sagd/registry.h"
 #include "sagd/sampler.h"
 
 #include <math.h>
@@ -79,25 +80,10 @@ const sagd_sampler_type sagd_sampler_overdamped = {"overdamped", 0, update_overd
 static const sagd_sampler_type *const sampler_types_[] = {
     &sagd_sampler_underdamped, &sagd_sampler_symplectic, &sagd_sampler_overdamped, NULL};
 
-const sagd_sampler_type *sagd_sampler_type_find(const char *name) {
-  if (name == NULL) {
-    return NULL;
-  }
-  for (size_t i = 0; sampler_types_[i] != NULL; i++) {
-    if (strcmp(sampler_types_[i]->name, name) == 0) {
-      return sampler_types_[i];
-    }
-  }
-  return NULL;
-}
+const sagd_sampler_type *const *sagd_sampler_type_list(void) { return sampler_types_; }
 
-/* The names, taken from the types themselves (so the two cannot drift), NULL-terminated. */
-const char *const *sagd_sampler_type_names(void) {
-  static const char *names[sizeof sampler_types_ / sizeof sampler_types_[0]];
-  for (size_t i = 0; sampler_types_[i] != NULL; i++) {
-    names[i] = sampler_types_[i]->name;
-  }
-  return names;
+const sagd_sampler_type *sagd_sampler_type_find(const char *name) {
+  return sagd_registry_find(SAGD_REGISTRY(sampler_types_), name);
 }
 
 int sagd_sampler_create(const sagd_sampler_type *type, sagd_model model, size_t C,

@@ -6,6 +6,7 @@
  * snaps a value lying within a relative 1e-12 of an integer onto that integer before
  * taking the ceiling; 1e-12 is far above the few-ulp error of these expressions and far
  * below any deliberate fractional part. K_t is always at least 1. */
+#include "sagd/registry.h"
 #include "sagd/schedule.h"
 
 #include <math.h>
@@ -98,28 +99,12 @@ const sagd_schedule_type sagd_schedule_power = {"power", delta_thm4_, length_pow
 
 static const sagd_schedule_type *const schedule_types_[] = {
     &sagd_schedule_constant, &sagd_schedule_thm3, &sagd_schedule_thm4, &sagd_schedule_em,
-    &sagd_schedule_power};
-#define N_SCHEDULE_TYPES (sizeof(schedule_types_) / sizeof(schedule_types_[0]))
+    &sagd_schedule_power, NULL};
+
+const sagd_schedule_type *const *sagd_schedule_type_list(void) { return schedule_types_; }
 
 const sagd_schedule_type *sagd_schedule_type_find(const char *name) {
-  if (name == NULL) {
-    return NULL;
-  }
-  for (size_t i = 0; i < N_SCHEDULE_TYPES; i++) {
-    if (strcmp(schedule_types_[i]->name, name) == 0) {
-      return schedule_types_[i];
-    }
-  }
-  return NULL;
-}
-
-/* The names, taken from the types themselves (so the two cannot drift), NULL-terminated. */
-const char *const *sagd_schedule_type_names(void) {
-  static const char *names[N_SCHEDULE_TYPES + 1];
-  for (size_t i = 0; i < N_SCHEDULE_TYPES; i++) {
-    names[i] = schedule_types_[i]->name;
-  }
-  return names;
+  return sagd_registry_find(SAGD_REGISTRY(schedule_types_), name);
 }
 
 /* A parameter must be finite and satisfy `cond`; the message names it and its value. */

@@ -11,21 +11,14 @@
 #include <time.h>
 
 #include "sagd/error.h"
-
-static void names_list_(const char *const *names, char *buf, size_t cap) {
-  buf[0] = '\0';
-  for (size_t i = 0; names[i] != NULL; i++) {
-    size_t len = strlen(buf);
-    snprintf(buf + len, cap - len, "%s%s", i ? ", " : "", names[i]);
-  }
-}
+#include "sagd/registry.h"
 
 int exp_schedule_from_config(sagd_config cfg, sagd_schedule *s) {
   const char *name = sagd_config_string(cfg, "sagd", "schedule");
   s->type = sagd_schedule_type_find(name);
   if (s->type == NULL) {
     char known[256];
-    names_list_(sagd_schedule_type_names(), known, sizeof known);
+    sagd_registry_names(SAGD_REGISTRY(sagd_schedule_type_list()), known, sizeof known);
     SAGD_FAIL(SAGD_ERR_CONFIG, "sagd.schedule = '%s': expected one of %s", name, known);
   }
   memset(&s->par, 0, sizeof s->par);
@@ -51,7 +44,7 @@ int exp_sampler_from_config(sagd_config cfg, const sagd_sampler_type **type) {
   *type = sagd_sampler_type_find(name);
   if (*type == NULL) {
     char known[256];
-    names_list_(sagd_sampler_type_names(), known, sizeof known);
+    sagd_registry_names(SAGD_REGISTRY(sagd_sampler_type_list()), known, sizeof known);
     SAGD_FAIL(SAGD_ERR_CONFIG, "sagd.sampler = '%s': expected one of %s", name, known);
   }
   return SAGD_OK;
@@ -93,7 +86,7 @@ int exp_optimizer_from_config(sagd_config cfg, size_t p, const double *lo, const
   const sagd_optimizer_type *type = sagd_optimizer_type_find(name);
   if (type == NULL) {
     char known[256];
-    names_list_(sagd_optimizer_type_names(), known, sizeof known);
+    sagd_registry_names(SAGD_REGISTRY(sagd_optimizer_type_list()), known, sizeof known);
     SAGD_FAIL(SAGD_ERR_CONFIG, "sagd.optimizer = '%s': expected one of %s", name, known);
   }
   sagd_optimizer_options opt = {sagd_config_real(cfg, "sagd", "beta1"),

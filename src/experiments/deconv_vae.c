@@ -15,19 +15,23 @@
 #include <string.h>
 
 #include "common.h"
+#include "tables.h"
 #include "vae_common.h"
 #include "sagd/checkpoint.h"
 #include "sagd/deconv.h"
 #include "sagd/error.h"
 #include "sagd/model.h"
 #include "sagd/nn.h"
+#include "sagd/registry.h"
 #include "sagd/runfile.h"
 #include "sagd/stats.h"
 #include "sagd/vae.h"
 
 #define MAX_LAYERS 16
-#define MAX_METHODS 4
-#define NPHASE (MAX_METHODS + 1)
+#define NPHASE (SAGD_VAE_METHODS_MAX + 1)
+/* The per-phase arrays of the checkpoint hold max(5, phases): 5 (pre-training and the four
+ * original methods) keeps checkpoints of earlier versions resumable, bit for bit. */
+#define DV_STATE_PHASES(c) ((c)->nm + 1 > 5 ? (size_t)(c)->nm + 1 : (size_t)5)
 
 /* ---- configuration ---------------------------------------------------------------------- */
 
@@ -40,7 +44,7 @@ typedef struct {
   sagd_precision precision;
   uint64_t pre_epochs, ft_epochs, batches;
   double pre_lr, ft_lr;
-  const sagd_vae_method_type *methods[MAX_METHODS];
+  const sagd_vae_method_type *methods[SAGD_VAE_METHODS_MAX];
   size_t nm;
   sagd_vae_options vo;
   const sagd_optimizer_type *otype;
@@ -69,18 +73,10 @@ static int widths_(sagd_config cfg, const char *key, size_t *w, size_t *nw) {
   return SAGD_OK;
 }
 
-static void names_(const char *const *names, char *buf, size_t cap) {
-  buf[0] = '\0';
-  for (size_t i = 0; names[i] != NULL; i++) {
-    size_t len = strlen(buf);
-    snprintf(buf + len, cap - len, "%s%s", i ? ", " : "", names[i]);
-  }
-}
-
 /* "vae, iwae, hmc, sagd" -> method types (unknown or repeated names are errors). */
 static int methods_(const char *text, dv_config *c) {
   char known[128];
-  names_(sagd_vae_method_names(), known, sizeof known);
+  sagd_registry_names(SAGD_REGISTRY(sagd_vae_method_list()), known, sizeof known);
   c->nm = 0;
   const char *s = text;
   while (*s != '\0') {
@@ -105,8 +101,6 @@ static int methods_(const char *text, dv_config *c) {
       SAGD_CHECK(c->methods[i] != m, SAGD_ERR_CONFIG, "vae.methods: method '%s' is listed twice",
                  name);
     }
-    SAGD_CHECK(c->nm < MAX_METHODS, SAGD_ERR_CONFIG, "vae.methods: more than %d methods",
-               MAX_METHODS);
     c->methods[c->nm++] = m;
     s += len;
   }
@@ -120,8 +114,9 @@ static int read_config_(const sagd_run_info *info, dv_config *c) {
   memset(c, 0, sizeof *c);
   const char *tn = sagd_config_string(cfg, "data", "truth");
   c->truth = sagd_truth_find(tn);
-  SAGD_CHECK(c->truth != NULL, SAGD_ERR_CONFIG,
-             "data.truth = '%s': expected normal, exponential or mixture", tn);
+  char known[256];
+  SAGD_CHECK(c->truth != NULL, SAGD_ERR_CONFIG, "data.truth = '%s': expected one of %s", tn,
+             sagd_registry_names(SAGD_REGISTRY(sagd_truth_list()), known, sizeof known));
   c->n = (size_t)sagd_config_int(cfg, "data", "n");
   c->p = (size_t)sagd_config_int(cfg, "data", "dim");
   SAGD_CALL(widths_(cfg, "generator", c->gw, &c->ngw));
@@ -139,19 +134,14 @@ static int read_config_(const sagd_run_info *info, dv_config *c) {
              c->ew[c->new_ - 1], c->r, 2 * c->r);
   const char *an = sagd_config_string(cfg, "model", "activation");
   c->act = sagd_activation_find(an);
-  SAGD_CHECK(c->act != NULL, SAGD_ERR_CONFIG,
-             "model.activation = '%s': expected softplus, relu, tanh, sigmoid or identity", an);
+  SAGD_CHECK(c->act != NULL, SAGD_ERR_CONFIG, "model.activation = '%s': expected one of %s", an,
+             sagd_registry_names(SAGD_REGISTRY(sagd_activation_list()), known, sizeof known));
   SAGD_CALL(exp_vae_precision(cfg, &c->precision));
   const char *lname = sagd_config_string(cfg, "model", "likelihood");
   c->vo.likelihood = sagd_likelihood_find(lname);
-  if (c->vo.likelihood == NULL) {
-    char known[160] = "";
-    for (const sagd_likelihood_type *const *l = sagd_likelihood_list(); *l != NULL; l++) {
-      snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
-               l == sagd_likelihood_list() ? "" : ", ", (*l)->name);
-    }
-    SAGD_FAIL(SAGD_ERR_CONFIG, "model.likelihood = '%s': expected one of %s", lname, known);
-  }
+  SAGD_CHECK(c->vo.likelihood != NULL, SAGD_ERR_CONFIG,
+             "model.likelihood = '%s': expected one of %s", lname,
+             sagd_registry_names(SAGD_REGISTRY(sagd_likelihood_list()), known, sizeof known));
   c->pre_epochs = (uint64_t)sagd_config_int(cfg, "vae", "pretrain_epochs");
   c->ft_epochs = (uint64_t)sagd_config_int(cfg, "vae", "finetune_epochs");
   c->pre_lr = sagd_config_real(cfg, "vae", "pretrain_lr");
@@ -361,10 +351,10 @@ static int ckpt_register_(dv_run *R, sagd_state st) {
   SAGD_CALL(sagd_state_add(st, "phi_pre", s->phi_pre, R->pp));
   SAGD_CALL(sagd_state_add(st, "optimizer_theta", s->opt_t, s->lopt_t));
   SAGD_CALL(sagd_state_add(st, "optimizer_phi", s->opt_p, s->lopt_p));
-  SAGD_CALL(sagd_state_add(st, "theta_final", s->theta_fin, NPHASE * R->pt));
-  SAGD_CALL(sagd_state_add(st, "loglik_final", s->loglik_fin, NPHASE));
-  SAGD_CALL(sagd_state_add(st, "accept_final", s->accept_fin, NPHASE));
-  SAGD_CALL(sagd_state_add(st, "seconds", s->secs, NPHASE));
+  SAGD_CALL(sagd_state_add(st, "theta_final", s->theta_fin, DV_STATE_PHASES(c) * R->pt));
+  SAGD_CALL(sagd_state_add(st, "loglik_final", s->loglik_fin, DV_STATE_PHASES(c)));
+  SAGD_CALL(sagd_state_add(st, "accept_final", s->accept_fin, DV_STATE_PHASES(c)));
+  SAGD_CALL(sagd_state_add(st, "seconds", s->secs, DV_STATE_PHASES(c)));
   for (uint64_t ph = 0; ph <= c->nm; ph++) {
     SAGD_CALL(exp_vae_trace_register(&s->tr[ph], &dv_trace_kind_, st, phase_name_(c, ph)));
   }
@@ -644,7 +634,7 @@ static int state_alloc_(dv_run *R) {
   SAGD_CALLOC(s->phi, R->pp, "phi");
   SAGD_CALLOC(s->theta_pre, R->pt, "pre-trained theta");
   SAGD_CALLOC(s->phi_pre, R->pp, "pre-trained phi");
-  SAGD_CALLOC(s->theta_fin, NPHASE * R->pt, "final thetas");
+  SAGD_CALLOC(s->theta_fin, DV_STATE_PHASES(c) * R->pt, "final thetas");
   for (uint64_t ph = 0; ph <= c->nm; ph++) {
     SAGD_CALL(exp_vae_trace_alloc(&s->tr[ph], (size_t)phase_iters_(c, ph), c->ll_every));
   }
@@ -923,7 +913,10 @@ static int deconv_vae_bench_(const sagd_run_info *info, const sagd_bench_options
 }
 
 const sagd_experiment_type sagd_experiment_deconv_vae = {
-    "deconv_vae",
-    "debiased VAE on the deconvolution model: VAE pre-training, then VAE / IWAE / HMC / SAGD "
-    "fine-tuning (paper Table 1)",
-    deconv_vae_run_, deconv_vae_bench_};
+    .name = "deconv_vae",
+    .summary = "debiased VAE on the deconvolution model: VAE pre-training, then VAE / IWAE / "
+               "HMC / SAGD fine-tuning (paper Table 1)",
+    .run = deconv_vae_run_,
+    .bench = deconv_vae_bench_,
+    .table = &exp_deconv_table,
+    .table_read = exp_deconv_table_read};

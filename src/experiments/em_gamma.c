@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "tables.h"
 #include "em_monitor.h"
 #include "sagd/checkpoint.h"
 #include "sagd/error.h"
@@ -371,5 +372,8 @@ static int em_gamma_run_(const sagd_run_info *info) {
 }
 
 const sagd_experiment_type sagd_experiment_em_gamma = {
-    "em_gamma", "automated EM on the Gamma-sigmoid model (paper Figure 1)", em_gamma_run_,
-    NULL};
+    .name = "em_gamma",
+    .summary = "automated EM on the Gamma-sigmoid model (paper Figure 1)",
+    .run = em_gamma_run_,
+    .table = &exp_em_gamma_table,
+    .table_read = exp_em_gamma_table_read};

@@ -263,5 +263,6 @@ static int em_plugin_run_(const sagd_run_info *info) {
 }
 
 const sagd_experiment_type sagd_experiment_em_plugin = {
-    "em_plugin", "automated EM or direct MLE by SAGD on a user's model (model.plugin)",
-    em_plugin_run_, NULL};
+    .name = "em_plugin",
+    .summary = "automated EM or direct MLE by SAGD on a user's model (model.plugin)",
+    .run = em_plugin_run_};

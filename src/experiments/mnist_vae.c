@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "tables.h"
 #include "vae_common.h"
 #include "sagd/checkpoint.h"
 #include "sagd/error.h"
@@ -744,7 +745,9 @@ static int mnist_vae_run_(const sagd_run_info *info) {
 }
 
 const sagd_experiment_type sagd_experiment_mnist_vae = {
-    "mnist_vae",
-    "VAE with convolutional networks on MNIST digits, SAGD fine-tuning of the generator and "
-    "held-out log-likelihoods (paper Figure 3)",
-    mnist_vae_run_, NULL};
+    .name = "mnist_vae",
+    .summary = "VAE with convolutional networks on MNIST digits, SAGD fine-tuning of the "
+               "generator and held-out log-likelihoods (paper Figure 3)",
+    .run = mnist_vae_run_,
+    .table = &exp_mnist_table,
+    .table_read = exp_mnist_table_read};

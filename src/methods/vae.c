@@ -1,5 +1,6 @@
 /* VAE pre-training and the VAE / IWAE / HMC / SAGD fine-tuning gradients of the debiased-VAE
  * experiment (see include/sagd/vae.h). */
+#include "sagd/registry.h"
 #include "sagd/vae.h"
 
 #include <gsl/gsl_randist.h>
@@ -696,34 +697,24 @@ static int grad_sagd_(sagd_vae v, const double *theta, const double *phi, uint64
   return SAGD_OK;
 }
 
-const sagd_vae_method_type sagd_vae_method_vae = {"vae", 1, start_none_, sagd_vae_elbo_grad};
-const sagd_vae_method_type sagd_vae_method_iwae = {"iwae", 1, start_none_, sagd_vae_iwae_grad};
-const sagd_vae_method_type sagd_vae_method_hmc = {"hmc", 0, start_none_, grad_hmc_};
-const sagd_vae_method_type sagd_vae_method_sagd = {"sagd", 0, start_sagd_, grad_sagd_};
+const sagd_vae_method_type sagd_vae_method_vae = {"vae", "VAE", 1, start_none_,
+                                                  sagd_vae_elbo_grad};
+const sagd_vae_method_type sagd_vae_method_iwae = {"iwae", "IWAE", 1, start_none_,
+                                                   sagd_vae_iwae_grad};
+const sagd_vae_method_type sagd_vae_method_hmc = {"hmc", "HMC", 0, start_none_, grad_hmc_};
+const sagd_vae_method_type sagd_vae_method_sagd = {"sagd", "SAGD", 0, start_sagd_, grad_sagd_};
 
 static const sagd_vae_method_type *const methods_[] = {
     &sagd_vae_method_vae, &sagd_vae_method_iwae, &sagd_vae_method_hmc, &sagd_vae_method_sagd,
     NULL};
 
-const sagd_vae_method_type *sagd_vae_method_find(const char *name) {
-  if (name == NULL) {
-    return NULL;
-  }
-  for (size_t i = 0; methods_[i] != NULL; i++) {
-    if (strcmp(methods_[i]->name, name) == 0) {
-      return methods_[i];
-    }
-  }
-  return NULL;
-}
+_Static_assert(sizeof methods_ / sizeof methods_[0] <= SAGD_VAE_METHODS_MAX + 1,
+               "raise SAGD_VAE_METHODS_MAX");
 
-/* The names, taken from the types themselves (so the two cannot drift), NULL-terminated. */
-const char *const *sagd_vae_method_names(void) {
-  static const char *names[sizeof methods_ / sizeof methods_[0]];
-  for (size_t i = 0; methods_[i] != NULL; i++) {
-    names[i] = methods_[i]->name;
-  }
-  return names;
+const sagd_vae_method_type *const *sagd_vae_method_list(void) { return methods_; }
+
+const sagd_vae_method_type *sagd_vae_method_find(const char *name) {
+  return sagd_registry_find(SAGD_REGISTRY(methods_), name);
 }
 
 /* ---- metrics ------------------------------------------------------------------------- */

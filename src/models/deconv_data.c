@@ -2,6 +2,7 @@
  * Gauss–Hermite quadrature (see include/sagd/deconv.h). The batched model itself is in
  * deconv_model.c. */
 #include "sagd/deconv.h"
+#include "sagd/registry.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -57,18 +58,13 @@ const sagd_truth_type sagd_truth_exponential = {"exponential", exp_sample_, exp_
                                                 exp_pdf_};
 const sagd_truth_type sagd_truth_mixture = {"mixture", mix_sample_, mix_cdf_, mix_pdf_};
 
+static const sagd_truth_type *const truths_[] = {&sagd_truth_normal, &sagd_truth_exponential,
+                                                 &sagd_truth_mixture, NULL};
+
+const sagd_truth_type *const *sagd_truth_list(void) { return truths_; }
+
 const sagd_truth_type *sagd_truth_find(const char *name) {
-  static const sagd_truth_type *const all[] = {&sagd_truth_normal, &sagd_truth_exponential,
-                                               &sagd_truth_mixture};
-  if (name == NULL) {
-    return NULL;
-  }
-  for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-    if (strcmp(all[i]->name, name) == 0) {
-      return all[i];
-    }
-  }
-  return NULL;
+  return sagd_registry_find(SAGD_REGISTRY(truths_), name);
 }
 
 /* ---- data ------------------------------------------------------------------------------- */

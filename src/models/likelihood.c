@@ -1,5 +1,6 @@
 /* Observation models of the VAE family (see include/sagd/likelihood.h). */
 #include "sagd/likelihood.h"
+#include "sagd/registry.h"
 
 #include <math.h>
 #include <string.h>
@@ -94,10 +95,5 @@ static const sagd_likelihood_type *const likelihoods_[] = {&sagd_likelihood_gaus
 const sagd_likelihood_type *const *sagd_likelihood_list(void) { return likelihoods_; }
 
 const sagd_likelihood_type *sagd_likelihood_find(const char *name) {
-  for (size_t i = 0; name != NULL && likelihoods_[i] != NULL; i++) {
-    if (strcmp(likelihoods_[i]->name, name) == 0) {
-      return likelihoods_[i];
-    }
-  }
-  return NULL;
+  return sagd_registry_find(SAGD_REGISTRY(likelihoods_), name);
 }

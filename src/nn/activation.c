@@ -18,6 +18,7 @@
 #include "nn/nn_impl.h"
 #include "sagd/error.h"
 #include "sagd/nn.h"
+#include "sagd/registry.h"
 
 #if defined(__x86_64__) && defined(__GLIBC__) && defined(__GNUC__)
 #include <features.h>
@@ -396,19 +397,14 @@ static void sigmoid_fdf_(size_t n, const double *z, double *a, double *d) {
   exp_kernel_(NN_SIGMOID, 1, n, NULL, z, a, d);
 }
 
+static const sagd_activation_type *const activations_[] = {
+    &sagd_act_identity, &sagd_act_softplus, &sagd_act_relu, &sagd_act_tanh, &sagd_act_sigmoid,
+    NULL};
+
+const sagd_activation_type *const *sagd_activation_list(void) { return activations_; }
+
 const sagd_activation_type *sagd_activation_find(const char *name) {
-  static const sagd_activation_type *const all[] = {&sagd_act_identity, &sagd_act_softplus,
-                                                    &sagd_act_relu, &sagd_act_tanh,
-                                                    &sagd_act_sigmoid};
-  if (name == NULL) {
-    return NULL;
-  }
-  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-    if (strcmp(all[i]->name, name) == 0) {
-      return all[i];
-    }
-  }
-  return NULL;
+  return sagd_registry_find(SAGD_REGISTRY(activations_), name);
 }
 
 int sagd_nn_bias_fdf_(const sagd_activation_type *act, size_t rows, size_t n, const double *b,

@@ -11,6 +11,7 @@
 #include "sagd/conv.h"
 #include "sagd/error.h"
 #include "sagd/nn.h"
+#include "sagd/registry.h"
 
 #define SPEC_MAX_LAYERS 64
 #define SPEC_MAX_TOKENS 12
@@ -135,13 +136,11 @@ int sagd_mlp_create_spec(const char *what, const char *spec, size_t in_rows, siz
         act = sagd_activation_find(tok[i]);
         have_act = 1;
       } else {
-        SPEC_FAIL("%s: item %zu '%s': '%s' is not understood: expected %s", what, layer_no,
-                  tok[0], tok[i],
-                  dense   ? "one activation (identity, softplus, relu, tanh, sigmoid)"
-                  : conv  ? "kK, sS, pP or one activation (identity, softplus, relu, tanh, "
-                            "sigmoid)"
-                          : "kK, sS, pP, oO or one activation (identity, softplus, relu, "
-                            "tanh, sigmoid)");
+        char known[128];
+        sagd_registry_names(SAGD_REGISTRY(sagd_activation_list()), known, sizeof known);
+        SPEC_FAIL("%s: item %zu '%s': '%s' is not understood: expected %sone activation (%s)",
+                  what, layer_no, tok[0], tok[i],
+                  dense ? "" : conv ? "kK, sS, pP or " : "kK, sS, pP, oO or ", known);
       }
     }
     acts[L] = act;

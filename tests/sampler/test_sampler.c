@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "sagd/gauss.h"
+#include "sagd/registry.h"
 #include "sagd/sampler.h"
 #include "testutil.h"
 
@@ -19,13 +20,18 @@ static void test_types(void) {
   CHECK(sagd_sampler_type_find("hmc") == NULL);
   CHECK(sagd_sampler_type_find("") == NULL);
   CHECK(sagd_sampler_type_find(NULL) == NULL);
-  const char *const *names = sagd_sampler_type_names();
+  const sagd_sampler_type *const *list = sagd_sampler_type_list();
   size_t n = 0;
-  for (; names[n] != NULL; n++) {
-    const sagd_sampler_type *t = sagd_sampler_type_find(names[n]);
-    CHECK(t != NULL && strcmp(t->name, names[n]) == 0);
+  for (; list[n] != NULL; n++) {
+    CHECK(sagd_sampler_type_find(list[n]->name) == list[n]);
   }
   CHECK(n == 3);
+  char known[64];
+  CHECK(strcmp(sagd_registry_names(SAGD_REGISTRY(list), known, sizeof known),
+               "underdamped, symplectic, overdamped") == 0);
+  /* a buffer too small is truncated, never overrun */
+  CHECK(strcmp(sagd_registry_names(SAGD_REGISTRY(list), known, 8), "underda") == 0);
+  CHECK(sagd_registry_count(SAGD_REGISTRY(list)) == 3);
 }
 
 static void test_validation(sagd_model m) {
