@@ -12,6 +12,8 @@
 #include "sagd/h5.h"
 
 #include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,7 @@ struct sagd_h5_s {
   int rank;
   int writable;
   int checksums; /* datasets created from now on carry the Fletcher32 filter */
+  int broken;    /* libhdf5 was left mid-call (SIGFPE, see open_guarded_): close quietly */
   char *path;
 };
 
@@ -76,6 +79,61 @@ static int h5_fail(int code, const char *what, const char *obj, const char *file
     rc = sagd_error_set((code), __FILE__, __LINE__, __func__, __VA_ARGS__);    \
     goto done;                                                                 \
   } while (0)
+
+/* libhdf5 1.10.8 divides by zero (SIGFPE in H5D__chunk_set_info) when it opens a dataset
+ * whose layout message declares a chunk dimension of 0 (found by fuzz_images; h5py and h5dump
+ * crash the same way on that file). Nothing can look at a layout before H5Oopen/H5Dopen2
+ * decode it, so every open of an object of an existing file goes through open_guarded_: a
+ * SIGFPE inside it jumps back out of libhdf5 and the open fails, reported as a damaged file.
+ * libhdf5 is left in the middle of that call; the caller only closes the file and fails. */
+static sigjmp_buf fpe_jump_;
+static volatile sig_atomic_t fpe_armed_ = 0;
+
+static void fpe_handler_(int sig) {
+  if (fpe_armed_) {
+    fpe_armed_ = 0;
+    siglongjmp(fpe_jump_, 1);
+  }
+  signal(sig, SIG_DFL); /* not ours: the default action */
+  raise(sig);
+}
+
+/* H5Oopen (dataset 0) or H5Dopen2 (dataset 1) of an existing object; on SIGFPE inside
+ * libhdf5 a negative id and *fpe = 1. */
+static hid_t open_guarded_(hid_t loc, const char *name, int dataset, int *fpe) {
+  struct sigaction sa, old;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = fpe_handler_;
+  sigemptyset(&sa.sa_mask);
+  *fpe = 0;
+  if (sigaction(SIGFPE, &sa, &old) != 0) {
+    return dataset ? H5Dopen2(loc, name, H5P_DEFAULT) : H5Oopen(loc, name, H5P_DEFAULT);
+  }
+  volatile hid_t id = H5I_INVALID_HID;
+  if (sigsetjmp(fpe_jump_, 1) == 0) {
+    fpe_armed_ = 1;
+    id = dataset ? H5Dopen2(loc, name, H5P_DEFAULT) : H5Oopen(loc, name, H5P_DEFAULT);
+  } else {
+    *fpe = 1;
+  }
+  fpe_armed_ = 0;
+  sigaction(SIGFPE, &old, NULL);
+  return id;
+}
+
+/* The error of a failed open_guarded_: damaged (SIGFPE) or `code`. */
+static int open_fail_(sagd_h5 f, int fpe, int code, const char *what, const char *obj,
+                      int line, const char *func) {
+  const char *file = f->path;
+  if (fpe) {
+    f->broken = 1;
+    return sagd_error_set(SAGD_ERR_CORRUPT, __FILE__, line, func,
+                          "libhdf5 divided by zero (SIGFPE) opening '%s' in '%s': a damaged "
+                          "layout (libhdf5 1.10.8 does so on a chunk dimension of 0)",
+                          obj, file);
+  }
+  return h5_fail(code, what, obj, file, line, func);
+}
 
 /* All ranks learn whether any rank failed a local check: returns the local code, or an
  * error naming the operation if only another rank failed. */
@@ -138,9 +196,10 @@ static int lookup(sagd_h5 f, const char *path, int *exists) {
     if (e == 0) {
       ex = 0;
     } else if (saved == '/') {
-      hid_t obj = H5Oopen(f->file, buf, H5P_DEFAULT);
+      int fpe = 0;
+      hid_t obj = open_guarded_(f->file, buf, 0, &fpe);
       if (obj < 0) {
-        rc = h5_fail(SAGD_ERR_HDF5, "open", buf, f->path, __LINE__, __func__);
+        rc = open_fail_(f, fpe, SAGD_ERR_HDF5, "open", buf, __LINE__, __func__);
         break;
       }
       H5I_type_t t = H5Iget_type(obj);
@@ -318,7 +377,9 @@ int sagd_h5_close(sagd_h5 *fp) {
     if (f->writable && H5Fflush(f->file, H5F_SCOPE_GLOBAL) < 0) {
       rc = h5_fail(SAGD_ERR_HDF5, "flush file", NULL, f->path, __LINE__, __func__);
     }
-    if (H5Fclose(f->file) < 0 && rc == SAGD_OK) {
+    /* a broken file keeps the half-opened object libhdf5 was left with: its close fails,
+     * and the error that broke it is the one to report */
+    if (H5Fclose(f->file) < 0 && rc == SAGD_OK && !f->broken) {
       rc = h5_fail(SAGD_ERR_HDF5, "close file", NULL, f->path, __LINE__, __func__);
     }
   }
@@ -337,6 +398,7 @@ typedef struct {
   char **names;
   size_t n, cap;
   int oom;
+  int fpe; /* libhdf5 raised SIGFPE opening an object (see open_guarded_) */
 } dset_list;
 
 static herr_t list_dsets_cb(hid_t g, const char *name, const H5L_info_t *info, void *data) {
@@ -344,8 +406,10 @@ static herr_t list_dsets_cb(hid_t g, const char *name, const H5L_info_t *info, v
   if (info->type != H5L_TYPE_HARD) {
     return 0;
   }
-  hid_t obj = H5Oopen(g, name, H5P_DEFAULT);
+  int fpe = 0;
+  hid_t obj = open_guarded_(g, name, 0, &fpe);
   if (obj < 0) {
+    l->fpe |= fpe;
     return -1; /* a damaged object: the walk fails and says so */
   }
   H5I_type_t t = H5Iget_type(obj);
@@ -374,22 +438,24 @@ static herr_t list_dsets_cb(hid_t g, const char *name, const H5L_info_t *info, v
 
 int sagd_h5_verify(sagd_h5 f, size_t *ndatasets, size_t *nchecksummed) {
   SAGD_ASSERT(f != NULL);
-  dset_list l = {NULL, 0, 0, 0};
+  dset_list l = {NULL, 0, 0, 0, 0};
   int rc = SAGD_OK;
   size_t nck = 0;
   /* every rank walks the same file in the same (name) order */
   if (H5Lvisit(f->file, H5_INDEX_NAME, H5_ITER_INC, list_dsets_cb, &l) < 0) {
-    rc = h5_fail(SAGD_ERR_CORRUPT, "walk the groups and datasets of", "/", f->path, __LINE__,
-                 __func__);
+    rc = open_fail_(f, l.fpe, SAGD_ERR_CORRUPT, "walk the groups and datasets of", "/",
+                    __LINE__, __func__);
     goto done;
   }
   if (l.oom) {
     H5FAILX(SAGD_ERR_MEM, "cannot list the datasets of '%s'", f->path);
   }
   for (size_t i = 0; i < l.n; i++) {
-    hid_t dset = H5Dopen2(f->file, l.names[i], H5P_DEFAULT);
+    int fpe = 0;
+    hid_t dset = open_guarded_(f->file, l.names[i], 1, &fpe);
     if (dset < 0) {
-      rc = h5_fail(SAGD_ERR_CORRUPT, "open dataset", l.names[i], f->path, __LINE__, __func__);
+      rc = open_fail_(f, fpe, SAGD_ERR_CORRUPT, "open dataset", l.names[i], __LINE__,
+                      __func__);
       goto done;
     }
     hid_t dcpl = H5Dget_create_plist(dset);
@@ -721,14 +787,22 @@ static int dset_open_read(sagd_h5 f, const char *path, hid_t *out, int *nd, hsiz
     H5FAILX(SAGD_ERR_CORRUPT, "'%s' has no dataset '%s'", f->path, path);
   }
   H5I_type_t it = H5I_BADID;
-  hid_t obj = H5Oopen(f->file, path, H5P_DEFAULT);
-  H5TRY(obj, "open object", path);
+  int fpe = 0;
+  hid_t obj = open_guarded_(f->file, path, 0, &fpe);
+  if (obj < 0) {
+    rc = open_fail_(f, fpe, SAGD_ERR_HDF5, "open object", path, __LINE__, __func__);
+    goto done;
+  }
   it = H5Iget_type(obj);
   H5Oclose(obj);
   if (it != H5I_DATASET) {
     H5FAILX(SAGD_ERR_CORRUPT, "'%s' in '%s' is not a dataset", path, f->path);
   }
-  H5TRY(dset = H5Dopen2(f->file, path, H5P_DEFAULT), "open dataset", path);
+  dset = open_guarded_(f->file, path, 1, &fpe);
+  if (dset < 0) {
+    rc = open_fail_(f, fpe, SAGD_ERR_HDF5, "open dataset", path, __LINE__, __func__);
+    goto done;
+  }
   H5TRY(type = H5Dget_type(dset), "get the type of dataset", path);
   H5T_class_t cls = H5Tget_class(type);
   if (cls != H5T_FLOAT && cls != H5T_INTEGER) {

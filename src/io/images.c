@@ -234,7 +234,10 @@ done:
   free(pix);
   free(lab);
   int rc2 = sagd_h5_close(&f);
-  return rc != SAGD_OK ? rc : rc2;
+  rc = rc != SAGD_OK ? rc : rc2;
+  /* a damaged image file is invalid data, as a damaged IDX file is */
+  return rc == SAGD_ERR_CORRUPT ? sagd_error_trace(SAGD_ERR_DATA, __FILE__, __LINE__, __func__)
+                                : rc;
 }
 
 static int idx_images_read_(const char *path, const char *labels_path, sagd_images img) {
