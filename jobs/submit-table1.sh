@@ -50,8 +50,9 @@ options [environment variable] (default):
   --sbatch-args "..."     extra sbatch options for every job [SAGD_SBATCH_ARGS]
   --build DIR             build directory holding the sagd binary [SAGD_BUILD] ($ROOT/build)
   --out DIR               output root [SAGD_OUT] ($ROOT/out/table1)
-  --set S.K=V             configuration override for every run, repeatable [SAGD_SET,
-                          space separated]
+  --set S.K=V             configuration override for every run that reads the key
+                          (sagd run --set-if-read: e.g. vae.* keys reach the deconv_vae
+                          runs, not the em_gamma one), repeatable [SAGD_SET, space separated]
   --local                 run here without SLURM, one replication after the other, ranks
                           started by mpiexec [SAGD_LOCAL=1]; chosen automatically when
                           sbatch is not installed
@@ -88,6 +89,9 @@ NP=${SAGD_NP:-2}
 DRY=0
 SETS=()
 for s in ${SAGD_SET:-}; do SETS+=("$s"); done
+# passed on as --set-if-read below: the jobs must not also see them as replicate.sbatch's
+# SAGD_SET (plain --set, which an experiment that does not read the key refuses)
+unset SAGD_SET
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -177,7 +181,7 @@ for j in "${!NAMES[@]}"; do
   for ((r = 0; r < ${NREPS[$j]}; r++)); do mkdir -p "$(printf '%s/rep-%03d' "${STUDIES[$j]}" "$r")"; done
 done
 set_args=()
-for s in "${SETS[@]}"; do set_args+=(--set "$s"); done
+for s in "${SETS[@]}"; do set_args+=(--set-if-read "$s"); done
 
 if [ "$LOCAL" = 1 ]; then
   echo "submit-table1: running locally, $NP rank(s) per run, output in $OUT"

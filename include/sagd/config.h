@@ -74,6 +74,19 @@ int sagd_config_reals(sagd_config cfg, const char *section, const char *key, dou
 /** The number of values of a list key (0 when empty). */
 size_t sagd_config_reals_len(sagd_config cfg, const char *section, const char *key);
 
+/** 1 if section.key matches one of `patterns` (NULL-terminated: "section.key", or
+ *  "section.*" for a whole section). */
+int sagd_config_key_matches(const char *const *patterns, const char *section, const char *key);
+/** Keys a run does not read are bad input. Every key given a value by the text read or by
+ *  --set must match `reads` (the patterns `reader`, e.g. an experiment, declares it reads);
+ *  otherwise SAGD_ERR_CONFIG naming every such key, its value and (through readers_of, may be
+ *  NULL) who does read it. On success the getters are restricted to `reads` from then on:
+ *  reading an undeclared key is a bug in the declaration and aborts, naming it. `reads` must
+ *  outlive cfg. */
+int sagd_config_check_reads(sagd_config cfg, const char *const *reads, const char *reader,
+                            const char *(*readers_of)(const char *section, const char *key,
+                                                      char *buf, size_t cap));
+
 /** Canonical text of the full effective configuration (owned by cfg). */
 const char *sagd_config_text(sagd_config cfg);
 /** 64-bit FNV-1a hash of sagd_config_text(). */

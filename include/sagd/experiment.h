@@ -35,6 +35,11 @@ typedef struct sagd_experiment_type_s {
    *  GFLOP/s, the share of the same-shape GEMMs' time (roofline), of the reproducible
    *  reduction, the parallel efficiency, and the whole-run estimate. Writes nothing. */
   int (*bench)(const sagd_run_info *info, const sagd_bench_options *opt);
+  /** The configuration keys it reads, NULL-terminated ("section.key", or "section.*"; the
+   *  [run] and [checkpoint] keys every run reads are in SAGD_EXPERIMENT_COMMON_READS). A key
+   *  given a value that is not among them is bad input, and reading one not among them is a
+   *  bug (config.h, sagd_config_check_reads). */
+  const char *const *reads;
   /** How `sagd table` prints this experiment's table (NULL: it has none). */
   const sagd_table_layout *table;
   /** Optional (with `table`). Read what the table needs from a finished, verified result
@@ -42,6 +47,9 @@ typedef struct sagd_experiment_type_s {
    *  `out`. SAGD_ERR_CORRUPT naming the dataset when something is missing or malformed. */
   int (*table_read)(sagd_h5 f, sagd_config cfg, sagd_table_cells out);
 } sagd_experiment_type;
+
+/** The keys every run reads: its identity, progress, watchdog and checkpoints. */
+#define SAGD_EXPERIMENT_COMMON_READS "run.*", "checkpoint.*"
 
 /** Every configuration key the program accepts (terminated by a {NULL} row). */
 extern const sagd_config_key sagd_config_keys[];

@@ -28,7 +28,7 @@ static void phases_usage_(FILE *out) {
 /* argv into the options, the config path and the --set strings (sets: argc entries);
  * *help = 1 for --help. Allocates nothing. */
 static int parse_(int argc, char **argv, sagd_bench_options *bo, const char **config_path,
-                  const char **sets, size_t *nsets, int *help) {
+                  sagd_cli_set *sets, size_t *nsets, int *help) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -36,12 +36,14 @@ static int parse_(int argc, char **argv, sagd_bench_options *bo, const char **co
       return SAGD_OK;
     } else if (strcmp(a, "--no-efficiency") == 0) {
       bo->efficiency = 0;
-    } else if (strcmp(a, "--set") == 0 || strcmp(a, "--iters") == 0) {
+    } else if (strcmp(a, "--set") == 0 || strcmp(a, "--set-if-read") == 0 ||
+               strcmp(a, "--iters") == 0) {
       SAGD_CHECK(i + 1 < argc, SAGD_ERR_ARG,
                  "option %s needs a value (see sagd bench phases --help)", a);
       const char *v = argv[++i];
-      if (strcmp(a, "--set") == 0) {
-        sets[(*nsets)++] = v;
+      if (strcmp(a, "--iters") != 0) {
+        sets[*nsets].text = v;
+        sets[(*nsets)++].if_read = strcmp(a, "--set-if-read") == 0;
       } else {
         unsigned long long u = 0;
         SAGD_CALL(sagd_cli_parse_u64(a, v, &u));
@@ -91,7 +93,7 @@ int sagd_cli_bench_phases(MPI_Comm comm, int argc, char **argv) {
   int help = 0;
   sagd_config cfg = NULL;
   const sagd_experiment_type *exp = NULL;
-  const char **sets = calloc((size_t)argc + 1, sizeof(char *));
+  sagd_cli_set *sets = calloc((size_t)argc + 1, sizeof *sets);
   SAGD_CHECK(sets != NULL, SAGD_ERR_MEM, "cannot allocate option list");
   int err = parse_(argc, argv, &bo, &config_path, sets, &nsets, &help);
   if (err != SAGD_OK || help) {

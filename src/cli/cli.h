@@ -16,9 +16,19 @@ int sagd_cli_inspect(MPI_Comm comm, int argc, char **argv);
 int sagd_cli_table(MPI_Comm comm, int argc, char **argv);
 void sagd_cli_usage(FILE *out);
 
-/* Read CONFIG into cfg (created over sagd_config_keys), apply the --set strings in order and
- * find run.experiment (SAGD_ERR_CONFIG naming the known ones). Same on every rank. */
-int sagd_cli_load_config(sagd_config cfg, const char *config_path, const char *const *sets,
+/* One --set (if_read 0) or --set-if-read (if_read 1) assignment "section.key=value". */
+typedef struct {
+  const char *text;
+  int if_read;
+} sagd_cli_set;
+
+/* Read CONFIG into cfg (created over sagd_config_keys), apply the --set assignments in order,
+ * find run.experiment (SAGD_ERR_CONFIG naming the known ones), then apply the --set-if-read
+ * ones whose keys the experiment reads (a note on stderr for the others). A key given a
+ * value that the experiment does not read is bad input (SAGD_ERR_CONFIG naming it and who
+ * reads it); from then on cfg's getters are restricted to the experiment's keys. Same on
+ * every rank. */
+int sagd_cli_load_config(sagd_config cfg, const char *config_path, const sagd_cli_set *sets,
                          size_t nsets, const sagd_experiment_type **exp);
 
 /* **Collective** (rank, size). The run description of cfg on comm: seed and replication from

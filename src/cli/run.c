@@ -28,7 +28,10 @@ static void run_usage_(FILE *out) {
           "\n"
           "options:\n"
           "  --out DIR           run directory (default: out/<config name>-r<replication>)\n"
-          "  --set S.K=V         override configuration key K of section [S] (repeatable)\n"
+          "  --set S.K=V         override configuration key K of section [S] (repeatable);\n"
+          "                      a key the experiment does not read is refused (exit 2)\n"
+          "  --set-if-read S.K=V the same, applied only if the experiment reads the key\n"
+          "                      (study-wide overrides for runs of several experiments)\n"
           "  --seed S            same as --set run.seed=S\n"
           "  --replication R     same as --set run.replication=R\n"
           "  --quiet             no progress lines (errors are still printed)\n"
@@ -99,17 +102,80 @@ static int start_mode_(sagd_run_info *info, const char *resume, int force) {
   return SAGD_OK;
 }
 
-int sagd_cli_load_config(sagd_config cfg, const char *config_path, const char *const *sets,
+/* "read by em_gamma, em_plugin" (the experiments that read section.key) into buf. */
+static const char *readers_of_(const char *section, const char *key, char *buf, size_t cap) {
+  size_t len = 0;
+  buf[0] = '\0';
+  for (const sagd_experiment_type *const *e = sagd_experiment_list(); *e != NULL; e++) {
+    if ((*e)->reads != NULL && sagd_config_key_matches((*e)->reads, section, key) &&
+        len + 1 < cap) {
+      const int k = snprintf(buf + len, cap - len, "%s%s", len ? ", " : "read by ", (*e)->name);
+      len = k < 0 ? cap : len + (size_t)k;
+    }
+  }
+  return buf;
+}
+
+/* A --set-if-read assignment: checked like --set (on a scratch config), applied only when the
+ * experiment reads its key; *applied says which. */
+static int set_if_read_(sagd_config cfg, const sagd_experiment_type *exp, const char *a,
+                        int *applied) {
+  sagd_config scratch = NULL;
+  SAGD_CALL(sagd_config_create_like(cfg, &scratch));
+  int rc = sagd_config_set(scratch, a);
+  sagd_config_destroy(&scratch);
+  if (rc != SAGD_OK) { /* "--set S.K=V: why" as --set says it, named as this option */
+    char why[1024];
+    const char *m = sagd_error_message();
+    snprintf(why, sizeof why, "%s", strncmp(m, "--set ", 6) == 0 ? m + 6 : m);
+    SAGD_FAIL(rc, "--set-if-read %s", why);
+  }
+  char name[128];
+  const size_t n = strcspn(a, "=");
+  snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), a);
+  char *dot = strchr(name, '.');
+  SAGD_ASSERT(dot != NULL); /* sagd_config_set accepted it */
+  *dot = '\0';
+  /* both ends trimmed of blanks, as sagd_config_set does */
+  char *sec = name + strspn(name, " \t"), *key = dot + 1 + strspn(dot + 1, " \t");
+  sec[strcspn(sec, " \t")] = '\0';
+  key[strcspn(key, " \t")] = '\0';
+  SAGD_CHECK(strcmp(sec, "run") != 0 || strcmp(key, "experiment") != 0, SAGD_ERR_CONFIG,
+             "--set-if-read %s: run.experiment chooses the experiment: give it with --set", a);
+  *applied = exp->reads != NULL && sagd_config_key_matches(exp->reads, sec, key);
+  if (*applied) {
+    SAGD_CALL(sagd_config_set(cfg, a));
+  }
+  return SAGD_OK;
+}
+
+int sagd_cli_load_config(sagd_config cfg, const char *config_path, const sagd_cli_set *sets,
                          size_t nsets, const sagd_experiment_type **exp) {
   SAGD_CALL(sagd_config_read_file(cfg, config_path));
   for (size_t i = 0; i < nsets; i++) {
-    SAGD_CALL(sagd_config_set(cfg, sets[i]));
+    if (!sets[i].if_read) {
+      SAGD_CALL(sagd_config_set(cfg, sets[i].text));
+    }
   }
   const char *ename = sagd_config_string(cfg, "run", "experiment");
   *exp = sagd_experiment_find(ename);
   char known[256];
   SAGD_CHECK(*exp != NULL, SAGD_ERR_CONFIG, "run.experiment = '%s': expected one of %s", ename,
              sagd_registry_names(SAGD_REGISTRY(sagd_experiment_list()), known, sizeof known));
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  for (size_t i = 0; i < nsets; i++) {
+    int applied = 0;
+    if (sets[i].if_read) {
+      SAGD_CALL(set_if_read_(cfg, *exp, sets[i].text, &applied));
+      if (!applied && rank == 0) {
+        fprintf(stderr, "sagd: note: --set-if-read %s: not applied, %s does not read it\n",
+                sets[i].text, (*exp)->name);
+      }
+    }
+  }
+  /* a key the experiment does not read would be ignored silently: bad input */
+  SAGD_CALL(sagd_config_check_reads(cfg, (*exp)->reads, (*exp)->name, readers_of_));
   return SAGD_OK;
 }
 
@@ -130,7 +196,7 @@ int sagd_cli_run_info(MPI_Comm comm, sagd_config cfg, int quiet, sagd_run_info *
   return SAGD_OK;
 }
 
-static int run_body_(sagd_config *cfgp, const char ***setsp, MPI_Comm comm, int argc,
+static int run_body_(sagd_config *cfgp, sagd_cli_set **setsp, MPI_Comm comm, int argc,
                      char **argv) {
   int rank, size;
   SAGD_CHECK_MPI(MPI_Comm_rank(comm, &rank));
@@ -141,7 +207,7 @@ static int run_body_(sagd_config *cfgp, const char ***setsp, MPI_Comm comm, int 
   sagd_config cfg = *cfgp;
 
   /* Options are applied after the file, in command-line order; collect them first. */
-  const char **sets = calloc((size_t)argc + 1, sizeof(char *));
+  sagd_cli_set *sets = calloc((size_t)argc + 1, sizeof *sets);
   SAGD_CHECK(sets != NULL, SAGD_ERR_MEM, "cannot allocate option list");
   *setsp = sets;
   size_t nsets = 0;
@@ -162,20 +228,22 @@ static int run_body_(sagd_config *cfgp, const char ***setsp, MPI_Comm comm, int 
                  "option --resume needs a value: auto, never or a checkpoint file");
       resume = argv[++i];
     } else if (strcmp(a, "--out") == 0 || strcmp(a, "--set") == 0 || strcmp(a, "--seed") == 0 ||
-               strcmp(a, "--replication") == 0) {
+               strcmp(a, "--replication") == 0 || strcmp(a, "--set-if-read") == 0) {
       SAGD_CHECK(i + 1 < argc, SAGD_ERR_ARG, "option %s needs a value (see sagd run --help)", a);
       const char *v = argv[++i];
       if (strcmp(a, "--out") == 0) {
         out = v;
-      } else if (strcmp(a, "--set") == 0) {
-        sets[nsets++] = v;
+      } else if (strcmp(a, "--set") == 0 || strcmp(a, "--set-if-read") == 0) {
+        sets[nsets].text = v;
+        sets[nsets++].if_read = strcmp(a, "--set-if-read") == 0;
       } else {
         unsigned long long u;
         SAGD_CALL(sagd_cli_parse_u64(a, v, &u));
         int which = strcmp(a, "--seed") == 0 ? 0 : 1;
         snprintf(buf[which], sizeof buf[which], "run.%s=%llu", which ? "replication" : "seed",
                  u);
-        sets[nsets++] = buf[which];
+        sets[nsets].text = buf[which];
+        sets[nsets++].if_read = 0;
       }
     } else if (a[0] == '-' && a[1] != '\0') {
       SAGD_FAIL(SAGD_ERR_ARG, "unknown option '%s' (see sagd run --help)", a);
@@ -216,7 +284,7 @@ static int run_body_(sagd_config *cfgp, const char ***setsp, MPI_Comm comm, int 
 int sagd_cli_run(MPI_Comm comm, int argc, char **argv) {
   /* everything the body allocates is released here, whichever way it returns */
   sagd_config cfg = NULL;
-  const char **sets = NULL;
+  sagd_cli_set *sets = NULL;
   int rc = run_body_(&cfg, &sets, comm, argc, argv);
   free(sets);
   sagd_config_destroy(&cfg);

@@ -45,8 +45,11 @@ typedef struct {
 struct sagd_config_s {
   const sagd_config_key *keys;
   size_t nkeys;
-  cfg_value *vals; /* parallel to keys */
-  char *text;      /* cached canonical text, NULL when stale */
+  cfg_value *vals;         /* parallel to keys */
+  unsigned char *assigned; /* parallel to keys: given a value by text or --set */
+  const char *const *reads; /* NULL, or the only keys the getters may read (patterns) */
+  const char *reader;       /* who declared `reads` (messages) */
+  char *text;               /* cached canonical text, NULL when stale */
 };
 
 /* ---------------------------------------------------------------- small helpers */
@@ -492,7 +495,10 @@ int sagd_config_create(const sagd_config_key *keys, sagd_config *cfg) {
   c->keys = keys;
   c->nkeys = n;
   c->vals = calloc(n > 0 ? n : 1, sizeof *c->vals);
-  if (c->vals == NULL) {
+  c->assigned = calloc(n > 0 ? n : 1, 1);
+  if (c->vals == NULL || c->assigned == NULL) {
+    free(c->vals);
+    free(c->assigned);
     free(c);
     SAGD_FAIL(SAGD_ERR_MEM, "cannot allocate the values of %zu config keys", n);
   }
@@ -524,6 +530,7 @@ void sagd_config_destroy(sagd_config *cfg) {
     }
   }
   free(c->vals);
+  free(c->assigned);
   free(c->text);
   free(c);
   *cfg = NULL;
@@ -772,6 +779,7 @@ static int config_read_buffer(sagd_config cfg, const char *buf, size_t len, cons
     if (ok && c.raw[i] != NULL) {
       value_free(&cfg->vals[i]);
       cfg->vals[i] = nv[i];
+      cfg->assigned[i] = 1;
     } else {
       value_free(&nv[i]);
     }
@@ -880,6 +888,7 @@ int sagd_config_set(sagd_config cfg, const char *assignment) {
       } else {
         value_free(&cfg->vals[idx]);
         cfg->vals[idx] = v;
+        cfg->assigned[idx] = 1;
         memset(&v, 0, sizeof v);
         free(cfg->text);
         cfg->text = NULL;
@@ -908,7 +917,56 @@ static const cfg_value *config_get(sagd_config cfg, const char *section, const c
             type_name(cfg->keys[idx].type), type_name(type));
   }
   SAGD_ASSERT(idx >= 0 && cfg->keys[idx].type == type);
+  if (cfg->reads != NULL && !sagd_config_key_matches(cfg->reads, section, key)) {
+    /* a type read a key it does not declare: its list is wrong (a bug, caught by tests) */
+    fprintf(stderr, "sagd: internal error: %s reads config key %s.%s, which it does not "
+                    "declare among the keys it reads\n", cfg->reader, section, key);
+    SAGD_ASSERT(!"config key read but not declared");
+  }
   return &cfg->vals[idx];
+}
+
+int sagd_config_key_matches(const char *const *patterns, const char *section, const char *key) {
+  const size_t ls = strlen(section);
+  for (size_t i = 0; patterns[i] != NULL; i++) {
+    const char *p = patterns[i];
+    if (strncmp(p, section, ls) == 0 && p[ls] == '.' &&
+        (strcmp(p + ls + 1, "*") == 0 || strcmp(p + ls + 1, key) == 0)) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+int sagd_config_check_reads(sagd_config cfg, const char *const *reads, const char *reader,
+                            const char *(*readers_of)(const char *section, const char *key,
+                                                      char *buf, size_t cap)) {
+  SAGD_ASSERT(cfg != NULL && reads != NULL && reader != NULL);
+  char bad[CFG_MSG] = "";
+  size_t nbad = 0;
+  for (size_t i = 0; i < cfg->nkeys; i++) {
+    const sagd_config_key *k = &cfg->keys[i];
+    if (!cfg->assigned[i] || sagd_config_key_matches(reads, k->section, k->key)) {
+      continue;
+    }
+    char who[256] = "";
+    if (readers_of != NULL) {
+      readers_of(k->section, k->key, who, sizeof who);
+    }
+    buf_add(bad, sizeof bad, "%s%s.%s = '%s' (%s)", nbad ? "; " : "", k->section, k->key,
+            cfg->vals[i].text, who[0] ? who : "read by no experiment");
+    nbad++;
+  }
+  if (nbad > 0) {
+    SAGD_FAIL(SAGD_ERR_CONFIG,
+              "%zu key%s set that %s does not read, so %s would have no effect: %s; remove "
+              "%s, or choose the experiment that reads %s (run.experiment)",
+              nbad, nbad == 1 ? " is" : "s are", reader, nbad == 1 ? "it" : "they", bad,
+              nbad == 1 ? "it" : "them", nbad == 1 ? "it" : "them");
+  }
+  cfg->reads = reads;
+  cfg->reader = reader;
+  return SAGD_OK;
 }
 
 const char *sagd_config_string(sagd_config cfg, const char *section, const char *key) {

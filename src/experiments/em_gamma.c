@@ -371,9 +371,19 @@ static int em_gamma_run_(const sagd_run_info *info) {
   return rc;
 }
 
+/* The keys em_gamma reads (its own, the schedule, sampler, optimizer and box in common.c). */
+static const char *const em_gamma_reads_[] = {
+    SAGD_EXPERIMENT_COMMON_READS, "data.n", "data.a", "data.b", "data.shape_scale", "data.file",
+    "model.theta0", "model.lower", "model.upper", "em.msteps", "em.updates", "em.result",
+    "exact.enabled", "exact.nodes", "sagd.sampler", "sagd.gamma", "sagd.chains",
+    "sagd.schedule", "sagd.delta", "sagd.K0", "sagd.c2", "sagd.c", "sagd.kpow", "sagd.alpha",
+    "sagd.apow", "sagd.clock", "sagd.burnin", "sagd.optimizer", "sagd.beta1", "sagd.beta2",
+    "sagd.block", NULL};
+
 const sagd_experiment_type sagd_experiment_em_gamma = {
     .name = "em_gamma",
     .summary = "automated EM on the Gamma-sigmoid model (paper Figure 1)",
     .run = em_gamma_run_,
+    .reads = em_gamma_reads_,
     .table = &exp_em_gamma_table,
     .table_read = exp_em_gamma_table_read};

@@ -262,7 +262,16 @@ static int em_plugin_run_(const sagd_run_info *info) {
   return rc;
 }
 
+/* The keys em_plugin reads (its own, the schedule, sampler, optimizer and box in common.c). */
+static const char *const em_plugin_reads_[] = {
+    SAGD_EXPERIMENT_COMMON_READS, "data.n", "data.file", "model.plugin", "plugin.params",
+    "model.theta0", "model.lower", "model.upper", "em.msteps", "em.updates", "em.result",
+    "em.target", "sagd.sampler", "sagd.gamma", "sagd.chains", "sagd.schedule", "sagd.delta",
+    "sagd.K0", "sagd.c2", "sagd.c", "sagd.kpow", "sagd.alpha", "sagd.apow", "sagd.clock",
+    "sagd.burnin", "sagd.optimizer", "sagd.beta1", "sagd.beta2", "sagd.block", NULL};
+
 const sagd_experiment_type sagd_experiment_em_plugin = {
     .name = "em_plugin",
     .summary = "automated EM or direct MLE by SAGD on a user's model (model.plugin)",
-    .run = em_plugin_run_};
+    .run = em_plugin_run_,
+    .reads = em_plugin_reads_};

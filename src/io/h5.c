@@ -394,12 +394,70 @@ void sagd_h5_set_checksums(sagd_h5 f, int on) {
 
 /* ---------------------------------------------------------------- verification */
 
+/* The walk over every dataset of a file, in name order, depth first: the order H5Lvisit
+ * gives. It is sagd's own, not H5Lvisit: H5Lvisit only remembers groups that have more than
+ * one link, so a damaged file whose group links back to an ancestor made it recurse without
+ * end (libhdf5 1.10.8, found by fuzz_runfile). Here every group is entered once, and a
+ * nesting deeper than DSET_WALK_DEPTH is a damaged file. */
+#define DSET_WALK_DEPTH 64
+
 typedef struct {
   char **names;
   size_t n, cap;
   int oom;
-  int fpe; /* libhdf5 raised SIGFPE opening an object (see open_guarded_) */
+  int fpe;    /* libhdf5 raised SIGFPE opening an object (see open_guarded_) */
+  int deep;   /* groups nested deeper than DSET_WALK_DEPTH */
+  haddr_t *seen; /* the groups entered */
+  size_t nseen, capseen;
+  char path[4096]; /* the group being walked ("" for the root) */
+  int depth;
 } dset_list;
+
+static int list_push_(dset_list *l, const char *name) {
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? 2 * l->cap : 64;
+    char **nn = realloc(l->names, cap * sizeof *nn);
+    if (nn == NULL) {
+      return 0;
+    }
+    l->names = nn;
+    l->cap = cap;
+  }
+  const size_t len = strlen(l->path) + strlen(name) + 2;
+  if ((l->names[l->n] = malloc(len)) == NULL) {
+    return 0;
+  }
+  snprintf(l->names[l->n++], len, "%s/%s", l->path, name);
+  return 1;
+}
+
+/* 1 if the group at addr was entered before; else remembers it (0), -1 out of memory. */
+static int list_seen_(dset_list *l, haddr_t addr) {
+  for (size_t k = 0; k < l->nseen; k++) {
+    if (l->seen[k] == addr) {
+      return 1;
+    }
+  }
+  if (l->nseen == l->capseen) {
+    size_t cap = l->capseen ? 2 * l->capseen : 16;
+    haddr_t *ns = realloc(l->seen, cap * sizeof *ns);
+    if (ns == NULL) {
+      return -1;
+    }
+    l->seen = ns;
+    l->capseen = cap;
+  }
+  l->seen[l->nseen++] = addr;
+  return 0;
+}
+
+static herr_t list_dsets_cb(hid_t g, const char *name, const H5L_info_t *info, void *data);
+
+/* Walk the group `g` (already marked seen) whose path is l->path. */
+static herr_t list_group_(hid_t g, dset_list *l) {
+  hsize_t idx = 0;
+  return H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &idx, list_dsets_cb, l);
+}
 
 static herr_t list_dsets_cb(hid_t g, const char *name, const H5L_info_t *info, void *data) {
   dset_list *l = data;
@@ -412,37 +470,57 @@ static herr_t list_dsets_cb(hid_t g, const char *name, const H5L_info_t *info, v
     l->fpe |= fpe;
     return -1; /* a damaged object: the walk fails and says so */
   }
-  H5I_type_t t = H5Iget_type(obj);
-  H5Oclose(obj);
-  if (t != H5I_DATASET) {
-    return 0;
-  }
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? 2 * l->cap : 64;
-    char **nn = realloc(l->names, cap * sizeof *nn);
-    if (nn == NULL) {
+  herr_t ret = 0;
+  const H5I_type_t t = H5Iget_type(obj);
+  if (t == H5I_DATASET) {
+    if (!list_push_(l, name)) {
       l->oom = 1;
-      return 1;
+      ret = 1;
     }
-    l->names = nn;
-    l->cap = cap;
+  } else if (t == H5I_GROUP) {
+    H5O_info_t oi;
+    const size_t len = strlen(l->path);
+    int seen = 0;
+    if (H5Oget_info2(obj, &oi, H5O_INFO_BASIC) < 0) {
+      ret = -1;
+    } else if ((seen = list_seen_(l, oi.addr)) < 0) {
+      l->oom = 1;
+      ret = 1;
+    } else if (!seen) { /* a group met again (a second link, or a cycle) is walked once */
+      if (l->depth >= DSET_WALK_DEPTH || len + strlen(name) + 2 > sizeof l->path) {
+        l->deep = 1;
+        ret = -1;
+      } else {
+        snprintf(l->path + len, sizeof l->path - len, "/%s", name);
+        l->depth++;
+        ret = list_group_(obj, l);
+        l->depth--;
+        l->path[len] = '\0';
+      }
+    }
   }
-  size_t len = strlen(name) + 2;
-  if ((l->names[l->n] = malloc(len)) == NULL) {
-    l->oom = 1;
-    return 1;
-  }
-  snprintf(l->names[l->n++], len, "/%s", name);
-  return 0;
+  H5Oclose(obj);
+  return ret;
 }
 
 int sagd_h5_verify(sagd_h5 f, size_t *ndatasets, size_t *nchecksummed) {
   SAGD_ASSERT(f != NULL);
-  dset_list l = {NULL, 0, 0, 0, 0};
+  dset_list l;
+  memset(&l, 0, sizeof l);
   int rc = SAGD_OK;
   size_t nck = 0;
   /* every rank walks the same file in the same (name) order */
-  if (H5Lvisit(f->file, H5_INDEX_NAME, H5_ITER_INC, list_dsets_cb, &l) < 0) {
+  H5O_info_t root;
+  herr_t walked = H5Oget_info2(f->file, &root, H5O_INFO_BASIC);
+  if (walked >= 0) {
+    walked = list_seen_(&l, root.addr) < 0 ? (l.oom = 1) : list_group_(f->file, &l);
+  }
+  if (l.deep) {
+    H5FAILX(SAGD_ERR_CORRUPT,
+            "'%s' nests groups deeper than %d at '%s': damaged (a group linked into itself?)",
+            f->path, DSET_WALK_DEPTH, l.path);
+  }
+  if (walked < 0) {
     rc = open_fail_(f, l.fpe, SAGD_ERR_CORRUPT, "walk the groups and datasets of", "/",
                     __LINE__, __func__);
     goto done;
@@ -495,6 +573,7 @@ done:
     free(l.names[i]);
   }
   free(l.names);
+  free(l.seen);
   SAGD_CALL(rc);
   if (ndatasets != NULL) {
     *ndatasets = l.n;

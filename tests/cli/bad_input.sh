@@ -48,6 +48,25 @@ expect_bad "sagd.chains too large for memory" "chains 5.12 TB (data.n, sagd.chai
 SAGD_MEMORY_BYTES=1000000 expect_bad "a node with 1 MB" "but the node has 1 MB" "$cfg" --set data.n=100000
 expect_bad "unknown option" "--bogus" "$cfg" --bogus
 expect_bad "bad --seed" "--seed" "$cfg" --seed abc
+# keys the experiment does not read would be ignored silently: refused, naming who reads them
+expect_bad "a deconv_vae key on em_gamma" "vae.methods = 'sagd' (read by deconv_vae)" "$cfg" \
+  --set vae.methods=sagd
+expect_bad "an em_gamma key on deconv_vae" "sagd.schedule = 'thm3' (read by em_gamma, em_plugin)" \
+  "$SRC/data/table1-exp.ini" --set sagd.schedule=thm3
+printf '[run]\nexperiment = em_gamma\n[hmc]\nleapfrog = 3\n' > "$TMP/unread.ini"
+expect_bad "an unread key in the file" "hmc.leapfrog = '3' (read by deconv_vae)" "$TMP/unread.ini"
+expect_bad "--set-if-read checks the key" "--set-if-read sagd.deltaa=1: unknown key 'deltaa'" \
+  "$cfg" --set-if-read sagd.deltaa=1
+# --set-if-read: applied where read, a note where not
+sagd_np 1 run "$cfg" --set em.msteps=1 --set em.updates=3 --set exact.enabled=false \
+  --set-if-read vae.methods=sagd --set-if-read sagd.delta=0.07 --out "$TMP/ifread" --quiet \
+  2> "$TMP/ifread.err"; st=$?
+if [ $st -eq 0 ] && grep -q "note: --set-if-read vae.methods=sagd: not applied, em_gamma does not read it" "$TMP/ifread.err" \
+   && h5dump -a /meta/config "$TMP/ifread/result.h5" 2>/dev/null | grep -q "delta = 0.07"; then
+  pass "--set-if-read: applied to a key em_gamma reads, noted for one it does not"
+else
+  fail "--set-if-read: status $st"; cat "$TMP/ifread.err"
+fi
 expect_bad "progress_every beyond an int" "run.progress_every = 3000000000: expected 0 .. 2147483647" "$cfg" --set run.progress_every=3000000000
 
 # Output path that cannot be written (a regular file in the way).

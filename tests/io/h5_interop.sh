@@ -71,3 +71,20 @@ with h5py.File(sys.argv[1], "w") as f:
     f.create_dataset("tiny_chunks", shape=(10**7,), dtype="f8", chunks=(1,))
 PYEOF
 "${MPIEXEC:-mpiexec}" --oversubscribe -n 2 "$exe" --foreign "$dir/foreign.h5"
+
+# The dataset walk of sagd_h5_verify: a group with two hard links is walked once; a damaged
+# file whose groups link back to an ancestor (found by fuzz_runfile: h5ls -r and H5Lvisit
+# recurse on it without end) ends.
+"${PYTHON:-python3}" - "$dir/links.h5" <<'PYEOF'
+import sys
+import h5py
+import numpy as np
+with h5py.File(sys.argv[1], "w") as f:
+    f["g/d"] = np.arange(3.0)
+    f["g/h/e"] = np.arange(2.0)
+    f["g2"] = f["g"]           # a second hard link to the same group
+    f["top"] = np.zeros(1)
+PYEOF
+"${MPIEXEC:-mpiexec}" --oversubscribe -n 2 "$exe" --verify "$dir/links.h5" 3
+seeds="$(dirname "$0")/../fuzz/seeds/runfile"
+timeout 60 "${MPIEXEC:-mpiexec}" --oversubscribe -n 1 "$exe" --verify "$seeds/cyclic-groups.h5" 0

@@ -365,10 +365,40 @@ static void read_foreign(const char *path) {
   REQUIRE_OK(sagd_h5_close(&f));
 }
 
+/* test_h5 --verify FILE N|NEEDLE: sagd_h5_verify walks FILE and finds N datasets, or fails
+ * as damaged with a message containing NEEDLE (a non-number). */
+static void verify_file(const char *path, const char *want) {
+  sagd_h5 f = NULL;
+  REQUIRE_OK(sagd_h5_open(MPI_COMM_WORLD, path, 0, &f));
+  size_t nd = 0, nck = 0;
+  int rc = sagd_h5_verify(f, &nd, &nck);
+  char *end = NULL;
+  const unsigned long n = strtoul(want, &end, 10);
+  if (*end == '\0') {
+    CHECK(rc == SAGD_OK && nd == n);
+    if (rc != SAGD_OK || nd != n) {
+      fprintf(stderr, "verify %s: rc %d (%s), %zu datasets: expected %lu\n", path, rc,
+              sagd_error_message(), nd, n);
+    }
+  } else {
+    EXPECT_ERROR(rc, SAGD_ERR_CORRUPT, want);
+  }
+  sagd_h5_close(&f);
+  sagd_error_clear();
+}
+
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  if (argc > 3 && strcmp(argv[1], "--verify") == 0) {
+    verify_file(argv[2], argv[3]);
+    int local = test_failures_, total = 0;
+    MPI_Allreduce(&local, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    MPI_Finalize();
+    test_failures_ = total;
+    return TEST_EXIT();
+  }
   if (argc > 2 && strcmp(argv[1], "--foreign") == 0) {
     read_foreign(argv[2]);
     int local = test_failures_, total = 0;
