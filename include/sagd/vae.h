@@ -162,7 +162,7 @@ void sagd_vae_chains(sagd_vae v, double **xi, double **rho, size_t *nchains, siz
 int sagd_vae_loglik(sagd_vae v, const double *theta, size_t nodes, double *ll);
 
 /** m generated values h_θ(U_j), U_j ~ N(0, I_r) drawn at (SAGD_STREAM_SAMPLE, id = j), into
- *  out [m × p], evaluated in chunks of the generator's max_batch. u is scratch of
+ *  out [m × w] (w: the generator's output width), evaluated in chunks of its max_batch. u is scratch of
  *  max_batch*r doubles. The same U for every θ. Not collective. */
 int sagd_vae_generate(sagd_mlp gen, const double *theta, sagd_rng_key key, size_t m,
                       double *u, double *out);

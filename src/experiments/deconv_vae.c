@@ -122,9 +122,6 @@ static int read_config_(const sagd_run_info *info, dv_config *c) {
   SAGD_CALL(widths_(cfg, "generator", c->gw, &c->ngw));
   SAGD_CALL(widths_(cfg, "encoder", c->ew, &c->new_));
   c->r = c->gw[0];
-  SAGD_CHECK(c->gw[c->ngw - 1] == c->p, SAGD_ERR_CONFIG,
-             "model.generator: output width %zu differs from the data dimension data.dim = %zu",
-             c->gw[c->ngw - 1], c->p);
   SAGD_CHECK(c->ew[0] == c->p, SAGD_ERR_CONFIG,
              "model.encoder: input width %zu differs from the data dimension data.dim = %zu",
              c->ew[0], c->p);
@@ -142,6 +139,11 @@ static int read_config_(const sagd_run_info *info, dv_config *c) {
   SAGD_CHECK(c->vo.likelihood != NULL, SAGD_ERR_CONFIG,
              "model.likelihood = '%s': expected one of %s", lname,
              sagd_registry_names(SAGD_REGISTRY(sagd_likelihood_list()), known, sizeof known));
+  const size_t k = c->vo.likelihood->outputs;
+  SAGD_CHECK(c->gw[c->ngw - 1] == k * c->p, SAGD_ERR_CONFIG,
+             "model.generator: output width %zu, expected %s data.dim = %zu%s", c->gw[c->ngw - 1],
+             k == 1 ? "the data dimension" : "2 x the data dimension", c->p,
+             k == 1 ? "" : " (model.likelihood = gaussian_var: means, then log-variances)");
   c->pre_epochs = (uint64_t)sagd_config_int(cfg, "vae", "pretrain_epochs");
   c->ft_epochs = (uint64_t)sagd_config_int(cfg, "vae", "finetune_epochs");
   c->pre_lr = sagd_config_real(cfg, "vae", "pretrain_lr");
@@ -208,6 +210,8 @@ static int metrics_(dv_run *R, const double *theta, double *ks, double *w1) {
   const dv_config *c = R->c;
   size_t m = c->msamples, p = c->p;
   SAGD_CALL(sagd_vae_generate(R->gen, theta, R->info->key, m, R->gen_u, R->gen_out));
+  /* h(U): the decoder's location outputs (gaussian_var: the means) */
+  sagd_likelihood_locations(m, c->vo.likelihood->outputs * p, p, R->gen_out);
   for (size_t d = 0; d < p; d++) {
     for (size_t j = 0; j < m; j++) {
       R->col[j] = R->gen_out[j * p + d];
@@ -647,7 +651,7 @@ static int state_alloc_(dv_run *R) {
   SAGD_CALLOC(R->gt, R->pt, "theta gradient");
   SAGD_CALLOC(R->gp, R->pp, "phi gradient");
   SAGD_CALLOC(R->gen_u, sagd_mlp_max_batch(R->gen) * c->r, "generator input");
-  SAGD_CALLOC(R->gen_out, c->msamples * c->p, "generated values");
+  SAGD_CALLOC(R->gen_out, c->msamples * c->p * c->vo.likelihood->outputs, "generated values");
   SAGD_CALLOC(R->col, c->msamples, "one dimension of the generated values");
   return SAGD_OK;
 }

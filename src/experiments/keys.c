@@ -73,8 +73,10 @@ const sagd_config_key sagd_config_keys[] = {
     {"model", "latent", SAGD_CFG_INT, "20", SAGD_CFG_AT_LEAST_1,
      "mnist_vae: latent dimension", 0},
     {"model", "likelihood", SAGD_CFG_STRING, "gaussian", SAGD_CFG_ANY,
-     "deconv_vae: p(x | h(u)): gaussian (N(h(u), I): the deconvolution model) or bernoulli "
-     "(h(u) are logits; every data value must lie in [0, 1])", 0},
+     "deconv_vae: p(x | h(u)): gaussian (N(h(u), I): the deconvolution model), bernoulli "
+     "(h(u) are logits; every data value must lie in [0, 1]) or gaussian_var (N(mu(u), "
+     "diag sigma^2(u)), learned variance: the generator's last width is 2 x data.dim, means "
+     "then log-variances; KS and W1 use the means)", 0},
     {"model", "activation", SAGD_CFG_STRING, "softplus", SAGD_CFG_ANY,
      "deconv_vae: hidden-layer activation (softplus, relu, tanh, sigmoid, identity)", 0},
     /* [em] */

@@ -23,6 +23,7 @@ struct sagd_vae_s {
   sagd_mlp gen, enc; /* borrowed */
   sagd_vae_options opt;
   size_t r, p, pt, pp; /* latent, data dimension, |θ|, |φ| */
+  size_t w;            /* decoder outputs: likelihood->outputs · p */
   size_t n, i_begin, i_end, nloc, maxpart;
   double *x;           /* nloc*p */
   sagd_model model;    /* the deconvolution model over the shard (owned) */
@@ -44,7 +45,7 @@ struct sagd_vae_s {
   /* scratch for one part of a block: m <= maxpart points, R = maxpart*max(S,k,C) rows */
   double *eo, *deo;    /* maxpart*2r: encoder outputs (μ, log σ²) and their gradients */
   double *u, *eps, *du; /* R*r */
-  double *h, *dh;      /* R*p */
+  double *h, *dh;      /* R*w */
   double *lw;          /* R */
   double *sig, *elv;   /* maxpart*r: σ = exp(lv/2) and exp(lv) of the part's points */
   double *cV, *cgrad, *cxi; /* HMC chain states: maxpart*C, maxpart*C*r (x2) */
@@ -118,10 +119,17 @@ int sagd_vae_create(MPI_Comm comm, sagd_mlp gen, sagd_mlp enc, const double *x_l
              (unsigned long long)opt->K);
   SAGD_CHECK(isfinite(opt->delta) && opt->delta > 0, SAGD_ERR_ARG,
              "vae: step size delta = %g, expected a finite value > 0", opt->delta);
-  size_t r = sagd_mlp_in(gen), p = sagd_mlp_out(gen);
+  const sagd_likelihood_type *lik0 =
+      opt->likelihood != NULL ? opt->likelihood : &sagd_likelihood_gaussian;
+  const size_t r = sagd_mlp_in(gen), w = sagd_mlp_out(gen), p = w / lik0->outputs;
+  SAGD_CHECK(w % lik0->outputs == 0, SAGD_ERR_ARG,
+             "vae: generator output width %zu is not a multiple of the %zu outputs per data "
+             "coordinate of likelihood %s",
+             w, lik0->outputs, lik0->name);
   SAGD_CHECK(sagd_mlp_in(enc) == p, SAGD_ERR_ARG,
-             "vae: encoder input width %zu differs from the generator output (data) width %zu",
-             sagd_mlp_in(enc), p);
+             "vae: encoder input width %zu differs from the data width %zu (generator output "
+             "%zu / %zu outputs per coordinate of likelihood %s)",
+             sagd_mlp_in(enc), p, w, lik0->outputs, lik0->name);
   SAGD_CHECK(sagd_mlp_out(enc) == 2 * r, SAGD_ERR_ARG,
              "vae: encoder output width %zu, expected 2 x latent dimension = %zu",
              sagd_mlp_out(enc), 2 * r);
@@ -155,6 +163,7 @@ int sagd_vae_create(MPI_Comm comm, sagd_mlp gen, sagd_mlp enc, const double *x_l
   }
   v->r = r;
   v->p = p;
+  v->w = w;
   v->pt = sagd_mlp_nparams(gen);
   v->pp = sagd_mlp_nparams(enc);
   v->n = n;
@@ -177,8 +186,8 @@ int sagd_vae_create(MPI_Comm comm, sagd_mlp gen, sagd_mlp enc, const double *x_l
   VAE_ALLOC_(v->u, rows * r, "latent samples");
   VAE_ALLOC_(v->eps, rows * r, "reparameterisation noise");
   VAE_ALLOC_(v->du, rows * r, "latent gradients");
-  VAE_ALLOC_(v->h, rows * p, "generator outputs");
-  VAE_ALLOC_(v->dh, rows * p, "generator output gradients");
+  VAE_ALLOC_(v->h, rows * w, "generator outputs");
+  VAE_ALLOC_(v->dh, rows * w, "generator output gradients");
   VAE_ALLOC_(v->lw, rows, "importance log-weights");
   VAE_ALLOC_(v->sig, maxpart * r, "encoder standard deviations");
   VAE_ALLOC_(v->elv, maxpart * r, "encoder variances");
@@ -443,7 +452,7 @@ static int elbo_part_(sagd_vae v, const double *theta, const double *phi, uint64
     double rec = 0; /* Σ_s -log p(x | h(u_s)) without the constant */
     for (size_t s = 0; s < S; s++) {
       size_t row = q * S + s;
-      lik->nll_row(v->h + row * p, x, p, invS, &rec, v->dh + row * p);
+      lik->nll_row(v->h + row * v->w, x, p, invS, &rec, v->dh + row * v->w);
     }
     double kl = 0, *elv = v->elv + q * r;
     for (size_t j = 0; j < r; j++) {
@@ -497,7 +506,7 @@ static int iwae_part_(sagd_vae v, const double *theta, const double *phi, uint64
       size_t row = q * k + s;
       double rec = 0, uu = 0, ee = 0; /* rec: -log p(x | h(u_s)) without the constant; dh
                                          keeps its gradient until the weights are known */
-      lik->nll_row(v->h + row * p, x, p, 1.0, &rec, v->dh + row * p);
+      lik->nll_row(v->h + row * v->w, x, p, 1.0, &rec, v->dh + row * v->w);
       for (size_t j = 0; j < r; j++) {
         uu += v->u[row * r + j] * v->u[row * r + j];
         ee += v->eps[row * r + j] * v->eps[row * r + j];
@@ -518,8 +527,8 @@ static int iwae_part_(sagd_vae v, const double *theta, const double *phi, uint64
       size_t row = q * k + s;
       double w = v->lw[row] / sw;
       v->lw[row] = w; /* now the normalised weight */
-      for (size_t j = 0; j < p; j++) {
-        v->dh[row * p + j] *= w;
+      for (size_t j = 0; j < v->w; j++) {
+        v->dh[row * v->w + j] *= w;
       }
     }
   }
@@ -740,7 +749,7 @@ int sagd_vae_loglik(sagd_vae v, const double *theta, size_t nodes, double *ll) {
 
 int sagd_vae_generate(sagd_mlp gen, const double *theta, sagd_rng_key key, size_t m, double *u,
                       double *out) {
-  size_t r = sagd_mlp_in(gen), p = sagd_mlp_out(gen), cap = sagd_mlp_max_batch(gen);
+  size_t r = sagd_mlp_in(gen), w = sagd_mlp_out(gen), cap = sagd_mlp_max_batch(gen);
   SAGD_CALL(sagd_mlp_prepare(gen, theta));
   sagd_rng_gsl rng = NULL;
   SAGD_CALL(sagd_rng_gsl_create(&rng));
@@ -749,7 +758,7 @@ int sagd_vae_generate(sagd_mlp gen, const double *theta, sagd_rng_key key, size_
     for (size_t q = 0; q < nb; q++) {
       sagd_rng_normals(rng, key, SAGD_STREAM_SAMPLE, (uint64_t)(j0 + q), 0, 0, r, u + q * r);
     }
-    int err = sagd_mlp_forward(gen, theta, nb, u, out + j0 * p);
+    int err = sagd_mlp_forward(gen, theta, nb, u, out + j0 * w);
     if (err != SAGD_OK) {
       sagd_rng_gsl_destroy(&rng);
       return sagd_error_trace(err, __FILE__, __LINE__, __func__);

@@ -29,7 +29,7 @@ static void scratch_free_(score_scratch_ *w) {
 static int point_(sagd_mlp gen, const double *theta, const sagd_likelihood_type *lik,
                   sagd_rng_key key, uint64_t t, const double *x, const double *eo, size_t gi,
                   size_t S, size_t cap, score_scratch_ *w, double *ll) {
-  const size_t r = sagd_mlp_in(gen), p = sagd_mlp_out(gen);
+  const size_t r = sagd_mlp_in(gen), wd = sagd_mlp_out(gen), p = wd / lik->outputs;
   const double *mu = eo, *lv = eo + r;
   double slv = 0, *sig = w->sig;
   for (size_t j = 0; j < r; j++) {
@@ -49,7 +49,7 @@ static int point_(sagd_mlp gen, const double *theta, const sagd_likelihood_type 
     SAGD_CALL(sagd_mlp_forward(gen, theta, nb, w->u, w->h));
     for (size_t q = 0; q < nb; q++) {
       double rec = 0, uu = 0, ee = 0;
-      lik->nll_row(w->h + q * p, x, p, 1.0, &rec, NULL);
+      lik->nll_row(w->h + q * wd, x, p, 1.0, &rec, NULL);
       for (size_t j = 0; j < r; j++) {
         uu += w->u[q * r + j] * w->u[q * r + j];
         ee += w->eps[q * r + j] * w->eps[q * r + j];
@@ -79,12 +79,13 @@ int sagd_vae_is_loglik(sagd_mlp gen, sagd_mlp enc, const double *theta, const do
              SAGD_ERR_ARG, "sagd_vae_is_loglik: networks, parameters and output must be given");
   SAGD_CHECK(S >= 1, SAGD_ERR_ARG, "importance-sampling log-likelihood: S = %zu samples, "
              "expected >= 1", S);
-  const size_t r = sagd_mlp_in(gen), p = sagd_mlp_out(gen);
-  SAGD_CHECK(sagd_mlp_in(enc) == p && sagd_mlp_out(enc) == 2 * r, SAGD_ERR_ARG,
-             "importance-sampling log-likelihood: encoder %zu -> %zu for a generator %zu -> "
-             "%zu: expected %zu -> %zu",
-             sagd_mlp_in(enc), sagd_mlp_out(enc), r, p, p, 2 * r);
   lik = lik != NULL ? lik : &sagd_likelihood_gaussian;
+  const size_t r = sagd_mlp_in(gen), wd = sagd_mlp_out(gen), p = wd / lik->outputs;
+  SAGD_CHECK(wd % lik->outputs == 0 && sagd_mlp_in(enc) == p && sagd_mlp_out(enc) == 2 * r,
+             SAGD_ERR_ARG,
+             "importance-sampling log-likelihood: encoder %zu -> %zu for a generator %zu -> "
+             "%zu (%zu outputs per coordinate, likelihood %s): expected %zu -> %zu",
+             sagd_mlp_in(enc), sagd_mlp_out(enc), r, wd, lik->outputs, lik->name, p, 2 * r);
   if (m == 0) {
     return SAGD_OK;
   }
@@ -94,7 +95,7 @@ int sagd_vae_is_loglik(sagd_mlp gen, sagd_mlp enc, const double *theta, const do
   w.eo = malloc(2 * r * sizeof(double));
   w.u = malloc(cap * r * sizeof(double));
   w.eps = malloc(cap * r * sizeof(double));
-  w.h = malloc(cap * p * sizeof(double));
+  w.h = malloc(cap * wd * sizeof(double));
   w.lw = malloc(S * sizeof(double));
   w.sig = malloc(r * sizeof(double));
   if (w.eo == NULL || w.u == NULL || w.eps == NULL || w.h == NULL || w.lw == NULL ||

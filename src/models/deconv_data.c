@@ -119,7 +119,8 @@ static int gh_rule_(size_t nodes) {
       gsl_integration_fixed_alloc(gsl_integration_fixed_hermite, nodes, 0.0, 0.5, 0.0, 0.0);
   SAGD_CHECK(w != NULL, SAGD_ERR_NUMERIC,
              "deconvolution log-likelihood: cannot build %zu Gauss-Hermite nodes", nodes);
-  double *u = malloc(4 * nodes * sizeof(double)), *logw = u + nodes;
+  /* u, log w, h (up to 2 outputs per node: gaussian_var), t */
+  double *u = malloc(5 * nodes * sizeof(double)), *logw = u + nodes;
   if (u == NULL) {
     gsl_integration_fixed_free(w);
     SAGD_FAIL(SAGD_ERR_MEM, "deconvolution log-likelihood: cannot allocate %zu nodes", nodes);
@@ -148,7 +149,7 @@ static int gh_rule_(size_t nodes) {
   gh_cache_.u = u;
   gh_cache_.logw = logw;
   gh_cache_.h = u + 2 * nodes;
-  gh_cache_.t = u + 3 * nodes;
+  gh_cache_.t = u + 4 * nodes;
   return SAGD_OK;
 }
 
@@ -159,10 +160,11 @@ int sagd_decoder_loglik_quad(sagd_mlp gen, const sagd_likelihood_type *lik,
              "deconvolution log-likelihood: generator, likelihood, parameters and output must "
              "be given");
   SAGD_CHECK(x != NULL || n == 0, SAGD_ERR_ARG, "deconvolution log-likelihood: x is NULL");
-  SAGD_CHECK(sagd_mlp_in(gen) == 1 && sagd_mlp_out(gen) == 1, SAGD_ERR_ARG,
+  const size_t w = lik->outputs;
+  SAGD_CHECK(sagd_mlp_in(gen) == 1 && sagd_mlp_out(gen) == w && w <= 2, SAGD_ERR_ARG,
              "deconvolution log-likelihood by quadrature: generator is %zu -> %zu, expected "
-             "1 -> 1 (latent and data dimension 1)",
-             sagd_mlp_in(gen), sagd_mlp_out(gen));
+             "1 -> %zu (latent and data dimension 1, likelihood %s)",
+             sagd_mlp_in(gen), sagd_mlp_out(gen), w, lik->name);
   SAGD_CHECK(nodes >= 20, SAGD_ERR_ARG,
              "deconvolution log-likelihood: nodes = %zu, expected at least 20 Gauss-Hermite "
              "nodes",
@@ -178,11 +180,11 @@ int sagd_decoder_loglik_quad(sagd_mlp gen, const sagd_likelihood_type *lik,
   const double *u = gh_cache_.u, *logw = gh_cache_.logw;
   double *h = gh_cache_.h, *t = gh_cache_.t;
   SAGD_CALL(sagd_mlp_forward(gen, params, m, u, h));
-  for (size_t k = 0; k < m; k++) {
+  for (size_t k = 0; k < m * w; k++) {
     SAGD_CHECK(isfinite(h[k]), SAGD_ERR_NUMERIC,
                "deconvolution log-likelihood: generator output h(%g) = %g at quadrature node "
                "%zu, expected a finite value",
-               u[k], h[k], k);
+               u[k / w], h[k], k / w);
   }
   /* p(x) = ∫ p(x | h(u)) φ(u) du ≈ Σ_k w_k e^{-ℓ_k - c}, φ(u) = e^{-u²/2}/√(2π): c = the
    * likelihood's constant + the prior's (Gaussian: log 2π) */
@@ -193,7 +195,7 @@ int sagd_decoder_loglik_quad(sagd_mlp gen, const sagd_likelihood_type *lik,
     double tmax = -INFINITY;
     for (size_t k = 0; k < m; k++) {
       double l = 0;
-      lik->nll_row(h + k, x + i, 1, 1.0, &l, NULL);
+      lik->nll_row(h + k * w, x + i, 1, 1.0, &l, NULL);
       t[k] = (logw[k] - c) - l;
       tmax = t[k] > tmax ? t[k] : tmax;
     }

@@ -21,10 +21,11 @@ typedef struct {
   sagd_mlp gen;     /* borrowed */
   const sagd_likelihood_type *lik;
   size_t r, p;      /* latent and data dimensions */
+  size_t w;         /* generator outputs per row: lik->outputs · p */
   size_t i_begin;   /* the shard's first global index */
   size_t nloc;      /* the shard's points */
   double *x;        /* nloc × p */
-  double *H;        /* max_batch × p: h(u), then R = ∂ℓ/∂η */
+  double *H;        /* max_batch × w: h(u), then R = ∂ℓ/∂η */
   double *nll;      /* max_batch: ℓ(h(u)) per chain */
   double logc;      /* the likelihood's constant + the prior's, (r/2) log 2π */
 } deconv_ctx;
@@ -58,7 +59,7 @@ static int deconv_residual_(deconv_ctx *c, const double *theta, size_t i0, size_
   for (size_t b = 0; b < nb; b++) {
     const double *x = c->x + (i0 - c->i_begin + b) * p;
     for (size_t cc = 0; cc < C; cc++) {
-      double *h = c->H + (b * C + cc) * p, *l = c->nll + b * C + cc;
+      double *h = c->H + (b * C + cc) * c->w, *l = c->nll + b * C + cc;
       *l = 0;
       c->lik->nll_row(h, x, p, 1.0, l, h);
     }
@@ -145,7 +146,12 @@ int sagd_decoder_model_create(sagd_mlp gen, const sagd_likelihood_type *lik,
              "deconv model: a generator network and a likelihood must be given");
   SAGD_CHECK(i_begin <= i_end && i_end <= n, SAGD_ERR_ARG,
              "deconv model: shard [%zu, %zu) is not inside [0, %zu)", i_begin, i_end, n);
-  const size_t nloc = i_end - i_begin, r = sagd_mlp_in(gen), p = sagd_mlp_out(gen);
+  const size_t nloc = i_end - i_begin, r = sagd_mlp_in(gen), w = sagd_mlp_out(gen),
+               p = w / lik->outputs;
+  SAGD_CHECK(w % lik->outputs == 0, SAGD_ERR_ARG,
+             "decoder model: generator output width %zu is not a multiple of the %zu outputs "
+             "per data coordinate of likelihood %s",
+             w, lik->outputs, lik->name);
   SAGD_CHECK(x_local != NULL || nloc == 0, SAGD_ERR_ARG,
              "deconv model: the shard's %zu data points must be given", nloc);
   SAGD_CALL(lik->check_data(x_local, nloc, p, i_begin));
@@ -156,11 +162,12 @@ int sagd_decoder_model_create(sagd_mlp gen, const sagd_likelihood_type *lik,
   c->lik = lik;
   c->r = r;
   c->p = p;
+  c->w = w;
   c->i_begin = i_begin;
   c->nloc = nloc;
   c->logc = lik->constant(p) + sagd_prior_constant(r);
   c->x = malloc((nloc > 0 ? nloc : 1) * p * sizeof(double));
-  c->H = malloc(B * p * sizeof(double));
+  c->H = malloc((B > 0 ? B : 1) * w * sizeof(double));
   c->nll = malloc((B > 0 ? B : 1) * sizeof(double));
   if (c->x == NULL || c->H == NULL || c->nll == NULL) {
     deconv_destroy_(c);

@@ -42,8 +42,37 @@ static void gauss_mean_(const double *eta, size_t p, double *out) {
 }
 
 const sagd_likelihood_type sagd_likelihood_gaussian = {
-    "gaussian", "x ~ N(decoder output, I)", gauss_nll_row_, gauss_constant_, gauss_check_,
+    "gaussian", "x ~ N(decoder output, I)", 1, gauss_nll_row_, gauss_constant_, gauss_check_,
     gauss_mean_};
+
+/* ---- gaussian_var: N(μ, diag e^ℓ), η = (μ_0..μ_{p-1}, ℓ_0..ℓ_{p-1}) -------------------------- */
+
+static void gvar_nll_row_(const double *eta, const double *x, size_t p, double scale,
+                          double *acc, double *deta) {
+  double s = *acc;
+  for (size_t j = 0; j < p; j++) {
+    const double d = eta[j] - x[j], l = eta[p + j], iv = exp(-l), dd = d * d * iv;
+    s += 0.5 * (dd + l);
+    if (deta != NULL) { /* both read above: in place is safe */
+      deta[j] = d * iv * scale;
+      deta[p + j] = 0.5 * (1.0 - dd) * scale;
+    }
+  }
+  *acc = s;
+}
+
+const sagd_likelihood_type sagd_likelihood_gaussian_var = {
+    "gaussian_var", "x ~ N(mu, diag exp(l)): the decoder gives mu and l = log variance", 2,
+    gvar_nll_row_, gauss_constant_, gauss_check_, gauss_mean_};
+
+void sagd_likelihood_locations(size_t m, size_t w, size_t p, double *rows) {
+  if (w == p) {
+    return;
+  }
+  for (size_t i = 0; i < m; i++) { /* row i moves down from i·w to i·p <= i·w */
+    memmove(rows + i * p, rows + i * w, p * sizeof(double));
+  }
+}
 
 /* ---- bernoulli: η are logits ------------------------------------------------------------------ */
 
@@ -84,13 +113,13 @@ static void bern_mean_(const double *eta, size_t p, double *out) {
 }
 
 const sagd_likelihood_type sagd_likelihood_bernoulli = {
-    "bernoulli", "x ~ Bernoulli(sigmoid(decoder output)), x in [0, 1]", bern_nll_row_,
+    "bernoulli", "x ~ Bernoulli(sigmoid(decoder output)), x in [0, 1]", 1, bern_nll_row_,
     bern_constant_, bern_check_, bern_mean_};
 
 /* ---- the registry ------------------------------------------------------------------------------ */
 
-static const sagd_likelihood_type *const likelihoods_[] = {&sagd_likelihood_gaussian,
-                                                           &sagd_likelihood_bernoulli, NULL};
+static const sagd_likelihood_type *const likelihoods_[] = {
+    &sagd_likelihood_gaussian, &sagd_likelihood_bernoulli, &sagd_likelihood_gaussian_var, NULL};
 
 const sagd_likelihood_type *const *sagd_likelihood_list(void) { return likelihoods_; }
 

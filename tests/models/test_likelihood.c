@@ -1,5 +1,6 @@
 /* The likelihood types against independent references:
- *  - gaussian: -log p equals -Σ log gsl_ran_gaussian_pdf (GSL) to 1e-13;
+ *  - gaussian: -log p equals -Σ log gsl_ran_gaussian_pdf (GSL) to 1e-13; gaussian_var
+ *    (learned variance, 2p outputs) equals it with σ_j = exp(ℓ_j / 2);
  *  - bernoulli: equals -Σ [x log σ(η) + (1 - x) log(1 - σ(η))] (GSL's logistic CDF) for
  *    moderate η, and stays finite with the right asymptote for |η| = 800;
  *  - both gradients equal central finite differences of nll_row (1e-7 relative); the scale
@@ -16,13 +17,15 @@
 #include "sagd/likelihood.h"
 #include "testutil.h"
 
+/* ∂/∂η_k for all outputs·p outputs k of a row of p data values. */
 static void check_grad_(const sagd_likelihood_type *L, const double *eta0, const double *x,
                         size_t p) {
-  double eta[8], g[8], g2[8], acc = 0;
-  memcpy(eta, eta0, p * sizeof(double));
+  const size_t w = L->outputs * p;
+  double eta[16], g[16], g2[16], acc = 0;
+  memcpy(eta, eta0, w * sizeof(double));
   L->nll_row(eta, x, p, 1.0, &acc, g);
   L->nll_row(eta, x, p, 0.25, &acc, g2);
-  for (size_t j = 0; j < p; j++) {
+  for (size_t j = 0; j < w; j++) {
     const double h = 1e-6, keep = eta[j];
     double lp = 0, lm = 0;
     eta[j] = keep + h;
@@ -34,11 +37,11 @@ static void check_grad_(const sagd_likelihood_type *L, const double *eta0, const
     CHECK(fabs(fd - g[j]) <= 1e-7 * (1 + fabs(fd)));
     CHECK(g2[j] == 0.25 * g[j]);
   }
-  double in[8], acc1 = 3.5, acc2 = 0;
-  memcpy(in, eta, p * sizeof(double));
+  double in[16], acc1 = 3.5, acc2 = 0;
+  memcpy(in, eta, w * sizeof(double));
   L->nll_row(in, x, p, 1.0, &acc1, in); /* in place */
   L->nll_row(eta, x, p, 1.0, &acc2, NULL);
-  for (size_t j = 0; j < p; j++) {
+  for (size_t j = 0; j < w; j++) {
     CHECK(in[j] == g[j]);
   }
   CHECK(fabs(acc1 - (3.5 + acc2)) <= 1e-14 * fabs(acc1)); /* adds to *acc */
@@ -61,6 +64,28 @@ int main(void) {
     double m[5];
     L->mean(eta, 5, m);
     CHECK(memcmp(m, eta, sizeof m) == 0);
+  }
+  /* gaussian_var: η = (μ, ℓ), against GSL's density with σ = exp(ℓ/2) */
+  {
+    const sagd_likelihood_type *L = &sagd_likelihood_gaussian_var;
+    const double ev[10] = {-2.5, -0.3, 0.0, 0.7, 3.1, 0.4, -1.2, 0.0, 2.3, -0.05};
+    double acc = 0, ref = 0;
+    CHECK(L->outputs == 2);
+    L->nll_row(ev, xg, 5, 1.0, &acc, NULL);
+    for (int j = 0; j < 5; j++) {
+      ref -= log(gsl_ran_gaussian_pdf(xg[j] - ev[j], exp(0.5 * ev[5 + j])));
+    }
+    printf("gaussian_var: -log p = %.15g, GSL %.15g\n", acc + L->constant(5), ref);
+    CHECK(fabs(acc + L->constant(5) - ref) <= 1e-13 * fabs(ref));
+    check_grad_(L, ev, xg, 5);
+    double m[5];
+    L->mean(ev, 5, m);
+    CHECK(memcmp(m, ev, sizeof m) == 0); /* the means */
+    /* rows of 2p outputs packed to their p locations, in place */
+    double rows[3 * 4] = {1, 2, 9, 9, 3, 4, 9, 9, 5, 6, 9, 9};
+    sagd_likelihood_locations(3, 4, 2, rows);
+    CHECK(rows[0] == 1 && rows[1] == 2 && rows[2] == 3 && rows[3] == 4 && rows[4] == 5 &&
+          rows[5] == 6);
   }
   /* bernoulli against the logistic CDF */
   {
@@ -92,11 +117,12 @@ int main(void) {
   CHECK(sagd_likelihood_gaussian.check_data(nan_x, 1, 2, 0) == SAGD_ERR_DATA);
   CHECK(sagd_likelihood_find("gaussian") == &sagd_likelihood_gaussian);
   CHECK(sagd_likelihood_find("bernoulli") == &sagd_likelihood_bernoulli);
+  CHECK(sagd_likelihood_find("gaussian_var") == &sagd_likelihood_gaussian_var);
   CHECK(sagd_likelihood_find("poisson") == NULL && sagd_likelihood_find(NULL) == NULL);
   size_t k = 0;
   for (const sagd_likelihood_type *const *l = sagd_likelihood_list(); *l; l++) {
     k++;
   }
-  CHECK(k == 2);
+  CHECK(k == 3);
   return TEST_EXIT();
 }

@@ -19,7 +19,8 @@ typedef struct {
   size_t n, pt, pp, i0, i1;
 } vae_fixture;
 
-/* Generator 1 -> hidden -> 1 and encoder 1 -> hidden -> 2 (softplus), exponential truth,
+/* Generator 1 -> hidden -> 1 (-> 2 with gaussian_var) and encoder 1 -> hidden -> 2
+ * (softplus), exponential truth,
  * networks initialised by Xavier then shifted a little so no bias is zero. With the
  * Bernoulli likelihood in the options, the data are made binary (1 where x > 2). */
 /* The networks' precision (tests may switch it before making a fixture). */
@@ -33,7 +34,9 @@ static void vae_fixture_make(vae_fixture *f, MPI_Comm comm, size_t n, size_t hid
   MPI_Comm_size(comm, &size);
   f->n = n;
   sagd_shard_range(n, o->block, rank, size, &f->i0, &f->i1);
-  size_t gw[3] = {1, hidden, 1}, ew[3] = {1, hidden, 2};
+  /* one output per data value, two (mean, log-variance) with gaussian_var */
+  size_t gw[3] = {1, hidden, o->likelihood != NULL ? o->likelihood->outputs : 1},
+         ew[3] = {1, hidden, 2};
   size_t rows = sagd_vae_max_rows(o, n);
   size_t gmax = rows > 128 ? rows : 128;
   REQUIRE_OK(sagd_mlp_create(2, gw, &sagd_act_softplus, &sagd_act_identity, gmax, &f->gen));

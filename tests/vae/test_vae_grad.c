@@ -8,7 +8,8 @@
  *  - HMC's acceptance rate is in a sane range;
  *  - minibatches: every epoch's parts tile every block exactly once;
  *  - the same checks (finite differences, bounds, HMC and SAGD against the quadrature) with
- *    the Bernoulli likelihood on binary data. */
+ *    the Bernoulli likelihood on binary data, and with the learned-variance Gaussian
+ *    (gaussian_var: the generator gives a mean and a log-variance). */
 #include <mpi.h>
 #include <stdio.h>
 
@@ -208,6 +209,7 @@ int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   likelihood_checks_(&sagd_likelihood_gaussian, "", 200, 0.6, 0.99);
   likelihood_checks_(&sagd_likelihood_bernoulli, "bernoulli ", 1000, 0.3, 1.0);
+  likelihood_checks_(&sagd_likelihood_gaussian_var, "gaussian_var ", 200, 0.3, 1.0);
 
   /* 4. minibatch parts tile every block once per epoch, in an order that changes */
   {
