@@ -705,7 +705,8 @@ static int check_memory_(const sagd_run_info *info, const dv_config *c, size_t n
        prec * 8 * (2 * gmax * (acts_g + maxw) + 2 * rows * (acts_e + maxw))},
       {"parameters and optimizer state", "model.generator, model.encoder",
        8 * 16 * params},
-      {"generated samples", "metrics.samples", 8 * (2 * (double)c->msamples * p + gmax * r)},
+      {"generated samples", "metrics.samples",
+       8 * ((1.0 + (double)c->vo.likelihood->outputs) * (double)c->msamples * p + gmax * r)},
       {"traces", "vae.pretrain_epochs, vae.finetune_epochs, vae.batches",
        8 * 6 * (double)c->batches * ((double)c->pre_epochs + 4 * (double)c->ft_epochs)},
   };
