@@ -179,38 +179,28 @@ static int inspect_result_(MPI_Comm comm, int rank, const char *path) {
   char *experiment = NULL, *created = NULL, *hash = NULL, *version = NULL;
   int64_t nranks = 0, format = 0;
   size_t nds = 0, nck = 0;
-  int rc = sagd_runfile_verify(f, &nds, &nck);
-  if (rc == SAGD_OK) {
-    rc = sagd_h5_read_attr_string(f, "/meta", "experiment", &experiment);
-  }
-  if (rc == SAGD_OK) {
-    rc = sagd_h5_read_attr_string(f, "/meta", "created", &created);
-  }
-  if (rc == SAGD_OK) {
-    rc = sagd_h5_read_attr_string(f, "/meta", "config_hash", &hash);
-  }
-  if (rc == SAGD_OK) {
-    rc = sagd_h5_read_attr_string(f, "/meta", "sagd_version", &version);
-  }
-  if (rc == SAGD_OK) {
-    rc = sagd_h5_read_attr_int(f, "/meta", "n_ranks", &nranks);
-  }
-  if (rc == SAGD_OK) {
-    rc = sagd_h5_read_attr_int(f, "/meta", "format_version", &format);
-  }
   /* θ: every dataset under /results whose name ends in "theta" or is "mle" */
   const char *thetas[] = {"/results/sagd_theta", "/results/exact_theta", "/results/mle",
                           "/results/theta", NULL};
   double *tv[4] = {NULL, NULL, NULL, NULL};
   size_t tn[4] = {0, 0, 0, 0};
-  for (int i = 0; thetas[i] != NULL && rc == SAGD_OK; i++) {
+  int rc = SAGD_OK;
+  SAGD_TRY(rc, done, sagd_runfile_verify(f, &nds, &nck));
+  SAGD_TRY(rc, done, sagd_h5_read_attr_string(f, "/meta", "experiment", &experiment));
+  SAGD_TRY(rc, done, sagd_h5_read_attr_string(f, "/meta", "created", &created));
+  SAGD_TRY(rc, done, sagd_h5_read_attr_string(f, "/meta", "config_hash", &hash));
+  SAGD_TRY(rc, done, sagd_h5_read_attr_string(f, "/meta", "sagd_version", &version));
+  SAGD_TRY(rc, done, sagd_h5_read_attr_int(f, "/meta", "n_ranks", &nranks));
+  SAGD_TRY(rc, done, sagd_h5_read_attr_int(f, "/meta", "format_version", &format));
+  for (int i = 0; thetas[i] != NULL; i++) {
     if (sagd_h5_exists(f, thetas[i])) {
       int nd = 0;
       size_t d[4] = {1, 1, 1, 1};
-      rc = sagd_h5_read(f, thetas[i], 4, &nd, d, &tv[i]);
+      SAGD_TRY(rc, done, sagd_h5_read(f, thetas[i], 4, &nd, d, &tv[i]));
       tn[i] = nd > 0 ? d[0] : 1;
     }
   }
+done:;
   int rc2 = sagd_h5_close(&f);
   if (rc == SAGD_OK) {
     rc = rc2;

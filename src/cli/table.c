@@ -129,52 +129,37 @@ static int tb_read_result_(const char *path, tb_rep *r) {
   sagd_h5 f = NULL;
   char *exp = NULL, *cfgtext = NULL;
   sagd_config cfg = NULL;
-  int rc = sagd_h5_open(MPI_COMM_SELF, path, 0, &f);
-  if (rc == SAGD_OK) { /* every dataset reads back and matches its checksum */
-    rc = sagd_runfile_verify(f, NULL, NULL);
-  }
-  if (rc == SAGD_OK) {
-    rc = sagd_h5_read_attr_string(f, "/meta", "experiment", &exp);
-  }
-  if (rc == SAGD_OK) {
-    rc = sagd_h5_read_attr_int(f, "/meta", "replication", &r->replication);
-  }
-  if (rc == SAGD_OK) {
-    rc = sagd_h5_read_attr_string(f, "/meta", "config", &cfgtext);
-  }
-  if (rc == SAGD_OK) {
-    rc = sagd_config_create(sagd_config_keys, &cfg);
-  }
-  if (rc == SAGD_OK) {
-    rc = sagd_config_read_string(cfg, cfgtext, path);
-  }
-  if (rc == SAGD_OK) {
-    r->exp = sagd_experiment_find(exp);
-    if (r->exp == NULL || r->exp->table_read == NULL) {
-      char known[256] = "";
-      for (const sagd_experiment_type *const *e = sagd_experiment_list(); *e != NULL; e++) {
-        if ((*e)->table_read != NULL) {
-          const size_t l = strlen(known);
-          snprintf(known + l, sizeof known - l, "%s%s", l ? ", " : "", (*e)->name);
-        }
+  int rc = SAGD_OK;
+  SAGD_TRY(rc, done, sagd_h5_open(MPI_COMM_SELF, path, 0, &f));
+  /* every dataset reads back and matches its checksum */
+  SAGD_TRY(rc, done, sagd_runfile_verify(f, NULL, NULL));
+  SAGD_TRY(rc, done, sagd_h5_read_attr_string(f, "/meta", "experiment", &exp));
+  SAGD_TRY(rc, done, sagd_h5_read_attr_int(f, "/meta", "replication", &r->replication));
+  SAGD_TRY(rc, done, sagd_h5_read_attr_string(f, "/meta", "config", &cfgtext));
+  SAGD_TRY(rc, done, sagd_config_create(sagd_config_keys, &cfg));
+  SAGD_TRY(rc, done, sagd_config_read_string(cfg, cfgtext, path));
+  r->exp = sagd_experiment_find(exp);
+  if (r->exp == NULL || r->exp->table_read == NULL) {
+    char known[256] = "";
+    for (const sagd_experiment_type *const *e = sagd_experiment_list(); *e != NULL; e++) {
+      if ((*e)->table_read != NULL) {
+        const size_t l = strlen(known);
+        snprintf(known + l, sizeof known - l, "%s%s", l ? ", " : "", (*e)->name);
       }
-      rc = sagd_error_set(SAGD_ERR_DATA, __FILE__, __LINE__, __func__,
-                          "experiment '%s' has no table: expected one of %s", exp, known);
     }
+    rc = sagd_error_set(SAGD_ERR_DATA, __FILE__, __LINE__, __func__,
+                        "experiment '%s' has no table: expected one of %s", exp, known);
+    goto done;
   }
-  if (rc == SAGD_OK) {
-    rc = sagd_table_cells_create(&r->cells);
-  }
-  if (rc == SAGD_OK) {
-    rc = r->exp->table_read(f, cfg, r->cells);
-  }
-  if (rc == SAGD_OK && sagd_table_cells_count(r->cells) == 0) {
+  SAGD_TRY(rc, done, sagd_table_cells_create(&r->cells));
+  SAGD_TRY(rc, done, r->exp->table_read(f, cfg, r->cells));
+  if (sagd_table_cells_count(r->cells) == 0) {
     rc = sagd_error_set(SAGD_ERR_CORRUPT, __FILE__, __LINE__, __func__,
                         "its %s results give no table cell", r->exp->name);
+    goto done;
   }
-  if (rc == SAGD_OK) {
-    snprintf(r->setting, sizeof r->setting, "%s", sagd_table_cells_get(r->cells, 0)->setting);
-  }
+  snprintf(r->setting, sizeof r->setting, "%s", sagd_table_cells_get(r->cells, 0)->setting);
+done:
   if (f != NULL) {
     int rc2 = sagd_h5_close(&f);
     rc = rc != SAGD_OK ? rc : rc2;

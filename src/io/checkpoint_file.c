@@ -121,59 +121,48 @@ static int ck_read_meta(sagd_h5 f, const char *path, sagd_checkpoint_summary *s,
   char *kind = NULL, *wall = NULL, *ck = NULL;
   int64_t iter = 0;
   int rc = SAGD_OK;
-#define META_STR(name, dst)                                                    \
-  if (rc == SAGD_OK) {                                                         \
-    rc = sagd_h5_read_attr_string(f, "/meta", name, dst);                      \
-  }
-  META_STR("kind", &kind);
-  if (rc == SAGD_OK && strcmp(kind, "checkpoint") != 0) {
+  SAGD_TRY(rc, done, sagd_h5_read_attr_string(f, "/meta", "kind", &kind));
+  if (strcmp(kind, "checkpoint") != 0) {
     rc = sagd_error_set(SAGD_ERR_CORRUPT, __FILE__, __LINE__, __func__,
                         "'%s' is a '%s' file, not a checkpoint", path, kind);
+    goto done;
   }
-  if (rc == SAGD_OK) {
-    rc = sagd_h5_read_attr_int(f, "/meta", "format_version", &s->format_version);
-  }
-  if (rc == SAGD_OK && s->format_version != SAGD_FORMAT_VERSION) {
+  SAGD_TRY(rc, done, sagd_h5_read_attr_int(f, "/meta", "format_version", &s->format_version));
+  if (s->format_version != SAGD_FORMAT_VERSION) {
     rc = sagd_error_set(SAGD_ERR_CORRUPT, __FILE__, __LINE__, __func__,
                         "checkpoint '%s' has format version %" PRId64 "; this sagd reads "
                         "version %d", path, s->format_version, SAGD_FORMAT_VERSION);
+    goto done;
   }
-  META_STR("experiment", &s->experiment);
-  META_STR("config", &s->config);
-  META_STR("config_hash", &s->config_hash);
-  META_STR("created", &s->created);
-  META_STR("phase", &s->phase);
-  META_STR("sagd_version", &s->sagd_version);
-  META_STR("wall_seconds", &wall);
-  META_STR("manifest", manifest);
-  META_STR("checksum", &ck);
-#undef META_STR
-  if (rc == SAGD_OK) {
-    rc = sagd_h5_read_attr_int(f, "/meta", "n_ranks", &s->n_ranks);
+  const struct {
+    const char *name;
+    char **dst;
+  } strs[] = {{"experiment", &s->experiment}, {"config", &s->config},
+              {"config_hash", &s->config_hash}, {"created", &s->created},
+              {"phase", &s->phase},           {"sagd_version", &s->sagd_version},
+              {"wall_seconds", &wall},        {"manifest", manifest},
+              {"checksum", &ck}};
+  for (size_t k = 0; k < sizeof strs / sizeof strs[0]; k++) {
+    SAGD_TRY(rc, done, sagd_h5_read_attr_string(f, "/meta", strs[k].name, strs[k].dst));
   }
-  if (rc == SAGD_OK) {
-    rc = sagd_h5_read_attr_int(f, "/meta", "iteration", &iter);
+  SAGD_TRY(rc, done, sagd_h5_read_attr_int(f, "/meta", "n_ranks", &s->n_ranks));
+  SAGD_TRY(rc, done, sagd_h5_read_attr_int(f, "/meta", "iteration", &iter));
+  s->iteration = (uint64_t)iter;
+  s->wall_seconds = strtod(wall, NULL);
+  char want[32];
+  snprintf(want, sizeof want, "%016" PRIx64, ck_meta_checksum(s, *manifest));
+  if (strcmp(want, ck) != 0) {
+    rc = sagd_error_set(SAGD_ERR_CORRUPT, __FILE__, __LINE__, __func__,
+                        "checkpoint '%s': its metadata fails the checksum (stored %s, "
+                        "computed %s): the file is damaged", path, ck, want);
+    goto done;
   }
-  if (rc == SAGD_OK) {
-    s->iteration = (uint64_t)iter;
-    s->wall_seconds = strtod(wall, NULL);
-    char want[32];
-    snprintf(want, sizeof want, "%016" PRIx64, ck_meta_checksum(s, *manifest));
-    if (strcmp(want, ck) != 0) {
-      rc = sagd_error_set(SAGD_ERR_CORRUPT, __FILE__, __LINE__, __func__,
-                          "checkpoint '%s': its metadata fails the checksum (stored %s, "
-                          "computed %s): the file is damaged", path, ck, want);
-    }
+  SAGD_TRY(rc, done, ck_manifest_parse(*manifest, path, &s->entries, &s->nentries));
+  s->bytes = 0;
+  for (size_t i = 0; i < s->nentries; i++) {
+    s->bytes += 8.0 * (double)s->entries[i].rows * (double)s->entries[i].cols;
   }
-  if (rc == SAGD_OK) {
-    rc = ck_manifest_parse(*manifest, path, &s->entries, &s->nentries);
-  }
-  if (rc == SAGD_OK) {
-    s->bytes = 0;
-    for (size_t i = 0; i < s->nentries; i++) {
-      s->bytes += 8.0 * (double)s->entries[i].rows * (double)s->entries[i].cols;
-    }
-  }
+done:
   free(kind);
   free(wall);
   free(ck);

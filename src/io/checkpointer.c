@@ -143,29 +143,20 @@ int sagd_checkpointer_create(const sagd_run_info *info, sagd_state st, sagd_chec
   cp->t_last = cp->t_create;
   const char *d = getenv("SAGD_CHECKPOINT_DELAY_MS"); /* tests: widen the write window */
   cp->delay_ms = d != NULL ? atoi(d) : 0;
-  int rc = sagd_runfile_path(info->out_dir, CK_NAME, "", cp->path, sizeof cp->path);
-  if (rc == SAGD_OK) {
-    rc = sagd_runfile_path(info->out_dir, CK_NAME, ".prev", cp->prev, sizeof cp->prev);
+  int rc = SAGD_OK;
+  SAGD_TRY(rc, fail, sagd_runfile_path(info->out_dir, CK_NAME, "", cp->path, sizeof cp->path));
+  SAGD_TRY(rc, fail,
+           sagd_runfile_path(info->out_dir, CK_NAME, ".prev", cp->prev, sizeof cp->prev));
+  SAGD_TRY(rc, fail, sagd_runfile_path(info->out_dir, CK_NAME, ".tmp", cp->tmp, sizeof cp->tmp));
+  cp->sums = calloc(st->n > 0 ? st->n : 1, sizeof *cp->sums);
+  cp->ents = calloc(st->n > 0 ? st->n : 1, sizeof *cp->ents);
+  cp->pack = calloc(st->rep_total > 0 ? st->rep_total : 1, sizeof *cp->pack);
+  if (cp->sums == NULL || cp->ents == NULL || cp->pack == NULL) {
+    rc = sagd_error_set(SAGD_ERR_MEM, __FILE__, __LINE__, __func__,
+                        "cannot allocate checksums for %zu state entries", st->n);
+    goto fail;
   }
-  if (rc == SAGD_OK) {
-    rc = sagd_runfile_path(info->out_dir, CK_NAME, ".tmp", cp->tmp, sizeof cp->tmp);
-  }
-  if (rc == SAGD_OK) {
-    cp->sums = calloc(st->n > 0 ? st->n : 1, sizeof *cp->sums);
-    cp->ents = calloc(st->n > 0 ? st->n : 1, sizeof *cp->ents);
-    cp->pack = calloc(st->rep_total > 0 ? st->rep_total : 1, sizeof *cp->pack);
-    if (cp->sums == NULL || cp->ents == NULL || cp->pack == NULL) {
-      rc = sagd_error_set(SAGD_ERR_MEM, __FILE__, __LINE__, __func__,
-                          "cannot allocate checksums for %zu state entries", st->n);
-    }
-  }
-  if (rc == SAGD_OK) {
-    rc = check_registry_(cp);
-  }
-  if (rc != SAGD_OK) {
-    sagd_checkpointer_destroy(&cp);
-    return sagd_error_trace(rc, __FILE__, __LINE__, __func__);
-  }
+  SAGD_TRY(rc, fail, check_registry_(cp));
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = ck_handler_;
@@ -176,6 +167,9 @@ int sagd_checkpointer_create(const sagd_run_info *info, sagd_state st, sagd_chec
   cp->installed = 1;
   *out = cp;
   return SAGD_OK;
+fail:
+  sagd_checkpointer_destroy(&cp);
+  return rc;
 }
 
 void sagd_checkpointer_destroy(sagd_checkpointer *cp) {
@@ -250,42 +244,30 @@ static int write_tmp_(sagd_checkpointer cp, sagd_checkpoint_summary *s, const ch
   char ck[32], wall[64];
   snprintf(wall, sizeof wall, "%.6f", s->wall_seconds);
   s->wall_seconds = strtod(wall, NULL); /* exactly what the file will say */
-  rc = sagd_h5_read_attr_string(f, "/meta", "created", &s->created);
-  if (rc == SAGD_OK) {
-    snprintf(ck, sizeof ck, "%016" PRIx64, ck_meta_checksum(s, manifest));
-    rc = sagd_h5_attr_string(f, "/meta", "kind", "checkpoint");
-  }
-  if (rc == SAGD_OK) {
-    rc = sagd_h5_attr_string(f, "/meta", "phase", s->phase);
-  }
-  if (rc == SAGD_OK) {
-    rc = sagd_h5_attr_int(f, "/meta", "iteration", (int64_t)s->iteration);
-  }
-  if (rc == SAGD_OK) {
-    rc = sagd_h5_attr_string(f, "/meta", "wall_seconds", wall);
-  }
-  if (rc == SAGD_OK) {
-    rc = sagd_h5_attr_string(f, "/meta", "manifest", manifest);
-  }
-  if (rc == SAGD_OK) {
-    rc = sagd_h5_attr_string(f, "/meta", "checksum", ck);
-  }
   sagd_state st = cp->st;
-  if (rc == SAGD_OK) { /* rank 0 writes the packed replicated row */
-    rc = sagd_h5_write_rows(f, "/state/replicated", 1, st->rep_total, 0, cp->rank == 0 ? 1 : 0,
-                            cp->pack);
-  }
-  for (size_t i = 0; i < st->n && rc == SAGD_OK; i++) {
+  SAGD_TRY(rc, done, sagd_h5_read_attr_string(f, "/meta", "created", &s->created));
+  snprintf(ck, sizeof ck, "%016" PRIx64, ck_meta_checksum(s, manifest));
+  SAGD_TRY(rc, done, sagd_h5_attr_string(f, "/meta", "kind", "checkpoint"));
+  SAGD_TRY(rc, done, sagd_h5_attr_string(f, "/meta", "phase", s->phase));
+  SAGD_TRY(rc, done, sagd_h5_attr_int(f, "/meta", "iteration", (int64_t)s->iteration));
+  SAGD_TRY(rc, done, sagd_h5_attr_string(f, "/meta", "wall_seconds", wall));
+  SAGD_TRY(rc, done, sagd_h5_attr_string(f, "/meta", "manifest", manifest));
+  SAGD_TRY(rc, done, sagd_h5_attr_string(f, "/meta", "checksum", ck));
+  /* rank 0 writes the packed replicated row */
+  SAGD_TRY(rc, done, sagd_h5_write_rows(f, "/state/replicated", 1, st->rep_total, 0,
+                                        cp->rank == 0 ? 1 : 0, cp->pack));
+  for (size_t i = 0; i < st->n; i++) {
     const ck_entry *e = &st->e[i];
     if (e->kind == 'S') {
       char dp[CK_NAME_MAX + 16];
       ck_dset_path(e->name, dp, sizeof dp);
-      rc = sagd_h5_write_rows(f, dp, e->rows, e->cols, e->row0, e->nrows, e->buf);
+      SAGD_TRY(rc, done, sagd_h5_write_rows(f, dp, e->rows, e->cols, e->row0, e->nrows, e->buf));
     }
   }
-  if (rc == SAGD_OK && cp->delay_ms > 0) {
+  if (cp->delay_ms > 0) {
     usleep((useconds_t)cp->delay_ms * 1000u);
   }
+done:
   if (rc != SAGD_OK) {
     sagd_h5_close(&f);
     return rc;

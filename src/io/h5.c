@@ -411,6 +411,8 @@ typedef struct {
   size_t nseen, capseen;
   char path[4096]; /* the group being walked ("" for the root) */
   int depth;
+  sagd_h5 f;       /* the file (messages) */
+  int rc;          /* an object that failed to open: its error, recorded where it happened */
 } dset_list;
 
 static int list_push_(dset_list *l, const char *name) {
@@ -466,9 +468,12 @@ static herr_t list_dsets_cb(hid_t g, const char *name, const H5L_info_t *info, v
   }
   int fpe = 0;
   hid_t obj = open_guarded_(g, name, 0, &fpe);
-  if (obj < 0) {
+  if (obj < 0) { /* a damaged object: the walk fails and says why, naming it */
+    char full[4200];
+    snprintf(full, sizeof full, "%s/%s", l->path, name);
     l->fpe |= fpe;
-    return -1; /* a damaged object: the walk fails and says so */
+    l->rc = open_fail_(l->f, fpe, SAGD_ERR_CORRUPT, "open object", full, __LINE__, __func__);
+    return -1;
   }
   herr_t ret = 0;
   const H5I_type_t t = H5Iget_type(obj);
@@ -507,6 +512,7 @@ int sagd_h5_verify(sagd_h5 f, size_t *ndatasets, size_t *nchecksummed) {
   SAGD_ASSERT(f != NULL);
   dset_list l;
   memset(&l, 0, sizeof l);
+  l.f = f;
   int rc = SAGD_OK;
   size_t nck = 0;
   /* every rank walks the same file in the same (name) order */
@@ -521,8 +527,10 @@ int sagd_h5_verify(sagd_h5 f, size_t *ndatasets, size_t *nchecksummed) {
             f->path, DSET_WALK_DEPTH, l.path);
   }
   if (walked < 0) {
-    rc = open_fail_(f, l.fpe, SAGD_ERR_CORRUPT, "walk the groups and datasets of", "/",
-                    __LINE__, __func__);
+    rc = l.rc != SAGD_OK ? l.rc
+                         : open_fail_(f, l.fpe, SAGD_ERR_CORRUPT,
+                                      "walk the groups and datasets of", "/", __LINE__,
+                                      __func__);
     goto done;
   }
   if (l.oom) {

@@ -69,14 +69,12 @@ int sagd_result_complete(const sagd_run_info *info, int *complete) {
   /* complete = readable, every checksum verifies, and written by this configuration */
   sagd_h5 f = NULL;
   char *cfgtext = NULL;
-  int rc = sagd_h5_open(info->comm, path, 0, &f);
-  if (rc == SAGD_OK) {
-    rc = sagd_runfile_verify(f, NULL, NULL);
-    if (rc == SAGD_OK) {
-      rc = sagd_h5_read_attr_string(f, "/meta", "config", &cfgtext);
-    }
-    sagd_h5_close(&f);
-  }
+  int rc = SAGD_OK;
+  SAGD_TRY(rc, read, sagd_h5_open(info->comm, path, 0, &f));
+  SAGD_TRY(rc, read, sagd_runfile_verify(f, NULL, NULL));
+  SAGD_TRY(rc, read, sagd_h5_read_attr_string(f, "/meta", "config", &cfgtext));
+read:
+  sagd_h5_close(&f);
   if (rc != SAGD_OK) {
     char why[768];
     snprintf(why, sizeof why, "%s", sagd_error_message());

@@ -303,21 +303,18 @@ int sagd_read_text_data(const char *path, double **x, size_t *n) {
 int sagd_runfile_verify(sagd_h5 f, size_t *ndatasets, size_t *nchecksummed) {
   SAGD_CALL(sagd_h5_verify(f, ndatasets, nchecksummed));
   char *text = NULL, *hash = NULL;
-  int rc = sagd_h5_read_attr_string(f, "/meta", "config", &text);
-  if (rc == SAGD_OK) {
-    rc = sagd_h5_read_attr_string(f, "/meta", "config_hash", &hash);
+  int rc = SAGD_OK;
+  SAGD_TRY(rc, done, sagd_h5_read_attr_string(f, "/meta", "config", &text));
+  SAGD_TRY(rc, done, sagd_h5_read_attr_string(f, "/meta", "config_hash", &hash));
+  char want[24];
+  snprintf(want, sizeof want, "%016llx", (unsigned long long)sagd_config_text_hash(text));
+  if (strcmp(want, hash) != 0) {
+    rc = sagd_error_set(SAGD_ERR_CORRUPT, __FILE__, __LINE__, __func__,
+                        "attribute /meta/config is damaged (its hash %s does not match "
+                        "config_hash %s)", want, hash);
   }
-  if (rc == SAGD_OK) {
-    char want[24];
-    snprintf(want, sizeof want, "%016llx", (unsigned long long)sagd_config_text_hash(text));
-    if (strcmp(want, hash) != 0) {
-      rc = sagd_error_set(SAGD_ERR_CORRUPT, __FILE__, __LINE__, __func__,
-                          "attribute /meta/config is damaged (its hash %s does not match "
-                          "config_hash %s)", want, hash);
-    }
-  }
+done:
   free(text);
   free(hash);
-  SAGD_CALL(rc);
-  return SAGD_OK;
+  return rc;
 }
