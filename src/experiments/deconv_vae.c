@@ -919,13 +919,9 @@ static int deconv_vae_bench_(const sagd_run_info *info, const sagd_bench_options
 
 /* The keys deconv_vae reads (its own, the VAE family's in vae_common.c, the table's). */
 static const char *const deconv_vae_reads_[] = {
-    SAGD_EXPERIMENT_COMMON_READS, "data.n", "data.dim", "data.truth", "model.generator",
-    "model.encoder", "model.activation", "model.likelihood", "model.precision", "vae.methods",
-    "vae.pretrain_epochs", "vae.pretrain_lr", "vae.finetune_epochs", "vae.finetune_lr",
-    "vae.batches", "vae.samples", "vae.estimate", "iwae.k", "hmc.leapfrog", "metrics.samples",
-    "metrics.nodes", "metrics.loglik_every", "sagd.sampler", "sagd.gamma", "sagd.chains",
-    "sagd.delta", "sagd.K0", "sagd.optimizer", "sagd.beta1", "sagd.beta2", "sagd.reduction",
-    "sagd.block", NULL};
+    SAGD_EXPERIMENT_COMMON_READS, EXP_VAE_FAMILY_READS, "data.n", "data.dim", "data.truth",
+    "model.generator", "model.encoder", "model.activation", "vae.methods", "iwae.k",
+    "hmc.leapfrog", "metrics.samples", "metrics.nodes", NULL};
 
 const sagd_experiment_type sagd_experiment_deconv_vae = {
     .name = "deconv_vae",

@@ -746,13 +746,9 @@ static int mnist_vae_run_(const sagd_run_info *info) {
 
 /* The keys mnist_vae reads (its own and the VAE family's in vae_common.c). */
 static const char *const mnist_vae_reads_[] = {
-    SAGD_EXPERIMENT_COMMON_READS, "data.file", "data.n", "data.test_file", "data.test_n",
-    "model.generator_layers", "model.encoder_layers", "model.latent", "model.likelihood",
-    "model.precision", "vae.pretrain_epochs", "vae.pretrain_lr", "vae.finetune_epochs",
-    "vae.finetune_lr", "vae.refit_epochs", "vae.batches", "vae.samples", "vae.estimate",
-    "metrics.is_samples", "metrics.loglik_every", "sagd.sampler", "sagd.gamma", "sagd.chains",
-    "sagd.delta", "sagd.K0", "sagd.optimizer", "sagd.beta1", "sagd.beta2", "sagd.reduction",
-    "sagd.block", NULL};
+    SAGD_EXPERIMENT_COMMON_READS, EXP_VAE_FAMILY_READS, "data.file", "data.n",
+    "data.test_file", "data.test_n", "model.generator_layers", "model.encoder_layers",
+    "model.latent", "vae.refit_epochs", "metrics.is_samples", NULL};
 
 const sagd_experiment_type sagd_experiment_mnist_vae = {
     .name = "mnist_vae",

@@ -12,6 +12,14 @@
 #include "sagd/optimizer.h"
 #include "sagd/vae.h"
 
+/* The keys every VAE-family experiment reads through the functions below and its phases:
+ * part of each one's `reads` (experiment.h). */
+#define EXP_VAE_FAMILY_READS                                                                \
+  "model.likelihood", "model.precision", "vae.pretrain_epochs", "vae.pretrain_lr",          \
+      "vae.finetune_epochs", "vae.finetune_lr", "vae.batches", "vae.samples", "vae.estimate", \
+      "metrics.loglik_every", "sagd.sampler", "sagd.gamma", "sagd.chains", "sagd.delta",     \
+      "sagd.K0", "sagd.optimizer", "sagd.beta1", "sagd.beta2", "sagd.reduction", "sagd.block"
+
 /* The VAE options from [sagd] block, chains, delta, K0 (the chain length, >= 1), gamma
  * (gamma * delta < 2), sampler, reduction and [vae] batches (<= block), samples; the key
  * from the run. Also returns vae.batches. iwae_k, leapfrog and the likelihood are the

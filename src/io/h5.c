@@ -135,6 +135,23 @@ static int open_fail_(sagd_h5 f, int fpe, int code, const char *what, const char
   return h5_fail(code, what, obj, file, line, func);
 }
 
+/* Close an id if it is one. */
+static void close_id_(hid_t id, herr_t (*close)(hid_t)) {
+  if (id >= 0) {
+    close(id);
+  }
+}
+
+/* The end of a function that opens a dataset for its caller: *out on success, else closed. */
+static int dset_out_(int rc, hid_t dset, hid_t *out) {
+  if (rc != SAGD_OK) {
+    close_id_(dset, H5Dclose);
+    return rc;
+  }
+  *out = dset;
+  return SAGD_OK;
+}
+
 /* All ranks learn whether any rank failed a local check: returns the local code, or an
  * error naming the operation if only another rank failed. */
 static int h5_agree(sagd_h5 f, int local, const char *what, const char *obj) {
@@ -848,20 +865,9 @@ static int dset_open_or_create(sagd_h5 f, const char *path, int nd, const hsize_
           "create dataset", path);
   }
 done:
-  if (dcpl >= 0) {
-    H5Pclose(dcpl);
-  }
-  if (space >= 0) {
-    H5Sclose(space);
-  }
-  if (rc != SAGD_OK) {
-    if (dset >= 0) {
-      H5Dclose(dset);
-    }
-    return rc;
-  }
-  *out = dset;
-  return SAGD_OK;
+  close_id_(dcpl, H5Pclose);
+  close_id_(space, H5Sclose);
+  return dset_out_(rc, dset, out);
 }
 
 /* Open an existing numeric dataset; its shape goes to nd/dims (H5S_MAX_RANK entries). */
@@ -905,20 +911,9 @@ static int dset_open_read(sagd_h5 f, const char *path, hid_t *out, int *nd, hsiz
   H5TRY(*nd, "get the shape of dataset", path);
   H5TRY(H5Sget_simple_extent_dims(space, dims, NULL), "get the shape of dataset", path);
 done:
-  if (type >= 0) {
-    H5Tclose(type);
-  }
-  if (space >= 0) {
-    H5Sclose(space);
-  }
-  if (rc != SAGD_OK) {
-    if (dset >= 0) {
-      H5Dclose(dset);
-    }
-    return rc;
-  }
-  *out = dset;
-  return SAGD_OK;
+  close_id_(type, H5Tclose);
+  close_id_(space, H5Sclose);
+  return dset_out_(rc, dset, out);
 }
 
 /* Close the ids of a transfer; keep rc. */
