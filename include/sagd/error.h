@@ -104,6 +104,25 @@ void sagd_error_clear(void);
     }                                                                          \
   } while (0)
 
+/* The failure of the same idiom: record the error (code, message) in rc and goto label. */
+#define SAGD_FAIL_GOTO(rc, label, code, ...)                                   \
+  do {                                                                         \
+    (rc) = sagd_error_set((code), __FILE__, __LINE__, __func__, __VA_ARGS__);  \
+    goto label;                                                                \
+  } while (0)
+
+/* ptr = calloc(count) (at least one element), or rc = SAGD_ERR_MEM naming `what` and goto
+ * label. */
+#define SAGD_CALLOC_GOTO(rc, label, ptr, count, what)                          \
+  do {                                                                         \
+    size_t sagd_n_ = (size_t)(count);                                          \
+    (ptr) = calloc(sagd_n_ > 0 ? sagd_n_ : 1, sizeof(*(ptr)));                 \
+    if ((ptr) == NULL) {                                                       \
+      SAGD_FAIL_GOTO(rc, label, SAGD_ERR_MEM,                                  \
+                     "cannot allocate %zu elements for %s", sagd_n_, (what));  \
+    }                                                                          \
+  } while (0)
+
 /** Call an MPI function; on failure record MPI's message and return SAGD_ERR_MPI. */
 #define SAGD_CHECK_MPI(expr)                                                   \
   do {                                                                         \

@@ -66,19 +66,14 @@ static int h5_fail(int code, const char *what, const char *obj, const char *file
 }
 
 /* Inside a function with `int rc` and a `done:` cleanup label. */
-#define H5TRY(expr, what, obj)                                                 \
-  do {                                                                         \
-    if ((expr) < 0) {                                                          \
-      rc = h5_fail(SAGD_ERR_HDF5, (what), (obj), f->path, __LINE__, __func__); \
-      goto done;                                                               \
-    }                                                                          \
-  } while (0)
-
-#define H5FAILX(code, ...)                                                     \
-  do {                                                                         \
-    rc = sagd_error_set((code), __FILE__, __LINE__, __func__, __VA_ARGS__);    \
-    goto done;                                                                 \
-  } while (0)
+/* The status of an HDF5 call that returned `ret` (< 0: failed): SAGD_OK, or the error
+ * naming what was done to which object of f, with libhdf5's own reason. Used as
+ * SAGD_TRY(rc, done, H5_OK(id = H5Dopen2(...), "open dataset", path)). */
+static int h5_status_(sagd_h5 f, int failed, const char *what, const char *obj, int line,
+                      const char *func) {
+  return failed ? h5_fail(SAGD_ERR_HDF5, what, obj, f->path, line, func) : SAGD_OK;
+}
+#define H5_OK(expr, what, obj) h5_status_(f, (expr) < 0, (what), (obj), __LINE__, __func__)
 
 /* libhdf5 1.10.8 divides by zero (SIGFPE in H5D__chunk_set_info) when it opens a dataset
  * whose layout message declares a chunk dimension of 0 (found by fuzz_images; h5py and h5dump
@@ -283,16 +278,30 @@ static int h5_new(MPI_Comm comm, const char *path, struct sagd_h5_s **out, hid_t
     h5_free(h);
     return sagd_error_mpi(mpierr, "MPI_Comm_dup/MPI_Comm_rank", __FILE__, __LINE__, __func__);
   }
-  struct sagd_h5_s *f = h; /* for H5TRY */
+  struct sagd_h5_s *f = h; /* for H5_OK */
   int rc = SAGD_OK;
-  H5TRY(h->dxpl = H5Pcreate(H5P_DATASET_XFER), "create a transfer property list for", path);
-  H5TRY(H5Pset_dxpl_mpio(h->dxpl, H5FD_MPIO_COLLECTIVE), "set collective transfers for", path);
-  H5TRY(h->lcpl = H5Pcreate(H5P_LINK_CREATE), "create a link property list for", path);
-  H5TRY(H5Pset_create_intermediate_group(h->lcpl, 1), "set intermediate groups for", path);
-  H5TRY(*fapl = H5Pcreate(H5P_FILE_ACCESS), "create a file access property list for", path);
-  H5TRY(H5Pset_fapl_mpio(*fapl, h->comm, MPI_INFO_NULL), "set the MPI-IO driver for", path);
-  H5TRY(H5Pset_all_coll_metadata_ops(*fapl, 1), "set collective metadata reads for", path);
-  H5TRY(H5Pset_coll_metadata_write(*fapl, 1), "set collective metadata writes for", path);
+  SAGD_TRY(
+      rc, done,
+      H5_OK(h->dxpl = H5Pcreate(H5P_DATASET_XFER), "create a transfer property list for", path));
+  SAGD_TRY(
+      rc, done,
+      H5_OK(H5Pset_dxpl_mpio(h->dxpl, H5FD_MPIO_COLLECTIVE), "set collective transfers for", path));
+  SAGD_TRY(rc, done,
+           H5_OK(h->lcpl = H5Pcreate(H5P_LINK_CREATE), "create a link property list for", path));
+  SAGD_TRY(
+      rc, done,
+      H5_OK(H5Pset_create_intermediate_group(h->lcpl, 1), "set intermediate groups for", path));
+  SAGD_TRY(
+      rc, done,
+      H5_OK(*fapl = H5Pcreate(H5P_FILE_ACCESS), "create a file access property list for", path));
+  SAGD_TRY(
+      rc, done,
+      H5_OK(H5Pset_fapl_mpio(*fapl, h->comm, MPI_INFO_NULL), "set the MPI-IO driver for", path));
+  SAGD_TRY(
+      rc, done,
+      H5_OK(H5Pset_all_coll_metadata_ops(*fapl, 1), "set collective metadata reads for", path));
+  SAGD_TRY(rc, done,
+           H5_OK(H5Pset_coll_metadata_write(*fapl, 1), "set collective metadata writes for", path));
 done:
   if (rc != SAGD_OK) {
     if (*fapl >= 0) {
@@ -539,9 +548,10 @@ int sagd_h5_verify(sagd_h5 f, size_t *ndatasets, size_t *nchecksummed) {
     walked = list_seen_(&l, root.addr) < 0 ? (l.oom = 1) : list_group_(f->file, &l);
   }
   if (l.deep) {
-    H5FAILX(SAGD_ERR_CORRUPT,
-            "'%s' nests groups deeper than %d at '%s': damaged (a group linked into itself?)",
-            f->path, DSET_WALK_DEPTH, l.path);
+    SAGD_FAIL_GOTO(
+        rc, done, SAGD_ERR_CORRUPT,
+        "'%s' nests groups deeper than %d at '%s': damaged (a group linked into itself?)", f->path,
+        DSET_WALK_DEPTH, l.path);
   }
   if (walked < 0) {
     rc = l.rc != SAGD_OK ? l.rc
@@ -551,7 +561,7 @@ int sagd_h5_verify(sagd_h5 f, size_t *ndatasets, size_t *nchecksummed) {
     goto done;
   }
   if (l.oom) {
-    H5FAILX(SAGD_ERR_MEM, "cannot list the datasets of '%s'", f->path);
+    SAGD_FAIL_GOTO(rc, done, SAGD_ERR_MEM, "cannot list the datasets of '%s'", f->path);
   }
   for (size_t i = 0; i < l.n; i++) {
     int fpe = 0;
@@ -587,10 +597,11 @@ int sagd_h5_verify(sagd_h5 f, size_t *ndatasets, size_t *nchecksummed) {
     if (r != SAGD_OK) {
       char msg[1024];
       snprintf(msg, sizeof msg, "%s", sagd_error_message());
-      H5FAILX(SAGD_ERR_CORRUPT, "'%s': dataset '%s' is damaged (%s)", f->path, l.names[i],
-              strstr(msg, "Fletcher32") != NULL || strstr(msg, "filter") != NULL
-                  ? "its Fletcher32 checksum does not match"
-                  : msg);
+      SAGD_FAIL_GOTO(rc, done, SAGD_ERR_CORRUPT, "'%s': dataset '%s' is damaged (%s)", f->path,
+                     l.names[i],
+                     strstr(msg, "Fletcher32") != NULL || strstr(msg, "filter") != NULL
+                         ? "its Fletcher32 checksum does not match"
+                         : msg);
     }
   }
 done:
@@ -632,20 +643,23 @@ static int attr_write(sagd_h5 f, const char *group, const char *name, hid_t ftyp
   int ex = 0;
   SAGD_CALL(lookup(f, group, &ex));
   if (ex == 0) {
-    H5TRY(obj = H5Gcreate2(f->file, group, f->lcpl, H5P_DEFAULT, H5P_DEFAULT), "create group",
-          group);
+    SAGD_TRY(rc, done,
+             H5_OK(obj = H5Gcreate2(f->file, group, f->lcpl, H5P_DEFAULT, H5P_DEFAULT),
+                   "create group", group));
   } else {
-    H5TRY(obj = H5Oopen(f->file, group, H5P_DEFAULT), "open object", group);
+    SAGD_TRY(rc, done, H5_OK(obj = H5Oopen(f->file, group, H5P_DEFAULT), "open object", group));
   }
   htri_t aex = H5Aexists(obj, name);
-  H5TRY(aex, "look up attribute", name);
+  SAGD_TRY(rc, done, H5_OK(aex, "look up attribute", name));
   if (aex > 0) {
-    H5TRY(H5Adelete(obj, name), "replace attribute", name);
+    SAGD_TRY(rc, done, H5_OK(H5Adelete(obj, name), "replace attribute", name));
   }
-  H5TRY(space = H5Screate(H5S_SCALAR), "create a dataspace for attribute", name);
-  H5TRY(attr = H5Acreate2(obj, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT),
-        "create attribute", name);
-  H5TRY(H5Awrite(attr, mtype, buf), "write attribute", name);
+  SAGD_TRY(rc, done,
+           H5_OK(space = H5Screate(H5S_SCALAR), "create a dataspace for attribute", name));
+  SAGD_TRY(rc, done,
+           H5_OK(attr = H5Acreate2(obj, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT),
+                 "create attribute", name));
+  SAGD_TRY(rc, done, H5_OK(H5Awrite(attr, mtype, buf), "write attribute", name));
 done:
   if (attr >= 0) {
     H5Aclose(attr);
@@ -665,10 +679,13 @@ int sagd_h5_attr_string(sagd_h5 f, const char *group, const char *name, const ch
   int rc = SAGD_OK;
   hid_t type = H5I_INVALID_HID;
   /* Fixed-size, NUL-terminated C string (h5py and h5dump read it as text). */
-  H5TRY(type = H5Tcopy(H5T_C_S1), "create a string type for attribute", name);
-  H5TRY(H5Tset_size(type, strlen(value) + 1), "size the string type of attribute", name);
-  H5TRY(H5Tset_strpad(type, H5T_STR_NULLTERM), "set the padding of attribute", name);
-  H5TRY(H5Tset_cset(type, H5T_CSET_UTF8), "set the character set of attribute", name);
+  SAGD_TRY(rc, done, H5_OK(type = H5Tcopy(H5T_C_S1), "create a string type for attribute", name));
+  SAGD_TRY(rc, done,
+           H5_OK(H5Tset_size(type, strlen(value) + 1), "size the string type of attribute", name));
+  SAGD_TRY(rc, done,
+           H5_OK(H5Tset_strpad(type, H5T_STR_NULLTERM), "set the padding of attribute", name));
+  SAGD_TRY(rc, done,
+           H5_OK(H5Tset_cset(type, H5T_CSET_UTF8), "set the character set of attribute", name));
   rc = attr_write(f, group, name, type, type, value);
 done:
   if (type >= 0) {
@@ -701,20 +718,23 @@ static int attr_open(sagd_h5 f, const char *group, const char *name, H5T_class_t
   SAGD_CALL(lookup(f, group, &ex));
   if (ex) {
     htri_t aex = H5Aexists_by_name(f->file, group, name, H5P_DEFAULT);
-    H5TRY(aex, "look up attribute", name);
+    SAGD_TRY(rc, done, H5_OK(aex, "look up attribute", name));
     ex = aex > 0;
   }
   if (!ex) {
-    H5FAILX(SAGD_ERR_CORRUPT, "'%s' has no attribute '%s' on '%s'", f->path, name, group);
+    SAGD_FAIL_GOTO(rc, done, SAGD_ERR_CORRUPT, "'%s' has no attribute '%s' on '%s'", f->path, name,
+                   group);
   }
-  H5TRY(attr = H5Aopen_by_name(f->file, group, name, H5P_DEFAULT, H5P_DEFAULT),
-        "open attribute", name);
-  H5TRY(type = H5Aget_type(attr), "get the type of attribute", name);
-  H5TRY(space = H5Aget_space(attr), "get the dataspace of attribute", name);
+  SAGD_TRY(rc, done,
+           H5_OK(attr = H5Aopen_by_name(f->file, group, name, H5P_DEFAULT, H5P_DEFAULT),
+                 "open attribute", name));
+  SAGD_TRY(rc, done, H5_OK(type = H5Aget_type(attr), "get the type of attribute", name));
+  SAGD_TRY(rc, done, H5_OK(space = H5Aget_space(attr), "get the dataspace of attribute", name));
   hssize_t np = H5Sget_simple_extent_npoints(space);
   if (H5Tget_class(type) != cls || np != 1) {
-    H5FAILX(SAGD_ERR_CORRUPT, "attribute '%s' on '%s' in '%s': expected a single %s", name,
-            group, f->path, expected);
+    SAGD_FAIL_GOTO(rc, done, SAGD_ERR_CORRUPT,
+                   "attribute '%s' on '%s' in '%s': expected a single %s", name, group, f->path,
+                   expected);
   }
 done:
   if (space >= 0) {
@@ -742,13 +762,17 @@ int sagd_h5_read_attr_string(sagd_h5 f, const char *group, const char *name, cha
   int rc = SAGD_OK;
   char *out = NULL;
   htri_t var = H5Tis_variable_str(type);
-  H5TRY(var, "get the type of attribute", name);
+  SAGD_TRY(rc, done, H5_OK(var, "get the type of attribute", name));
   if (var > 0) {
     char *s = NULL;
-    H5TRY(mtype = H5Tcopy(H5T_C_S1), "create a string type for attribute", name);
-    H5TRY(H5Tset_size(mtype, H5T_VARIABLE), "size the string type of attribute", name);
-    H5TRY(H5Tset_cset(mtype, H5Tget_cset(type)), "set the character set of attribute", name);
-    H5TRY(H5Aread(attr, mtype, &s), "read attribute", name);
+    SAGD_TRY(rc, done,
+             H5_OK(mtype = H5Tcopy(H5T_C_S1), "create a string type for attribute", name));
+    SAGD_TRY(rc, done,
+             H5_OK(H5Tset_size(mtype, H5T_VARIABLE), "size the string type of attribute", name));
+    SAGD_TRY(
+        rc, done,
+        H5_OK(H5Tset_cset(mtype, H5Tget_cset(type)), "set the character set of attribute", name));
+    SAGD_TRY(rc, done, H5_OK(H5Aread(attr, mtype, &s), "read attribute", name));
     size_t n = s != NULL ? strlen(s) : 0;
     out = malloc(n + 1);
     if (out != NULL) {
@@ -759,11 +783,11 @@ int sagd_h5_read_attr_string(sagd_h5 f, const char *group, const char *name, cha
     size_t n = H5Tget_size(type);
     out = calloc(n + 1, 1);
     if (out != NULL) {
-      H5TRY(H5Aread(attr, type, out), "read attribute", name);
+      SAGD_TRY(rc, done, H5_OK(H5Aread(attr, type, out), "read attribute", name));
     }
   }
   if (out == NULL) {
-    H5FAILX(SAGD_ERR_MEM, "cannot allocate attribute '%s' of '%s'", name, f->path);
+    SAGD_FAIL_GOTO(rc, done, SAGD_ERR_MEM, "cannot allocate attribute '%s' of '%s'", name, f->path);
   }
 done:
   if (mtype >= 0) {
@@ -784,7 +808,7 @@ int sagd_h5_read_attr_int(sagd_h5 f, const char *group, const char *name, int64_
   hid_t attr = H5I_INVALID_HID, type = H5I_INVALID_HID;
   SAGD_CALL(attr_open(f, group, name, H5T_INTEGER, "integer", &attr, &type));
   int rc = SAGD_OK;
-  H5TRY(H5Aread(attr, H5T_NATIVE_INT64, value), "read attribute", name);
+  SAGD_TRY(rc, done, H5_OK(H5Aread(attr, H5T_NATIVE_INT64, value), "read attribute", name));
 done:
   H5Tclose(type);
   H5Aclose(attr);
@@ -812,12 +836,13 @@ static int dset_open_or_create(sagd_h5 f, const char *path, int nd, const hsize_
   int ex = 0;
   SAGD_CALL(lookup(f, path, &ex));
   if (ex) {
-    H5TRY(dset = H5Dopen2(f->file, path, H5P_DEFAULT), "open dataset", path);
-    H5TRY(space = H5Dget_space(dset), "get the dataspace of dataset", path);
+    SAGD_TRY(rc, done, H5_OK(dset = H5Dopen2(f->file, path, H5P_DEFAULT), "open dataset", path));
+    SAGD_TRY(rc, done, H5_OK(space = H5Dget_space(dset), "get the dataspace of dataset", path));
     hsize_t have[H5S_MAX_RANK];
     int hn = H5Sget_simple_extent_ndims(space);
-    H5TRY(hn, "get the shape of dataset", path);
-    H5TRY(H5Sget_simple_extent_dims(space, have, NULL), "get the shape of dataset", path);
+    SAGD_TRY(rc, done, H5_OK(hn, "get the shape of dataset", path));
+    SAGD_TRY(rc, done,
+             H5_OK(H5Sget_simple_extent_dims(space, have, NULL), "get the shape of dataset", path));
     int same = hn == nd;
     for (int i = 0; same && i < nd; i++) {
       same = have[i] == dims[i];
@@ -826,14 +851,16 @@ static int dset_open_or_create(sagd_h5 f, const char *path, int nd, const hsize_
       char a[128], b[128];
       shape_text(hn, have, a, sizeof a);
       shape_text(nd, dims, b, sizeof b);
-      H5FAILX(SAGD_ERR_CORRUPT, "dataset '%s' in '%s' has shape %s; cannot overwrite it with %s",
-              path, f->path, a, b);
+      SAGD_FAIL_GOTO(rc, done, SAGD_ERR_CORRUPT,
+                     "dataset '%s' in '%s' has shape %s; cannot overwrite it with %s", path,
+                     f->path, a, b);
     }
   } else {
     if (nd > 0) {
-      H5TRY(space = H5Screate_simple(nd, dims, NULL), "create a dataspace for", path);
+      SAGD_TRY(rc, done,
+               H5_OK(space = H5Screate_simple(nd, dims, NULL), "create a dataspace for", path));
     } else {
-      H5TRY(space = H5Screate(H5S_SCALAR), "create a dataspace for", path);
+      SAGD_TRY(rc, done, H5_OK(space = H5Screate(H5S_SCALAR), "create a dataspace for", path));
     }
     /* Checksummed datasets are chunked (the filter works per chunk): whole rows, about
      * 1 MiB per chunk. Scalars and empty datasets cannot be chunked and stay contiguous. */
@@ -851,18 +878,24 @@ static int dset_open_or_create(sagd_h5 f, const char *path, int nd, const hsize_
       size_t rows = ((size_t)1 << 20) / row;
       rows = rows < 1 ? 1 : rows;
       chunk[0] = dims[0] < rows ? dims[0] : (hsize_t)rows;
-      H5TRY(dcpl = H5Pcreate(H5P_DATASET_CREATE), "create a dataset property list for", path);
-      H5TRY(H5Pset_chunk(dcpl, nd, chunk), "set the chunks of", path);
-      H5TRY(H5Pset_fletcher32(dcpl), "set the Fletcher32 checksum of", path);
+      SAGD_TRY(
+          rc, done,
+          H5_OK(dcpl = H5Pcreate(H5P_DATASET_CREATE), "create a dataset property list for", path));
+      SAGD_TRY(rc, done, H5_OK(H5Pset_chunk(dcpl, nd, chunk), "set the chunks of", path));
+      SAGD_TRY(rc, done, H5_OK(H5Pset_fletcher32(dcpl), "set the Fletcher32 checksum of", path));
     } else if (f->checksums && nd == 0) {
       /* a scalar cannot be chunked: stored compact, inside its object header, which the
        * 1.8 file format checksums */
-      H5TRY(dcpl = H5Pcreate(H5P_DATASET_CREATE), "create a dataset property list for", path);
-      H5TRY(H5Pset_layout(dcpl, H5D_COMPACT), "set the compact layout of", path);
+      SAGD_TRY(
+          rc, done,
+          H5_OK(dcpl = H5Pcreate(H5P_DATASET_CREATE), "create a dataset property list for", path));
+      SAGD_TRY(rc, done,
+               H5_OK(H5Pset_layout(dcpl, H5D_COMPACT), "set the compact layout of", path));
     }
-    H5TRY(dset = H5Dcreate2(f->file, path, H5T_IEEE_F64LE, space, f->lcpl,
-                            dcpl >= 0 ? dcpl : H5P_DEFAULT, H5P_DEFAULT),
-          "create dataset", path);
+    SAGD_TRY(rc, done,
+             H5_OK(dset = H5Dcreate2(f->file, path, H5T_IEEE_F64LE, space, f->lcpl,
+                                     dcpl >= 0 ? dcpl : H5P_DEFAULT, H5P_DEFAULT),
+                   "create dataset", path));
   }
 done:
   close_id_(dcpl, H5Pclose);
@@ -877,7 +910,7 @@ static int dset_open_read(sagd_h5 f, const char *path, hid_t *out, int *nd, hsiz
   int ex = 0;
   SAGD_CALL(lookup(f, path, &ex));
   if (!ex) {
-    H5FAILX(SAGD_ERR_CORRUPT, "'%s' has no dataset '%s'", f->path, path);
+    SAGD_FAIL_GOTO(rc, done, SAGD_ERR_CORRUPT, "'%s' has no dataset '%s'", f->path, path);
   }
   H5I_type_t it = H5I_BADID;
   int fpe = 0;
@@ -889,27 +922,29 @@ static int dset_open_read(sagd_h5 f, const char *path, hid_t *out, int *nd, hsiz
   it = H5Iget_type(obj);
   H5Oclose(obj);
   if (it != H5I_DATASET) {
-    H5FAILX(SAGD_ERR_CORRUPT, "'%s' in '%s' is not a dataset", path, f->path);
+    SAGD_FAIL_GOTO(rc, done, SAGD_ERR_CORRUPT, "'%s' in '%s' is not a dataset", path, f->path);
   }
   dset = open_guarded_(f->file, path, 1, &fpe);
   if (dset < 0) {
     rc = open_fail_(f, fpe, SAGD_ERR_HDF5, "open dataset", path, __LINE__, __func__);
     goto done;
   }
-  H5TRY(type = H5Dget_type(dset), "get the type of dataset", path);
+  SAGD_TRY(rc, done, H5_OK(type = H5Dget_type(dset), "get the type of dataset", path));
   H5T_class_t cls = H5Tget_class(type);
   if (cls != H5T_FLOAT && cls != H5T_INTEGER) {
-    H5FAILX(SAGD_ERR_CORRUPT, "dataset '%s' in '%s': expected numbers", path, f->path);
+    SAGD_FAIL_GOTO(rc, done, SAGD_ERR_CORRUPT, "dataset '%s' in '%s': expected numbers", path,
+                   f->path);
   }
-  H5TRY(space = H5Dget_space(dset), "get the dataspace of dataset", path);
+  SAGD_TRY(rc, done, H5_OK(space = H5Dget_space(dset), "get the dataspace of dataset", path));
   H5S_class_t sc = H5Sget_simple_extent_type(space);
   if (sc != H5S_SCALAR && sc != H5S_SIMPLE) {
-    H5FAILX(SAGD_ERR_CORRUPT, "dataset '%s' in '%s' has no data (null dataspace)", path,
-            f->path);
+    SAGD_FAIL_GOTO(rc, done, SAGD_ERR_CORRUPT, "dataset '%s' in '%s' has no data (null dataspace)",
+                   path, f->path);
   }
   *nd = H5Sget_simple_extent_ndims(space);
-  H5TRY(*nd, "get the shape of dataset", path);
-  H5TRY(H5Sget_simple_extent_dims(space, dims, NULL), "get the shape of dataset", path);
+  SAGD_TRY(rc, done, H5_OK(*nd, "get the shape of dataset", path));
+  SAGD_TRY(rc, done,
+           H5_OK(H5Sget_simple_extent_dims(space, dims, NULL), "get the shape of dataset", path));
 done:
   close_id_(type, H5Tclose);
   close_id_(space, H5Sclose);
@@ -949,25 +984,30 @@ int sagd_h5_write(sagd_h5 f, const char *path, int ndims, const size_t *dims,
   hid_t dset = H5I_INVALID_HID, fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
   hid_t dcpl = H5I_INVALID_HID;
   SAGD_CALL(dset_open_or_create(f, path, ndims, hd, &dset));
-  H5TRY(fspace = H5Dget_space(dset), "get the dataspace of dataset", path);
+  SAGD_TRY(rc, done, H5_OK(fspace = H5Dget_space(dset), "get the dataspace of dataset", path));
   if (ndims > 0) {
-    H5TRY(mspace = H5Screate_simple(ndims, hd, NULL), "create a memory dataspace for", path);
+    SAGD_TRY(
+        rc, done,
+        H5_OK(mspace = H5Screate_simple(ndims, hd, NULL), "create a memory dataspace for", path));
   } else {
-    H5TRY(mspace = H5Screate(H5S_SCALAR), "create a memory dataspace for", path);
+    SAGD_TRY(rc, done,
+             H5_OK(mspace = H5Screate(H5S_SCALAR), "create a memory dataspace for", path));
   }
   /* Replicated data: rank 0 writes, the others take part with nothing; except a compact
    * dataset (a checksummed scalar), which lives in the object header that every rank
    * writes, so every rank writes the same value. */
-  H5TRY(dcpl = H5Dget_create_plist(dset), "get the properties of dataset", path);
+  SAGD_TRY(rc, done,
+           H5_OK(dcpl = H5Dget_create_plist(dset), "get the properties of dataset", path));
   const int compact = H5Pget_layout(dcpl) == H5D_COMPACT;
   if (f->rank != 0 && !compact) {
-    H5TRY(H5Sselect_none(fspace), "select nothing in dataset", path);
-    H5TRY(H5Sselect_none(mspace), "select nothing in dataset", path);
+    SAGD_TRY(rc, done, H5_OK(H5Sselect_none(fspace), "select nothing in dataset", path));
+    SAGD_TRY(rc, done, H5_OK(H5Sselect_none(mspace), "select nothing in dataset", path));
   }
   if (total > 0) { /* an empty dataset has no storage to write to (same on all ranks) */
-    H5TRY(H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, f->dxpl,
-                   data != NULL ? data : &none),
-          "write dataset", path);
+    SAGD_TRY(rc, done,
+             H5_OK(H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, f->dxpl,
+                            data != NULL ? data : &none),
+                   "write dataset", path));
   }
 done:
   if (dcpl >= 0) {
@@ -999,19 +1039,22 @@ int sagd_h5_write_rows(sagd_h5 f, const char *path, size_t global_rows, size_t c
   int rc = SAGD_OK;
   hid_t dset = H5I_INVALID_HID, fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
   SAGD_CALL(dset_open_or_create(f, path, 2, hd, &dset));
-  H5TRY(fspace = H5Dget_space(dset), "get the dataspace of dataset", path);
-  H5TRY(mspace = H5Screate_simple(2, count, NULL), "create a memory dataspace for", path);
+  SAGD_TRY(rc, done, H5_OK(fspace = H5Dget_space(dset), "get the dataspace of dataset", path));
+  SAGD_TRY(rc, done,
+           H5_OK(mspace = H5Screate_simple(2, count, NULL), "create a memory dataspace for", path));
   if (nrows > 0 && cols > 0) {
-    H5TRY(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL),
-          "select rows of dataset", path);
+    SAGD_TRY(rc, done,
+             H5_OK(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL),
+                   "select rows of dataset", path));
   } else {
-    H5TRY(H5Sselect_none(fspace), "select nothing in dataset", path);
-    H5TRY(H5Sselect_none(mspace), "select nothing in dataset", path);
+    SAGD_TRY(rc, done, H5_OK(H5Sselect_none(fspace), "select nothing in dataset", path));
+    SAGD_TRY(rc, done, H5_OK(H5Sselect_none(mspace), "select nothing in dataset", path));
   }
   if (global_rows > 0 && cols > 0) { /* an empty dataset has no storage (same on all ranks) */
-    H5TRY(H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, f->dxpl,
-                   data != NULL ? data : &none),
-          "write rows of dataset", path);
+    SAGD_TRY(rc, done,
+             H5_OK(H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, f->dxpl,
+                            data != NULL ? data : &none),
+                   "write rows of dataset", path));
   }
 done:
   xfer_close(dset, fspace, mspace);
@@ -1025,14 +1068,15 @@ done:
 static int storage_plausible_(sagd_h5 f, hid_t dset, const char *path, size_t n) {
   int rc = SAGD_OK;
   hid_t dcpl = H5I_INVALID_HID, type = H5I_INVALID_HID, space = H5I_INVALID_HID;
-  H5TRY(dcpl = H5Dget_create_plist(dset), "get the creation properties of dataset", path);
+  SAGD_TRY(rc, done,
+           H5_OK(dcpl = H5Dget_create_plist(dset), "get the creation properties of dataset", path));
   H5D_layout_t lay = H5Pget_layout(dcpl);
   if (lay == H5D_CHUNKED) {
     /* sagd's writers (and jobs/mnist-convert.py) never make a chunk larger than its
      * dataset; a damaged chunk shape makes libhdf5 1.10.8 read outside its chunk buffer in
      * H5D__scatgath_read (heap-buffer-overflow, found by fuzz_images) */
     hsize_t cd[H5S_MAX_RANK], dd[H5S_MAX_RANK];
-    H5TRY(space = H5Dget_space(dset), "get the dataspace of dataset", path);
+    SAGD_TRY(rc, done, H5_OK(space = H5Dget_space(dset), "get the dataspace of dataset", path));
     const int dr = H5Sget_simple_extent_dims(space, dd, NULL);
     const int cr = H5Pget_chunk(dcpl, H5S_MAX_RANK, cd);
     int bad = dr < 0 || cr != dr;
@@ -1040,14 +1084,16 @@ static int storage_plausible_(sagd_h5 f, hid_t dset, const char *path, size_t n)
       bad = cd[i] == 0 || cd[i] > (dd[i] > 0 ? dd[i] : 1);
     }
     if (bad) {
-      H5FAILX(SAGD_ERR_CORRUPT,
-              "dataset '%s' in '%s' has chunks of rank %d that do not fit its %d-dimensional "
-              "shape: damaged", path, f->path, cr, dr);
+      SAGD_FAIL_GOTO(
+          rc, done, SAGD_ERR_CORRUPT,
+          "dataset '%s' in '%s' has chunks of rank %d that do not fit its %d-dimensional "
+          "shape: damaged",
+          path, f->path, cr, dr);
     }
     /* every stored chunk inside the file and no larger than a chunk (plus its checksum): a
      * damaged chunk record otherwise makes libhdf5 allocate and read what it declares (4 GiB
      * seen by fuzz_images) */
-    H5TRY(type = H5Dget_type(dset), "get the type of dataset", path);
+    SAGD_TRY(rc, done, H5_OK(type = H5Dget_type(dset), "get the type of dataset", path));
     double cbytes = (double)H5Tget_size(type);
     for (int i = 0; i < cr; i++) {
       cbytes *= (double)cd[i];
@@ -1066,7 +1112,8 @@ static int storage_plausible_(sagd_h5 f, hid_t dset, const char *path, size_t n)
     }
     const double want = nf == 0 ? cbytes : only_fletcher ? cbytes + 4 : -1;
     hsize_t nchunks = 0, fsize = 0;
-    H5TRY(H5Fget_filesize(f->file, &fsize), "get the file size for dataset", path);
+    SAGD_TRY(rc, done,
+             H5_OK(H5Fget_filesize(f->file, &fsize), "get the file size for dataset", path));
     /* sagd's files store every chunk of a dataset (parallel HDF5 allocates them early), so
      * the chunks of the whole extent fit in the file; tiny chunks over a huge declared shape
      * otherwise make H5Dread build one selection per chunk (libhdf5 1.10.8 grew past 6 GB
@@ -1076,37 +1123,41 @@ static int storage_plausible_(sagd_h5 f, hid_t dset, const char *path, size_t n)
       extent_chunks *= (double)(dd[i] / cd[i] + (dd[i] % cd[i] != 0));
     }
     if (extent_chunks * cbytes > (double)fsize) {
-      H5FAILX(SAGD_ERR_CORRUPT,
-              "dataset '%s' in '%s' declares %.0f chunks of %.0f bytes, more than the file's "
-              "%llu bytes hold: damaged",
-              path, f->path, extent_chunks, cbytes, (unsigned long long)fsize);
+      SAGD_FAIL_GOTO(
+          rc, done, SAGD_ERR_CORRUPT,
+          "dataset '%s' in '%s' declares %.0f chunks of %.0f bytes, more than the file's "
+          "%llu bytes hold: damaged",
+          path, f->path, extent_chunks, cbytes, (unsigned long long)fsize);
     }
-    H5TRY(H5Dget_num_chunks(dset, space, &nchunks), "count the chunks of dataset", path);
+    SAGD_TRY(rc, done,
+             H5_OK(H5Dget_num_chunks(dset, space, &nchunks), "count the chunks of dataset", path));
     for (hsize_t k = 0; k < nchunks; k++) {
       hsize_t off[H5S_MAX_RANK];
       unsigned mask = 0;
       haddr_t addr = 0;
       hsize_t size = 0;
-      H5TRY(H5Dget_chunk_info(dset, space, k, off, &mask, &addr, &size),
-            "read the chunk index of dataset", path);
+      SAGD_TRY(rc, done,
+               H5_OK(H5Dget_chunk_info(dset, space, k, off, &mask, &addr, &size),
+                     "read the chunk index of dataset", path));
       if ((want >= 0 ? (double)size != want : ((double)size > cbytes + 64 || size < 4)) ||
           addr == HADDR_UNDEF || addr > fsize || size > fsize - addr) {
-        H5FAILX(SAGD_ERR_CORRUPT,
-                "dataset '%s' in '%s': chunk %llu of %llu stores %llu bytes at %llu (a chunk "
-                "holds %.0f, the file %llu bytes): damaged",
-                path, f->path, (unsigned long long)k, (unsigned long long)nchunks,
-                (unsigned long long)size, (unsigned long long)addr, cbytes,
-                (unsigned long long)fsize);
+        SAGD_FAIL_GOTO(
+            rc, done, SAGD_ERR_CORRUPT,
+            "dataset '%s' in '%s': chunk %llu of %llu stores %llu bytes at %llu (a chunk "
+            "holds %.0f, the file %llu bytes): damaged",
+            path, f->path, (unsigned long long)k, (unsigned long long)nchunks,
+            (unsigned long long)size, (unsigned long long)addr, cbytes, (unsigned long long)fsize);
       }
     }
   } else if (lay == H5D_COMPACT || lay == H5D_CONTIGUOUS) {
-    H5TRY(type = H5Dget_type(dset), "get the type of dataset", path);
+    SAGD_TRY(rc, done, H5_OK(type = H5Dget_type(dset), "get the type of dataset", path));
     const size_t tsz = H5Tget_size(type);
     const hsize_t have = H5Dget_storage_size(dset);
     if (tsz == 0 || (double)have < (double)n * (double)tsz) {
-      H5FAILX(SAGD_ERR_CORRUPT,
-              "dataset '%s' in '%s' stores %llu bytes for %zu elements of %zu bytes: "
-              "damaged", path, f->path, (unsigned long long)have, n, tsz);
+      SAGD_FAIL_GOTO(rc, done, SAGD_ERR_CORRUPT,
+                     "dataset '%s' in '%s' stores %llu bytes for %zu elements of %zu bytes: "
+                     "damaged",
+                     path, f->path, (unsigned long long)have, n, tsz);
     }
   }
 done:
@@ -1155,8 +1206,9 @@ int sagd_h5_read(sagd_h5 f, const char *path, int ndims_cap, int *ndims, size_t 
   if (nd > ndims_cap || (nd > 0 && dims == NULL)) {
     char a[128];
     shape_text(nd, hd, a, sizeof a);
-    H5FAILX(SAGD_ERR_CORRUPT, "dataset '%s' in '%s' has shape %s: expected at most %d dimensions",
-            path, f->path, a, ndims_cap);
+    SAGD_FAIL_GOTO(rc, done, SAGD_ERR_CORRUPT,
+                   "dataset '%s' in '%s' has shape %s: expected at most %d dimensions", path,
+                   f->path, a, ndims_cap);
   }
   size_t total = 1;
   for (int i = 0; i < nd; i++) {
@@ -1164,21 +1216,23 @@ int sagd_h5_read(sagd_h5 f, const char *path, int ndims_cap, int *ndims, size_t 
     if (hd[i] != 0 && total > SIZE_MAX / sizeof *buf / (size_t)hd[i]) {
       char a[128];
       shape_text(nd, hd, a, sizeof a);
-      H5FAILX(SAGD_ERR_CORRUPT, "dataset '%s' in '%s' declares shape %s: more elements than "
-              "memory can address (a damaged file?)",
-              path, f->path, a);
+      SAGD_FAIL_GOTO(rc, done, SAGD_ERR_CORRUPT,
+                     "dataset '%s' in '%s' declares shape %s: more elements than "
+                     "memory can address (a damaged file?)",
+                     path, f->path, a);
     }
     total *= (size_t)hd[i];
   }
   buf = malloc((total > 0 ? total : 1) * sizeof *buf);
   if (buf == NULL) {
-    H5FAILX(SAGD_ERR_MEM, "cannot allocate %zu doubles for dataset '%s' of '%s'", total, path,
-            f->path);
+    SAGD_FAIL_GOTO(rc, done, SAGD_ERR_MEM, "cannot allocate %zu doubles for dataset '%s' of '%s'",
+                   total, path, f->path);
   }
   if (total > 0) {
     SAGD_TRY(rc, done, storage_plausible_(f, dset, path, total));
-    H5TRY(H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, f->dxpl, buf), "read dataset",
-          path);
+    SAGD_TRY(rc, done,
+             H5_OK(H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, f->dxpl, buf), "read dataset",
+                   path));
   }
 done:
   H5Dclose(dset);
@@ -1206,8 +1260,9 @@ int sagd_h5_read_rows(sagd_h5 f, const char *path, size_t row0, size_t nrows, si
   if (nd != 2 || hd[1] != (hsize_t)cols) {
     char a[128];
     shape_text(nd, hd, a, sizeof a);
-    H5FAILX(SAGD_ERR_CORRUPT, "dataset '%s' in '%s' has shape %s: expected [rows, %zu]", path,
-            f->path, a, cols);
+    SAGD_FAIL_GOTO(rc, done, SAGD_ERR_CORRUPT,
+                   "dataset '%s' in '%s' has shape %s: expected [rows, %zu]", path, f->path, a,
+                   cols);
   }
   int local = SAGD_OK;
   size_t grows = (size_t)hd[0];
@@ -1226,19 +1281,23 @@ int sagd_h5_read_rows(sagd_h5 f, const char *path, size_t row0, size_t nrows, si
   }
   hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)nrows, (hsize_t)cols};
   double none = 0;
-  H5TRY(fspace = H5Dget_space(dset), "get the dataspace of dataset", path);
-  H5TRY(mspace = H5Screate_simple(2, count, NULL), "create a memory dataspace for", path);
+  SAGD_TRY(rc, done, H5_OK(fspace = H5Dget_space(dset), "get the dataspace of dataset", path));
+  SAGD_TRY(rc, done,
+           H5_OK(mspace = H5Screate_simple(2, count, NULL), "create a memory dataspace for", path));
   if (nrows > 0 && cols > 0) {
-    H5TRY(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL),
-          "select rows of dataset", path);
+    SAGD_TRY(rc, done,
+             H5_OK(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL),
+                   "select rows of dataset", path));
   } else {
-    H5TRY(H5Sselect_none(fspace), "select nothing in dataset", path);
-    H5TRY(H5Sselect_none(mspace), "select nothing in dataset", path);
+    SAGD_TRY(rc, done, H5_OK(H5Sselect_none(fspace), "select nothing in dataset", path));
+    SAGD_TRY(rc, done, H5_OK(H5Sselect_none(mspace), "select nothing in dataset", path));
   }
   if (grows > 0 && cols > 0) {
     SAGD_TRY(rc, done, storage_plausible_(f, dset, path, grows * cols));
-    H5TRY(H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, fspace, f->dxpl, data != NULL ? data : &none),
-          "read rows of dataset", path);
+    SAGD_TRY(rc, done,
+             H5_OK(H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, fspace, f->dxpl,
+                           data != NULL ? data : &none),
+                   "read rows of dataset", path));
   }
 done:
   xfer_close(dset, fspace, mspace);

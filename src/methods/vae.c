@@ -87,17 +87,6 @@ void sagd_minibatch_part(sagd_rng_gsl r, sagd_rng_key key, size_t n, size_t bloc
   *i1 = start + (j + 1) * bs / M;
 }
 
-#define VAE_ALLOC_(ptr, count, what)                                                        \
-  do {                                                                                      \
-    size_t c_ = (size_t)(count);                                                            \
-    (ptr) = calloc(c_ > 0 ? c_ : 1, sizeof(*(ptr)));                                        \
-    if ((ptr) == NULL) {                                                                    \
-      err = sagd_error_set(SAGD_ERR_MEM, __FILE__, __LINE__, __func__,                      \
-                           "cannot allocate %zu elements for %s", c_, (what));              \
-      goto fail;                                                                            \
-    }                                                                                       \
-  } while (0)
-
 int sagd_vae_create(MPI_Comm comm, sagd_mlp gen, sagd_mlp enc, const double *x_local,
                     size_t n, size_t i_begin, size_t i_end, const sagd_vae_options *opt,
                     sagd_vae *out) {
@@ -172,28 +161,28 @@ int sagd_vae_create(MPI_Comm comm, sagd_mlp gen, sagd_mlp enc, const double *x_l
   v->nloc = i_end - i_begin;
   v->maxpart = maxpart;
   size_t C = opt->chains;
-  VAE_ALLOC_(v->x, v->nloc * p, "VAE data shard");
+  SAGD_CALLOC_GOTO(err, fail, v->x, v->nloc * p, "VAE data shard");
   if (v->nloc > 0) {
     memcpy(v->x, x_local, v->nloc * p * sizeof(double));
   }
-  VAE_ALLOC_(v->xi, v->nloc * C * r, "SAGD chain positions");
-  VAE_ALLOC_(v->rho, v->nloc * C * r, "SAGD chain momenta");
-  VAE_ALLOC_(v->blk, X_N + v->pt + v->pp, "block sums");
-  VAE_ALLOC_(v->red, X_N + v->pt + v->pp, "reduced sums");
-  VAE_ALLOC_(v->perm, opt->batches, "minibatch permutation");
-  VAE_ALLOC_(v->eo, maxpart * 2 * r, "encoder outputs");
-  VAE_ALLOC_(v->deo, maxpart * 2 * r, "encoder output gradients");
-  VAE_ALLOC_(v->u, rows * r, "latent samples");
-  VAE_ALLOC_(v->eps, rows * r, "reparameterisation noise");
-  VAE_ALLOC_(v->du, rows * r, "latent gradients");
-  VAE_ALLOC_(v->h, rows * w, "generator outputs");
-  VAE_ALLOC_(v->dh, rows * w, "generator output gradients");
-  VAE_ALLOC_(v->lw, rows, "importance log-weights");
-  VAE_ALLOC_(v->sig, maxpart * r, "encoder standard deviations");
-  VAE_ALLOC_(v->elv, maxpart * r, "encoder variances");
-  VAE_ALLOC_(v->cV, maxpart * C, "HMC potentials");
-  VAE_ALLOC_(v->cgrad, maxpart * C * r, "HMC gradients");
-  VAE_ALLOC_(v->cxi, maxpart * C * r, "HMC chain states");
+  SAGD_CALLOC_GOTO(err, fail, v->xi, v->nloc * C * r, "SAGD chain positions");
+  SAGD_CALLOC_GOTO(err, fail, v->rho, v->nloc * C * r, "SAGD chain momenta");
+  SAGD_CALLOC_GOTO(err, fail, v->blk, X_N + v->pt + v->pp, "block sums");
+  SAGD_CALLOC_GOTO(err, fail, v->red, X_N + v->pt + v->pp, "reduced sums");
+  SAGD_CALLOC_GOTO(err, fail, v->perm, opt->batches, "minibatch permutation");
+  SAGD_CALLOC_GOTO(err, fail, v->eo, maxpart * 2 * r, "encoder outputs");
+  SAGD_CALLOC_GOTO(err, fail, v->deo, maxpart * 2 * r, "encoder output gradients");
+  SAGD_CALLOC_GOTO(err, fail, v->u, rows * r, "latent samples");
+  SAGD_CALLOC_GOTO(err, fail, v->eps, rows * r, "reparameterisation noise");
+  SAGD_CALLOC_GOTO(err, fail, v->du, rows * r, "latent gradients");
+  SAGD_CALLOC_GOTO(err, fail, v->h, rows * w, "generator outputs");
+  SAGD_CALLOC_GOTO(err, fail, v->dh, rows * w, "generator output gradients");
+  SAGD_CALLOC_GOTO(err, fail, v->lw, rows, "importance log-weights");
+  SAGD_CALLOC_GOTO(err, fail, v->sig, maxpart * r, "encoder standard deviations");
+  SAGD_CALLOC_GOTO(err, fail, v->elv, maxpart * r, "encoder variances");
+  SAGD_CALLOC_GOTO(err, fail, v->cV, maxpart * C, "HMC potentials");
+  SAGD_CALLOC_GOTO(err, fail, v->cgrad, maxpart * C * r, "HMC gradients");
+  SAGD_CALLOC_GOTO(err, fail, v->cxi, maxpart * C * r, "HMC chain states");
   /* one term per global block and update */
   const uint64_t nblocks = (uint64_t)((n + opt->block - 1) / opt->block);
   if ((!opt->exact_sum &&

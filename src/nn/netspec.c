@@ -47,12 +47,6 @@ static long opt_(const char *t, char prefix) {
   return (errno != 0 || *end != '\0' || v > 4096) ? -1 : (long)v;
 }
 
-#define SPEC_FAIL(...)                                                                      \
-  do {                                                                                      \
-    rc = sagd_error_set(SAGD_ERR_CONFIG, __FILE__, __LINE__, __func__, __VA_ARGS__);        \
-    goto done;                                                                              \
-  } while (0)
-
 int sagd_mlp_create_spec(const char *what, const char *spec, size_t in_rows, size_t in_cols,
                          size_t in_channels, size_t max_batch, sagd_mlp *net) {
   SAGD_CHECK(net != NULL && spec != NULL, SAGD_ERR_ARG,
@@ -80,44 +74,52 @@ int sagd_mlp_create_spec(const char *what, const char *spec, size_t in_rows, siz
     char *s2 = NULL;
     for (char *t = strtok_r(item, " \t\n", &s2); t != NULL; t = strtok_r(NULL, " \t\n", &s2)) {
       if (nt == SPEC_MAX_TOKENS) {
-        SPEC_FAIL("%s: item %zu has more than %d words", what, layer_no, SPEC_MAX_TOKENS);
+        SAGD_FAIL_GOTO(rc, done, SAGD_ERR_CONFIG, "%s: item %zu has more than %d words", what,
+                       layer_no, SPEC_MAX_TOKENS);
       }
       tok[nt++] = t;
     }
     if (nt == 0) {
-      SPEC_FAIL("%s: item %zu is empty: expected a layer (dense N [act] | conv C kK [sS] [pP] "
-                "[act] | convt C kK [sS] [pP] [oO] [act] | reshape RxCxCH)",
-                what, layer_no);
+      SAGD_FAIL_GOTO(rc, done, SAGD_ERR_CONFIG,
+                     "%s: item %zu is empty: expected a layer (dense N [act] | conv C kK [sS] [pP] "
+                     "[act] | convt C kK [sS] [pP] [oO] [act] | reshape RxCxCH)",
+                     what, layer_no);
     }
     if (strcmp(tok[0], "reshape") == 0) {
       shape_ s = {0, 0, 0};
       char tail = 0;
       if (nt != 2 || sscanf(tok[1], "%zux%zux%zu%c", &s.rows, &s.cols, &s.ch, &tail) != 3 ||
           s.rows == 0 || s.cols == 0 || s.ch == 0) {
-        SPEC_FAIL("%s: item %zu 'reshape %s': expected reshape RxCxCH (e.g. reshape 7x7x64)",
-                  what, layer_no, nt > 1 ? tok[1] : "");
+        SAGD_FAIL_GOTO(rc, done, SAGD_ERR_CONFIG,
+                       "%s: item %zu 'reshape %s': expected reshape RxCxCH (e.g. reshape 7x7x64)",
+                       what, layer_no, nt > 1 ? tok[1] : "");
       }
       if (shape_size_(s) != shape_size_(cur)) {
-        SPEC_FAIL("%s: item %zu reshape %zux%zux%zu = %zu values of a layer with %zu: expected "
-                  "the same number",
-                  what, layer_no, s.rows, s.cols, s.ch, shape_size_(s), shape_size_(cur));
+        SAGD_FAIL_GOTO(
+            rc, done, SAGD_ERR_CONFIG,
+            "%s: item %zu reshape %zux%zux%zu = %zu values of a layer with %zu: expected "
+            "the same number",
+            what, layer_no, s.rows, s.cols, s.ch, shape_size_(s), shape_size_(cur));
       }
       cur = s;
       continue;
     }
     if (L == SPEC_MAX_LAYERS) {
-      SPEC_FAIL("%s: more than %d layers", what, SPEC_MAX_LAYERS);
+      SAGD_FAIL_GOTO(rc, done, SAGD_ERR_CONFIG, "%s: more than %d layers", what, SPEC_MAX_LAYERS);
     }
     const int dense = strcmp(tok[0], "dense") == 0, conv = strcmp(tok[0], "conv") == 0,
               convt = strcmp(tok[0], "convt") == 0;
     if (!dense && !conv && !convt) {
-      SPEC_FAIL("%s: item %zu '%s': unknown layer kind: expected dense, conv, convt or reshape",
-                what, layer_no, tok[0]);
+      SAGD_FAIL_GOTO(
+          rc, done, SAGD_ERR_CONFIG,
+          "%s: item %zu '%s': unknown layer kind: expected dense, conv, convt or reshape", what,
+          layer_no, tok[0]);
     }
     const size_t n = nt > 1 ? num_(tok[1]) : 0;
     if (n == 0) {
-      SPEC_FAIL("%s: item %zu '%s %s': expected the %s (a positive integer)", what, layer_no,
-                tok[0], nt > 1 ? tok[1] : "", dense ? "width" : "number of output channels");
+      SAGD_FAIL_GOTO(rc, done, SAGD_ERR_CONFIG,
+                     "%s: item %zu '%s %s': expected the %s (a positive integer)", what, layer_no,
+                     tok[0], nt > 1 ? tok[1] : "", dense ? "width" : "number of output channels");
     }
     long k = -1, st = 1, pd = 0, op = 0;
     const sagd_activation_type *act = &sagd_act_identity;
@@ -138,9 +140,13 @@ int sagd_mlp_create_spec(const char *what, const char *spec, size_t in_rows, siz
       } else {
         char known[128];
         sagd_registry_names(SAGD_REGISTRY(sagd_activation_list()), known, sizeof known);
-        SPEC_FAIL("%s: item %zu '%s': '%s' is not understood: expected %sone activation (%s)",
-                  what, layer_no, tok[0], tok[i],
-                  dense ? "" : conv ? "kK, sS, pP or " : "kK, sS, pP, oO or ", known);
+        SAGD_FAIL_GOTO(rc, done, SAGD_ERR_CONFIG,
+                       "%s: item %zu '%s': '%s' is not understood: expected %sone activation (%s)",
+                       what, layer_no, tok[0], tok[i],
+                       dense  ? ""
+                       : conv ? "kK, sS, pP or "
+                              : "kK, sS, pP, oO or ",
+                       known);
       }
     }
     acts[L] = act;
@@ -149,8 +155,9 @@ int sagd_mlp_create_spec(const char *what, const char *spec, size_t in_rows, siz
       cur = (shape_){1, 1, n};
     } else {
       if (k < 1) {
-        SPEC_FAIL("%s: item %zu '%s %zu': the kernel size kK is missing (e.g. k4)", what,
-                  layer_no, tok[0], n);
+        SAGD_FAIL_GOTO(rc, done, SAGD_ERR_CONFIG,
+                       "%s: item %zu '%s %zu': the kernel size kK is missing (e.g. k4)", what,
+                       layer_no, tok[0], n);
       }
       geom[L] = (sagd_conv_geom){conv ? SAGD_CONV_FORWARD : SAGD_CONV_TRANSPOSED,
                                  cur.rows,
@@ -166,8 +173,8 @@ int sagd_mlp_create_spec(const char *what, const char *spec, size_t in_rows, siz
       if (prc != SAGD_OK) {
         char why[512];
         snprintf(why, sizeof why, "%s", sagd_error_message());
-        SPEC_FAIL("%s: item %zu (%s on %zux%zux%zu): %s", what, layer_no, tok[0], cur.rows,
-                  cur.cols, cur.ch, why);
+        SAGD_FAIL_GOTO(rc, done, SAGD_ERR_CONFIG, "%s: item %zu (%s on %zux%zux%zu): %s", what,
+                       layer_no, tok[0], cur.rows, cur.cols, cur.ch, why);
       }
       cur = (shape_){sagd_conv_out_rows(probe), sagd_conv_out_cols(probe), n};
       sagd_conv_destroy(&probe);
@@ -176,9 +183,10 @@ int sagd_mlp_create_spec(const char *what, const char *spec, size_t in_rows, siz
     widths[++L] = shape_size_(cur);
   }
   if (L == 0) {
-    SPEC_FAIL("%s = '%s': no layers: expected items separated by ';' (e.g. dense 256 relu; "
-              "dense 40)",
-              what, spec);
+    SAGD_FAIL_GOTO(rc, done, SAGD_ERR_CONFIG,
+                   "%s = '%s': no layers: expected items separated by ';' (e.g. dense 256 relu; "
+                   "dense 40)",
+                   what, spec);
   }
   rc = sagd_nn_create_(L, widths, acts, geoms, max_batch, net);
 done:
