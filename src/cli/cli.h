@@ -1,4 +1,6 @@
-/* The sagd command line: one file per subcommand. Each returns an error code (0 = ok). */
+/* The sagd command line: one file per subcommand (run.c, bench.c, bench_phases.c, inspect.c,
+ * table.c), each returning an error code (0 = ok), and the helpers they share (run.c's
+ * config loading, args.c, blas.c). main.c dispatches to them; nothing calls into main.c. */
 #ifndef SAGD_CLI_H
 #define SAGD_CLI_H
 
@@ -14,7 +16,6 @@ int sagd_cli_run(MPI_Comm comm, int argc, char **argv);
 int sagd_cli_bench(MPI_Comm comm, int argc, char **argv);
 int sagd_cli_inspect(MPI_Comm comm, int argc, char **argv);
 int sagd_cli_table(MPI_Comm comm, int argc, char **argv);
-void sagd_cli_usage(FILE *out);
 
 /* One --set (if_read 0) or --set-if-read (if_read 1) assignment "section.key=value". */
 typedef struct {

@@ -2,7 +2,6 @@
  * them to exit statuses (0 ok, 2 bad input — nothing written, 1 run failure, 75 stopped by a
  * signal after checkpointing: run again). Only this
  * file calls MPI_Abort. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +16,7 @@
 #define SAGD_VERSION "unknown"
 #endif
 
-void sagd_cli_usage(FILE *out) {
+static void usage_(FILE *out) {
   fprintf(out,
           "usage: mpiexec -n N sagd COMMAND [options]\n"
           "\n"
@@ -40,18 +39,6 @@ void sagd_cli_usage(FILE *out) {
           "             75 stopped by SIGTERM/SIGUSR1 after a checkpoint (run again to resume).\n");
 }
 
-int sagd_cli_parse_u64(const char *opt, const char *text, unsigned long long *out) {
-  char *end = NULL;
-  errno = 0;
-  SAGD_CHECK(text != NULL && text[0] != '\0' && text[0] != '-', SAGD_ERR_ARG,
-             "%s '%s': expected a non-negative integer", opt, text ? text : "");
-  unsigned long long v = strtoull(text, &end, 10);
-  SAGD_CHECK(errno == 0 && end != text && *end == '\0', SAGD_ERR_ARG,
-             "%s '%s': expected a non-negative integer", opt, text);
-  *out = v;
-  return SAGD_OK;
-}
-
 int main(int argc, char **argv) {
   sagd_cli_blas_kernels(argv); /* may re-execute this program, before MPI starts */
   MPI_Init(&argc, &argv);
@@ -72,14 +59,14 @@ int main(int argc, char **argv) {
   const char *cmd = argc > 1 ? argv[1] : NULL;
   if (cmd == NULL) {
     if (rank == 0) {
-      sagd_cli_usage(stderr);
+      usage_(stderr);
     }
     MPI_Finalize();
     return 2;
   }
   if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
     if (rank == 0) {
-      sagd_cli_usage(stdout);
+      usage_(stdout);
     }
   } else if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
     if (rank == 0) {
