@@ -62,15 +62,6 @@ typedef struct {
 
 /* ---- small helpers ----------------------------------------------------------------------- */
 
-static char *tb_strdup_(const char *s) {
-  size_t n = strlen(s) + 1;
-  char *d = malloc(n);
-  if (d != NULL) {
-    memcpy(d, s, n);
-  }
-  return d;
-}
-
 static int tb_isdir_(const char *path) {
   struct stat st;
   return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
@@ -93,8 +84,8 @@ static int tb_add_bad_(tb_study *s, const char *dir, const char *reason) {
     s->bad = b;
     s->capbad = cap;
   }
-  s->bad[s->nbad].dir = tb_strdup_(dir);
-  s->bad[s->nbad].reason = tb_strdup_(reason);
+  s->bad[s->nbad].dir = strdup(dir);
+  s->bad[s->nbad].reason = strdup(reason);
   s->bad[s->nbad].arg = s->arg;
   SAGD_CHECK(s->bad[s->nbad].dir != NULL && s->bad[s->nbad].reason != NULL, SAGD_ERR_MEM,
              "cannot record incomplete replication '%s'", dir);
@@ -226,7 +217,7 @@ static int tb_add_run_(tb_study *s, const char *dir) {
     tb_rep_free_(r);
     return tb_add_bad_(s, dir, why);
   }
-  r->dir = tb_strdup_(dir);
+  r->dir = strdup(dir);
   r->arg = s->arg;
   SAGD_CHECK(r->dir != NULL, SAGD_ERR_MEM, "cannot record '%s'", dir);
   s->nrep++;
@@ -286,7 +277,7 @@ static int tb_add_arg_(tb_study *s, const char *arg, long expect) {
       }
       names = nn;
     }
-    names[n] = tb_strdup_(p);
+    names[n] = strdup(p);
     if (names[n] == NULL) {
       rc = sagd_error_set(SAGD_ERR_MEM, __FILE__, __LINE__, __func__,
                           "cannot list directory '%s'", arg);

@@ -54,15 +54,6 @@ struct sagd_config_s {
 
 /* ---------------------------------------------------------------- small helpers */
 
-static char *str_dup(const char *s) {
-  size_t n = strlen(s) + 1;
-  char *d = malloc(n);
-  if (d != NULL) {
-    memcpy(d, s, n);
-  }
-  return d;
-}
-
 static char *str_ndup(const char *s, size_t n) {
   char *d = malloc(n + 1);
   if (d != NULL) {
@@ -341,7 +332,7 @@ static int parse_value(const sagd_config_key *k, const char *text, cfg_value *ou
                (size_t)CFG_LINE_MAX - 3 - strlen(k->key));
       return 1;
     }
-    out->text = str_dup(text);
+    out->text = strdup(text);
     break;
   case SAGD_CFG_INT: {
     char *end = NULL;
@@ -365,7 +356,7 @@ static int parse_value(const sagd_config_key *k, const char *text, cfg_value *ou
     }
     out->i = (int64_t)v;
     snprintf(canon, sizeof canon, "%" PRId64, out->i);
-    out->text = str_dup(canon);
+    out->text = strdup(canon);
     break;
   }
   case SAGD_CFG_REAL:
@@ -377,7 +368,7 @@ static int parse_value(const sagd_config_key *k, const char *text, cfg_value *ou
       return 1;
     }
     format_real(out->r, canon, sizeof canon);
-    out->text = str_dup(canon);
+    out->text = strdup(canon);
     break;
   case SAGD_CFG_BOOL: {
     static const char *yes[] = {"true", "yes", "on", "1"};
@@ -396,7 +387,7 @@ static int parse_value(const sagd_config_key *k, const char *text, cfg_value *ou
       return 1;
     }
     out->b = b;
-    out->text = str_dup(b ? "true" : "false");
+    out->text = strdup(b ? "true" : "false");
     break;
   }
   case SAGD_CFG_REALS: {
@@ -702,7 +693,7 @@ static int ctx_handler(void *user, const char *section, const char *name, const 
   }
   c->line[idx] = line;
   c->last = idx;
-  return ctx_set_raw(c, idx, str_dup(value));
+  return ctx_set_raw(c, idx, strdup(value));
 }
 
 /* The text of line `lineno` (1-based) of buf, trimmed, into out. */

@@ -38,18 +38,6 @@ void sagd_table_cells_destroy(sagd_table_cells *t) {
   *t = NULL;
 }
 
-static char *dup_(const char *s) {
-  if (s == NULL) {
-    return NULL;
-  }
-  const size_t n = strlen(s) + 1;
-  char *d = malloc(n);
-  if (d != NULL) {
-    memcpy(d, s, n);
-  }
-  return d;
-}
-
 int sagd_table_cells_add(sagd_table_cells t, const sagd_table_cell *c) {
   SAGD_ASSERT(t != NULL && c != NULL && c->setting != NULL && c->metric != NULL &&
               c->method != NULL && c->values != NULL && c->n >= 1);
@@ -61,11 +49,11 @@ int sagd_table_cells_add(sagd_table_cells t, const sagd_table_cell *c) {
     t->cap = cap;
   }
   sagd_table_cell d = *c;
-  d.setting = dup_(c->setting);
-  d.metric = dup_(c->metric);
-  d.metric_label = dup_(c->metric_label ? c->metric_label : c->metric);
-  d.method = dup_(c->method);
-  d.method_label = dup_(c->method_label ? c->method_label : c->method);
+  d.setting = strdup(c->setting);
+  d.metric = strdup(c->metric);
+  d.metric_label = strdup(c->metric_label ? c->metric_label : c->metric);
+  d.method = strdup(c->method);
+  d.method_label = strdup(c->method_label ? c->method_label : c->method);
   double *v = malloc(c->n * sizeof *v);
   if (v != NULL) {
     memcpy(v, c->values, c->n * sizeof *v);
