@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <hdf5.h>
 
@@ -80,9 +81,25 @@ static int h5_status_(sagd_h5 f, int failed, const char *what, const char *obj, 
  * crash the same way on that file). Nothing can look at a layout before H5Oopen/H5Dopen2
  * decode it, so every open of an object of an existing file goes through open_guarded_: a
  * SIGFPE inside it jumps back out of libhdf5 and the open fails, reported as a damaged file.
- * libhdf5 is left in the middle of that call; the caller only closes the file and fails. */
+ * libhdf5 is left in the middle of that call; the caller only closes the file and fails.
+ * A layout declaring more dimensions than libhdf5 holds makes it write past its layout
+ * (SIGSEGV in H5D__chunk_set_sizes, fuzz_images; h5py crashes too): after such a write the
+ * heap cannot be trusted, so a SIGSEGV or SIGBUS inside the open prints a message naming the
+ * file and ends the process with exit status 2 (bad input), instead of going on. */
 static sigjmp_buf fpe_jump_;
 static volatile sig_atomic_t fpe_armed_ = 0;
+static char crash_msg_[1024]; /* written by the SIGSEGV/SIGBUS handler: prepared beforehand */
+static size_t crash_len_ = 0;
+
+static void crash_handler_(int sig) {
+  if (fpe_armed_) {
+    ssize_t w = write(2, crash_msg_, crash_len_);
+    (void)w;
+    _exit(2);
+  }
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
 
 static void fpe_handler_(int sig) {
   if (fpe_armed_) {
@@ -93,17 +110,30 @@ static void fpe_handler_(int sig) {
   raise(sig);
 }
 
-/* H5Oopen (dataset 0) or H5Dopen2 (dataset 1) of an existing object; on SIGFPE inside
- * libhdf5 a negative id and *fpe = 1. */
-static hid_t open_guarded_(hid_t loc, const char *name, int dataset, int *fpe) {
-  struct sigaction sa, old;
+/* H5Oopen (dataset 0) or H5Dopen2 (dataset 1) of object `name` of the existing file f; on
+ * SIGFPE inside libhdf5 a negative id and *fpe = 1; on SIGSEGV or SIGBUS a message and exit
+ * status 2 (see above). */
+static hid_t open_guarded_(sagd_h5 f, hid_t loc, const char *name, int dataset, int *fpe) {
+  struct sigaction sa, ca, old, old_segv, old_bus;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = fpe_handler_;
   sigemptyset(&sa.sa_mask);
+  memset(&ca, 0, sizeof ca);
+  ca.sa_handler = crash_handler_;
+  sigemptyset(&ca.sa_mask);
   *fpe = 0;
+  const int k = snprintf(crash_msg_, sizeof crash_msg_,
+                         "sagd: error: libhdf5 crashed (invalid memory access) opening '%s' "
+                         "in '%s': the file is damaged (libhdf5 1.10.8 decodes such a layout "
+                         "out of bounds); stopping, since the process memory can no longer "
+                         "be trusted\n",
+                         name, f->path);
+  crash_len_ = k < 0 ? 0 : (size_t)k < sizeof crash_msg_ ? (size_t)k : sizeof crash_msg_ - 1;
   if (sigaction(SIGFPE, &sa, &old) != 0) {
     return dataset ? H5Dopen2(loc, name, H5P_DEFAULT) : H5Oopen(loc, name, H5P_DEFAULT);
   }
+  const int segv = sigaction(SIGSEGV, &ca, &old_segv) == 0;
+  const int bus = sigaction(SIGBUS, &ca, &old_bus) == 0;
   volatile hid_t id = H5I_INVALID_HID;
   if (sigsetjmp(fpe_jump_, 1) == 0) {
     fpe_armed_ = 1;
@@ -113,6 +143,12 @@ static hid_t open_guarded_(hid_t loc, const char *name, int dataset, int *fpe) {
   }
   fpe_armed_ = 0;
   sigaction(SIGFPE, &old, NULL);
+  if (segv) {
+    sigaction(SIGSEGV, &old_segv, NULL);
+  }
+  if (bus) {
+    sigaction(SIGBUS, &old_bus, NULL);
+  }
   return id;
 }
 
@@ -209,7 +245,7 @@ static int lookup(sagd_h5 f, const char *path, int *exists) {
       ex = 0;
     } else if (saved == '/') {
       int fpe = 0;
-      hid_t obj = open_guarded_(f->file, buf, 0, &fpe);
+      hid_t obj = open_guarded_(f, f->file, buf, 0, &fpe);
       if (obj < 0) {
         rc = open_fail_(f, fpe, SAGD_ERR_HDF5, "open", buf, __LINE__, __func__);
         break;
@@ -493,7 +529,7 @@ static herr_t list_dsets_cb(hid_t g, const char *name, const H5L_info_t *info, v
     return 0;
   }
   int fpe = 0;
-  hid_t obj = open_guarded_(g, name, 0, &fpe);
+  hid_t obj = open_guarded_(l->f, g, name, 0, &fpe);
   if (obj < 0) { /* a damaged object: the walk fails and says why, naming it */
     char full[4200];
     snprintf(full, sizeof full, "%s/%s", l->path, name);
@@ -565,7 +601,7 @@ int sagd_h5_verify(sagd_h5 f, size_t *ndatasets, size_t *nchecksummed) {
   }
   for (size_t i = 0; i < l.n; i++) {
     int fpe = 0;
-    hid_t dset = open_guarded_(f->file, l.names[i], 1, &fpe);
+    hid_t dset = open_guarded_(f, f->file, l.names[i], 1, &fpe);
     if (dset < 0) {
       rc = open_fail_(f, fpe, SAGD_ERR_CORRUPT, "open dataset", l.names[i], __LINE__,
                       __func__);
@@ -914,7 +950,7 @@ static int dset_open_read(sagd_h5 f, const char *path, hid_t *out, int *nd, hsiz
   }
   H5I_type_t it = H5I_BADID;
   int fpe = 0;
-  hid_t obj = open_guarded_(f->file, path, 0, &fpe);
+  hid_t obj = open_guarded_(f, f->file, path, 0, &fpe);
   if (obj < 0) {
     rc = open_fail_(f, fpe, SAGD_ERR_HDF5, "open object", path, __LINE__, __func__);
     goto done;
@@ -924,7 +960,7 @@ static int dset_open_read(sagd_h5 f, const char *path, hid_t *out, int *nd, hsiz
   if (it != H5I_DATASET) {
     SAGD_FAIL_GOTO(rc, done, SAGD_ERR_CORRUPT, "'%s' in '%s' is not a dataset", path, f->path);
   }
-  dset = open_guarded_(f->file, path, 1, &fpe);
+  dset = open_guarded_(f, f->file, path, 1, &fpe);
   if (dset < 0) {
     rc = open_fail_(f, fpe, SAGD_ERR_HDF5, "open dataset", path, __LINE__, __func__);
     goto done;

@@ -257,6 +257,15 @@ static void libhdf5_cases_(const char *seeds) {
 
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
+  if (argc == 4 && strcmp(argv[1], "--crash") == 0) { /* must not return: see CMakeLists */
+    sagd_images img = NULL;
+    int rc = sagd_images_read(argv[2], argv[3], NULL, 0, &img);
+    fprintf(stderr, "sagd_images_read returned %d (%s): expected the process to end\n", rc,
+            sagd_error_message());
+    sagd_images_destroy(&img);
+    MPI_Finalize();
+    return 1;
+  }
   if (argc == 3 && strcmp(argv[1], "--libhdf5") == 0) {
     libhdf5_cases_(argv[2]);
     MPI_Finalize();
