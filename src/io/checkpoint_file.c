@@ -235,15 +235,32 @@ int ck_verify_data(MPI_Comm comm, sagd_h5 f, const char *path,
   SAGD_CALL(ck_manifest_replicated(s, path, &total));
   uint64_t *sum = calloc(n > 0 ? n : 1, sizeof *sum);
   SAGD_CHECK(sum != NULL, SAGD_ERR_MEM, "cannot allocate %zu checksums", n);
+  /* one buffer for every read below, allocated before the first collective read and its
+   * success agreed on: a rank that cannot allocate must not leave the others in a read */
   size_t bufcap = rank == 0 ? total : 0;
-  double *buf = malloc((bufcap > 0 ? bufcap : 1) * sizeof *buf);
-  int rc = buf != NULL ? SAGD_OK
-                       : sagd_error_set(SAGD_ERR_MEM, __FILE__, __LINE__, __func__,
-                                        "cannot allocate %zu doubles to verify '%s'", total,
-                                        path);
-  if (rc == SAGD_OK) {
-    rc = sagd_h5_read_rows(f, "/state/replicated", 0, rank == 0 ? 1 : 0, total, buf);
+  for (size_t i = 0; i < n; i++) {
+    const sagd_checkpoint_entry *e = &s->entries[i];
+    if (e->kind == 'S' && e->cols > 0) {
+      const size_t maxshare = (e->rows + (size_t)size - 1) / (size_t)size;
+      size_t ch = CK_CHUNK_DOUBLES / e->cols;
+      ch = ch > 0 ? ch : 1;
+      const size_t need = (ch < maxshare ? ch : maxshare) * e->cols;
+      bufcap = need > bufcap ? need : bufcap;
+    }
   }
+  double *buf = malloc((bufcap > 0 ? bufcap : 1) * sizeof *buf);
+  int have = buf != NULL, all = 0;
+  int mpierr0 = MPI_Allreduce(&have, &all, 1, MPI_INT, MPI_MIN, comm);
+  if (mpierr0 != MPI_SUCCESS || !all) {
+    free(buf);
+    free(sum);
+    if (mpierr0 != MPI_SUCCESS) {
+      return sagd_error_mpi(mpierr0, "MPI_Allreduce", __FILE__, __LINE__, __func__);
+    }
+    SAGD_FAIL(SAGD_ERR_MEM, "cannot allocate %zu doubles to verify '%s'%s", bufcap, path,
+              have ? " on another rank" : "");
+  }
+  int rc = sagd_h5_read_rows(f, "/state/replicated", 0, rank == 0 ? 1 : 0, total, buf);
   for (size_t i = 0; i < n && rc == SAGD_OK && rank == 0; i++) {
     const sagd_checkpoint_entry *e = &s->entries[i];
     if (e->kind != 'S') {
@@ -264,18 +281,7 @@ int ck_verify_data(MPI_Comm comm, sagd_h5 f, const char *path,
     }
     size_t ch = CK_CHUNK_DOUBLES / e->cols;
     ch = ch > 0 ? ch : 1;
-    size_t nchunks = (maxshare + ch - 1) / ch;
-    size_t need = (ch < maxshare ? ch : maxshare) * e->cols;
-    if (need > bufcap) {
-      double *nb = realloc(buf, (need > 0 ? need : 1) * sizeof *nb);
-      if (nb == NULL) {
-        rc = sagd_error_set(SAGD_ERR_MEM, __FILE__, __LINE__, __func__,
-                            "cannot allocate %zu doubles to verify '%s'", need, path);
-        break;
-      }
-      buf = nb;
-      bufcap = need;
-    }
+    size_t nchunks = (maxshare + ch - 1) / ch; /* buf holds min(ch, maxshare) rows */
     char dp[CK_NAME_MAX + 16];
     ck_dset_path(e->name, dp, sizeof dp);
     for (size_t c = 0; c < nchunks && rc == SAGD_OK; c++) { /* same count on every rank */
