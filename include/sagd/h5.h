@@ -62,6 +62,10 @@ void sagd_h5_set_checksums(sagd_h5 f, int on);
  *  datasets there are and how many carry a checksum (either may be NULL). Fails with
  *  SAGD_ERR_CORRUPT naming the first dataset that does not read back. */
 int sagd_h5_verify(sagd_h5 f, size_t *ndatasets, size_t *nchecksummed);
+/** The paths of every dataset of the file ("/a/b"), in name order, depth first; each group
+ *  is entered once, however many links lead to it. *names and its strings are malloc'ed
+ *  (the caller frees them). Collective. SAGD_ERR_CORRUPT naming what is damaged. */
+int sagd_h5_datasets(sagd_h5 f, char ***names, size_t *n);
 /** 1 if a link exists at path, else 0. */
 int sagd_h5_exists(sagd_h5 f, const char *path);
 

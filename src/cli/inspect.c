@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <hdf5.h>
 
 #include "cli.h"
 #include "sagd/checkpoint.h"
@@ -134,43 +133,11 @@ static int inspect_checkpoint_(MPI_Comm comm, int rank, const char *path) {
 
 /* ---- result files (rank 0 lists them with plain serial HDF5) ---- */
 
-typedef struct {
-  hid_t file;
-  int ndsets;
-} list_ctx;
-
-static herr_t list_cb_(hid_t g, const char *name, const H5L_info_t *info, void *vctx) {
-  (void)info;
-  list_ctx *c = vctx;
-  hid_t obj = H5Oopen(g, name, H5P_DEFAULT);
-  if (obj < 0) {
-    return -1;
+static void free_names_(char **names, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(names[i]);
   }
-  if (H5Iget_type(obj) == H5I_DATASET) {
-    hid_t sp = H5Dget_space(obj);
-    int nd = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
-    hsize_t d[H5S_MAX_RANK];
-    if (nd >= 0) {
-      H5Sget_simple_extent_dims(sp, d, NULL);
-    }
-    char shape[128] = "scalar";
-    if (nd > 0) {
-      size_t len = 0;
-      shape[0] = '\0';
-      for (int i = 0; i < nd; i++) {
-        len += (size_t)snprintf(shape + len, sizeof shape - len, "%s%llu", i ? " x " : "[",
-                                (unsigned long long)d[i]);
-      }
-      snprintf(shape + len, sizeof shape - len, "]");
-    }
-    printf("%s/%-34s %s\n", c->ndsets == 0 ? "datasets:     " : "              ", name, shape);
-    c->ndsets++;
-    if (sp >= 0) {
-      H5Sclose(sp);
-    }
-  }
-  H5Oclose(obj);
-  return 0;
+  free(names);
 }
 
 static int inspect_result_(MPI_Comm comm, int rank, const char *path) {
@@ -184,6 +151,9 @@ static int inspect_result_(MPI_Comm comm, int rank, const char *path) {
                           "/results/theta", NULL};
   double *tv[4] = {NULL, NULL, NULL, NULL};
   size_t tn[4] = {0, 0, 0, 0};
+  char **dnames = NULL;
+  char(*dshape)[96] = NULL;
+  size_t ndn = 0;
   int rc = SAGD_OK;
   SAGD_TRY(rc, done, sagd_runfile_verify(f, &nds, &nck));
   SAGD_TRY(rc, done, sagd_h5_read_attr_string(f, "/meta", "experiment", &experiment));
@@ -198,6 +168,28 @@ static int inspect_result_(MPI_Comm comm, int rank, const char *path) {
       size_t d[4] = {1, 1, 1, 1};
       SAGD_TRY(rc, done, sagd_h5_read(f, thetas[i], 4, &nd, d, &tv[i]));
       tn[i] = nd > 0 ? d[0] : 1;
+    }
+  }
+  /* every dataset with its shape (traces: iterations = rows; chains; results), walked as
+   * the verification walked it: each group once, whatever its links */
+  SAGD_TRY(rc, done, sagd_h5_datasets(f, &dnames, &ndn));
+  SAGD_CALLOC_GOTO(rc, done, dshape, ndn, "dataset shapes");
+  for (size_t i = 0; i < ndn; i++) {
+    int nd = 0;
+    size_t d[8];
+    SAGD_TRY(rc, done, sagd_h5_shape(f, dnames[i], 8, &nd, d));
+    char *sh = dshape[i];
+    if (nd == 0) {
+      snprintf(sh, sizeof dshape[i], "scalar");
+    } else {
+      size_t len = 0;
+      for (int k = 0; k < nd && len < sizeof dshape[i]; k++) {
+        len += (size_t)snprintf(sh + len, sizeof dshape[i] - len, "%s%zu", k ? " x " : "[",
+                                d[k]);
+      }
+      if (len < sizeof dshape[i]) {
+        snprintf(sh + len, sizeof dshape[i] - len, "]");
+      }
     }
   }
 done:;
@@ -215,6 +207,8 @@ done:;
     for (int i = 0; i < 4; i++) {
       free(tv[i]);
     }
+    free_names_(dnames, ndn);
+    free(dshape);
     SAGD_FAIL(SAGD_ERR_CORRUPT, "'%s' is not a readable sagd result file: %s", path, msg);
   }
   if (rank == 0) {
@@ -244,13 +238,9 @@ done:;
         first = 0;
       }
     }
-    fflush(stdout);
-    /* every dataset with its shape: traces (iterations = rows), chains, results */
-    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file >= 0) {
-      list_ctx c = {file, 0};
-      H5Lvisit(file, H5_INDEX_NAME, H5_ITER_INC, list_cb_, &c);
-      H5Fclose(file);
+    for (size_t i = 0; i < ndn; i++) {
+      printf("%s%-35s %s\n", i == 0 ? "datasets:     " : "              ", dnames[i],
+             dshape[i]);
     }
     fflush(stdout);
   }
@@ -261,6 +251,8 @@ done:;
   for (int i = 0; i < 4; i++) {
     free(tv[i]);
   }
+  free_names_(dnames, ndn);
+  free(dshape);
   return SAGD_OK;
 }
 

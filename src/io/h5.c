@@ -570,6 +570,63 @@ static herr_t list_dsets_cb(hid_t g, const char *name, const H5L_info_t *info, v
   return ret;
 }
 
+/* Walk f's datasets into l (l->f set, the rest zero); the error naming what failed. */
+static int list_walk_(sagd_h5 f, dset_list *l) {
+  int rc = SAGD_OK;
+  /* every rank walks the same file in the same (name) order */
+  H5O_info_t root;
+  herr_t walked = H5Oget_info2(f->file, &root, H5O_INFO_BASIC);
+  if (walked >= 0) {
+    walked = list_seen_(l, root.addr) < 0 ? (l->oom = 1) : list_group_(f->file, l);
+  }
+  if (l->deep) {
+    SAGD_FAIL_GOTO(
+        rc, done, SAGD_ERR_CORRUPT,
+        "'%s' nests groups deeper than %d at '%s': damaged (a group linked into itself?)", f->path,
+        DSET_WALK_DEPTH, l->path);
+  }
+  if (walked < 0) {
+    rc = l->rc != SAGD_OK ? l->rc
+                          : open_fail_(f, l->fpe, SAGD_ERR_CORRUPT,
+                                       "walk the groups and datasets of", "/", __LINE__,
+                                       __func__);
+    goto done;
+  }
+  if (l->oom) {
+    SAGD_FAIL_GOTO(rc, done, SAGD_ERR_MEM, "cannot list the datasets of '%s'", f->path);
+  }
+done:
+  return rc;
+}
+
+static void list_free_(dset_list *l) {
+  for (size_t i = 0; i < l->n; i++) {
+    free(l->names[i]);
+  }
+  free(l->names);
+  free(l->seen);
+  memset(l, 0, sizeof *l);
+}
+
+int sagd_h5_datasets(sagd_h5 f, char ***names, size_t *n) {
+  SAGD_ASSERT(f != NULL && names != NULL && n != NULL);
+  *names = NULL;
+  *n = 0;
+  dset_list l;
+  memset(&l, 0, sizeof l);
+  l.f = f;
+  int rc = list_walk_(f, &l);
+  free(l.seen);
+  l.seen = NULL;
+  if (rc != SAGD_OK) {
+    list_free_(&l);
+    return sagd_error_trace(rc, __FILE__, __LINE__, __func__);
+  }
+  *names = l.names;
+  *n = l.n;
+  return SAGD_OK;
+}
+
 int sagd_h5_verify(sagd_h5 f, size_t *ndatasets, size_t *nchecksummed) {
   SAGD_ASSERT(f != NULL);
   dset_list l;
@@ -577,28 +634,7 @@ int sagd_h5_verify(sagd_h5 f, size_t *ndatasets, size_t *nchecksummed) {
   l.f = f;
   int rc = SAGD_OK;
   size_t nck = 0;
-  /* every rank walks the same file in the same (name) order */
-  H5O_info_t root;
-  herr_t walked = H5Oget_info2(f->file, &root, H5O_INFO_BASIC);
-  if (walked >= 0) {
-    walked = list_seen_(&l, root.addr) < 0 ? (l.oom = 1) : list_group_(f->file, &l);
-  }
-  if (l.deep) {
-    SAGD_FAIL_GOTO(
-        rc, done, SAGD_ERR_CORRUPT,
-        "'%s' nests groups deeper than %d at '%s': damaged (a group linked into itself?)", f->path,
-        DSET_WALK_DEPTH, l.path);
-  }
-  if (walked < 0) {
-    rc = l.rc != SAGD_OK ? l.rc
-                         : open_fail_(f, l.fpe, SAGD_ERR_CORRUPT,
-                                      "walk the groups and datasets of", "/", __LINE__,
-                                      __func__);
-    goto done;
-  }
-  if (l.oom) {
-    SAGD_FAIL_GOTO(rc, done, SAGD_ERR_MEM, "cannot list the datasets of '%s'", f->path);
-  }
+  SAGD_TRY(rc, done, list_walk_(f, &l));
   for (size_t i = 0; i < l.n; i++) {
     int fpe = 0;
     hid_t dset = open_guarded_(f, f->file, l.names[i], 1, &fpe);
@@ -641,15 +677,11 @@ int sagd_h5_verify(sagd_h5 f, size_t *ndatasets, size_t *nchecksummed) {
     }
   }
 done:
-  for (size_t i = 0; i < l.n; i++) {
-    free(l.names[i]);
-  }
-  free(l.names);
-  free(l.seen);
-  SAGD_CALL(rc);
   if (ndatasets != NULL) {
-    *ndatasets = l.n;
+    *ndatasets = rc == SAGD_OK ? l.n : 0;
   }
+  list_free_(&l);
+  SAGD_CALL(rc);
   if (nchecksummed != NULL) {
     *nchecksummed = nck;
   }
