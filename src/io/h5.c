@@ -576,8 +576,10 @@ static int list_walk_(sagd_h5 f, dset_list *l) {
   /* every rank walks the same file in the same (name) order */
   H5O_info_t root;
   herr_t walked = H5Oget_info2(f->file, &root, H5O_INFO_BASIC);
-  if (walked >= 0) {
-    walked = list_seen_(l, root.addr) < 0 ? (l->oom = 1) : list_group_(f->file, l);
+  if (walked >= 0 && list_seen_(l, root.addr) < 0) {
+    l->oom = 1;
+  } else if (walked >= 0) {
+    walked = list_group_(f->file, l);
   }
   if (l->deep) {
     SAGD_FAIL_GOTO(
@@ -656,9 +658,7 @@ int sagd_h5_verify(sagd_h5 f, size_t *ndatasets, size_t *nchecksummed) {
       nck++;
     }
     H5Eclear2(H5E_DEFAULT); /* "filter not found" is an answer, not an error */
-    if (dcpl >= 0) {
-      H5Pclose(dcpl);
-    }
+    close_id_(dcpl, H5Pclose);
     H5Dclose(dset);
     /* reading the whole dataset makes HDF5 check every chunk's checksum */
     int nd = 0;
@@ -729,15 +729,9 @@ static int attr_write(sagd_h5 f, const char *group, const char *name, hid_t ftyp
                  "create attribute", name));
   SAGD_TRY(rc, done, H5_OK(H5Awrite(attr, mtype, buf), "write attribute", name));
 done:
-  if (attr >= 0) {
-    H5Aclose(attr);
-  }
-  if (space >= 0) {
-    H5Sclose(space);
-  }
-  if (obj >= 0) {
-    H5Oclose(obj);
-  }
+  close_id_(attr, H5Aclose);
+  close_id_(space, H5Sclose);
+  close_id_(obj, H5Oclose);
   return rc;
 }
 
@@ -756,9 +750,7 @@ int sagd_h5_attr_string(sagd_h5 f, const char *group, const char *name, const ch
            H5_OK(H5Tset_cset(type, H5T_CSET_UTF8), "set the character set of attribute", name));
   rc = attr_write(f, group, name, type, type, value);
 done:
-  if (type >= 0) {
-    H5Tclose(type);
-  }
+  close_id_(type, H5Tclose);
   SAGD_CALL(rc);
   return SAGD_OK;
 }
@@ -805,16 +797,10 @@ static int attr_open(sagd_h5 f, const char *group, const char *name, H5T_class_t
                    expected);
   }
 done:
-  if (space >= 0) {
-    H5Sclose(space);
-  }
+  close_id_(space, H5Sclose);
   if (rc != SAGD_OK) {
-    if (type >= 0) {
-      H5Tclose(type);
-    }
-    if (attr >= 0) {
-      H5Aclose(attr);
-    }
+    close_id_(type, H5Tclose);
+    close_id_(attr, H5Aclose);
     return rc;
   }
   *attr_out = attr;
@@ -858,9 +844,7 @@ int sagd_h5_read_attr_string(sagd_h5 f, const char *group, const char *name, cha
     SAGD_FAIL_GOTO(rc, done, SAGD_ERR_MEM, "cannot allocate attribute '%s' of '%s'", name, f->path);
   }
 done:
-  if (mtype >= 0) {
-    H5Tclose(mtype);
-  }
+  close_id_(mtype, H5Tclose);
   H5Tclose(type);
   H5Aclose(attr);
   if (rc != SAGD_OK) {
@@ -1021,15 +1005,9 @@ done:
 
 /* Close the ids of a transfer; keep rc. */
 static void xfer_close(hid_t dset, hid_t fspace, hid_t mspace) {
-  if (mspace >= 0) {
-    H5Sclose(mspace);
-  }
-  if (fspace >= 0) {
-    H5Sclose(fspace);
-  }
-  if (dset >= 0) {
-    H5Dclose(dset);
-  }
+  close_id_(mspace, H5Sclose);
+  close_id_(fspace, H5Sclose);
+  close_id_(dset, H5Dclose);
 }
 
 int sagd_h5_write(sagd_h5 f, const char *path, int ndims, const size_t *dims,
@@ -1078,9 +1056,7 @@ int sagd_h5_write(sagd_h5 f, const char *path, int ndims, const size_t *dims,
                    "write dataset", path));
   }
 done:
-  if (dcpl >= 0) {
-    H5Pclose(dcpl);
-  }
+  close_id_(dcpl, H5Pclose);
   xfer_close(dset, fspace, mspace);
   SAGD_CALL(rc);
   return SAGD_OK;
@@ -1229,15 +1205,9 @@ static int storage_plausible_(sagd_h5 f, hid_t dset, const char *path, size_t n)
     }
   }
 done:
-  if (space >= 0) {
-    H5Sclose(space);
-  }
-  if (type >= 0) {
-    H5Tclose(type);
-  }
-  if (dcpl >= 0) {
-    H5Pclose(dcpl);
-  }
+  close_id_(space, H5Sclose);
+  close_id_(type, H5Tclose);
+  close_id_(dcpl, H5Pclose);
   return rc;
 }
 
