@@ -120,29 +120,27 @@ static const char *readers_of_(const char *section, const char *key, char *buf, 
  * experiment reads its key; *applied says which. */
 static int set_if_read_(sagd_config cfg, const sagd_experiment_type *exp, const char *a,
                         int *applied) {
+  /* on a scratch config: checked as --set checks it, and the key it assigns tested the way
+   * an experiment's keys are (sagd_config_check_reads), without parsing it again here */
+  static const char *const experiment_key[] = {"run.experiment", NULL};
   sagd_config scratch = NULL;
   SAGD_CALL(sagd_config_create_like(cfg, &scratch));
   int rc = sagd_config_set(scratch, a);
-  sagd_config_destroy(&scratch);
   if (rc != SAGD_OK) { /* "--set S.K=V: why" as --set says it, named as this option */
+    sagd_config_destroy(&scratch);
     char why[1024];
     const char *m = sagd_error_message();
     snprintf(why, sizeof why, "%s", strncmp(m, "--set ", 6) == 0 ? m + 6 : m);
     SAGD_FAIL(rc, "--set-if-read %s", why);
   }
-  char name[128];
-  const size_t n = strcspn(a, "=");
-  snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), a);
-  char *dot = strchr(name, '.');
-  SAGD_ASSERT(dot != NULL); /* sagd_config_set accepted it */
-  *dot = '\0';
-  /* both ends trimmed of blanks, as sagd_config_set does */
-  char *sec = name + strspn(name, " \t"), *key = dot + 1 + strspn(dot + 1, " \t");
-  sec[strcspn(sec, " \t")] = '\0';
-  key[strcspn(key, " \t")] = '\0';
-  SAGD_CHECK(strcmp(sec, "run") != 0 || strcmp(key, "experiment") != 0, SAGD_ERR_CONFIG,
+  const int is_experiment =
+      sagd_config_check_reads(scratch, experiment_key, "run.experiment", NULL) == SAGD_OK;
+  *applied = !is_experiment && exp->reads != NULL &&
+             sagd_config_check_reads(scratch, exp->reads, exp->name, NULL) == SAGD_OK;
+  sagd_error_clear();
+  sagd_config_destroy(&scratch);
+  SAGD_CHECK(!is_experiment, SAGD_ERR_CONFIG,
              "--set-if-read %s: run.experiment chooses the experiment: give it with --set", a);
-  *applied = exp->reads != NULL && sagd_config_key_matches(exp->reads, sec, key);
   if (*applied) {
     SAGD_CALL(sagd_config_set(cfg, a));
   }
