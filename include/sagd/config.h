@@ -45,6 +45,14 @@ typedef struct {
   int neutral;     /**< 1: cannot change a run's results (may differ when resuming) */
 } sagd_config_key;
 
+/** The keys a type reads (a sampler, schedule, optimizer, VAE method: its `keys` member):
+ *  NULL-terminated pointers to rows, NULL when it reads none. A row may be shared by several
+ *  types; the program's key table holds each row once (experiment.h, sagd_config_keys). */
+typedef const sagd_config_key *const *sagd_config_type_keys;
+
+/** 1 if `keys` (may be NULL) holds section.key. */
+int sagd_config_type_reads(sagd_config_type_keys keys, const char *section, const char *key);
+
 typedef struct sagd_config_s *sagd_config;
 
 /** Create a configuration holding the defaults of `keys` (terminated by a {NULL} row).
@@ -81,8 +89,8 @@ int sagd_config_key_matches(const char *const *patterns, const char *section, co
  *  --set must match `reads` (the patterns `reader`, e.g. an experiment, declares it reads);
  *  otherwise SAGD_ERR_CONFIG naming every such key, its value and (through readers_of, may be
  *  NULL) who does read it. On success the getters are restricted to `reads` from then on:
- *  reading an undeclared key is a bug in the declaration and aborts, naming it. `reads` must
- *  outlive cfg. */
+ *  reading an undeclared key is a bug in the declaration and aborts, naming it. cfg keeps a
+ *  copy of `reads` and `reader`. */
 int sagd_config_check_reads(sagd_config cfg, const char *const *reads, const char *reader,
                             const char *(*readers_of)(const char *section, const char *key,
                                                       char *buf, size_t cap));

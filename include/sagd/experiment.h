@@ -51,8 +51,29 @@ typedef struct sagd_experiment_type_s {
 /** The keys every run reads: its identity, progress, watchdog and checkpoints. */
 #define SAGD_EXPERIMENT_COMMON_READS "run.*", "checkpoint.*"
 
-/** Every configuration key the program accepts (terminated by a {NULL} row). */
-extern const sagd_config_key sagd_config_keys[];
+/** Every configuration key the program accepts (terminated by a {NULL} row): the
+ *  experiments' own, then after each key that chooses a type (sagd.sampler, sagd.schedule,
+ *  sagd.optimizer, vae.methods) the keys its types declare (their `keys`), each once. Built
+ *  on the first call; not thread-safe before it. */
+const sagd_config_key *sagd_config_keys(void);
+
+/** The types a key that chooses types names in cfg (sagd.sampler, sagd.schedule,
+ *  sagd.optimizer: one; vae.methods: a list separated by commas or blanks), found in their
+ *  registry, into types[0..*n) (at most cap). An unknown name, a name listed twice or an
+ *  empty list is SAGD_ERR_CONFIG naming the key, the value and the registered choices. */
+int sagd_config_chosen(sagd_config cfg, const char *section, const char *key,
+                       const void **types, size_t cap, size_t *n);
+/** Enough room for the types any key chooses. */
+#define SAGD_CONFIG_CHOSEN_MAX 32
+
+/** The keys a run of `e` with configuration cfg reads: e->reads, plus the keys of every type
+ *  cfg chooses through a key e reads (sagd.sampler = underdamped adds sagd.gamma; overdamped
+ *  adds none). NULL-terminated patterns for sagd_config_check_reads; one block, free() it. */
+int sagd_experiment_reads(const sagd_experiment_type *e, sagd_config cfg, const char ***reads);
+
+/** Who reads section.key, for messages: "read by deconv_vae, mnist_vae; by em_gamma with
+ *  sagd.schedule = constant, em or power" into buf (empty if nothing does). Returns buf. */
+const char *sagd_config_readers(const char *section, const char *key, char *buf, size_t cap);
 
 /** Look up an experiment by name; NULL if unknown. */
 const sagd_experiment_type *sagd_experiment_find(const char *name);

@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 
+#include "sagd/config.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -25,6 +27,8 @@ typedef struct sagd_optimizer_type_s {
   /** One step: theta updated in place (before projection); state is the flat state. */
   void (*step)(const double *hyper, size_t p, double *state, double alpha, const double *g,
                double *theta);
+  /** The config keys it reads when chosen (config.h): adam's sagd.beta1, sagd.beta2. */
+  sagd_config_type_keys keys;
 } sagd_optimizer_type;
 
 extern const sagd_optimizer_type sagd_optimizer_sgd, sagd_optimizer_adam;

@@ -17,6 +17,7 @@
 #ifndef SAGD_SAMPLER_H
 #define SAGD_SAMPLER_H
 
+#include "sagd/config.h"
 #include "sagd/model.h"
 #include "sagd/rng.h"
 
@@ -34,6 +35,8 @@ typedef struct sagd_sampler_type_s {
    *  counter-based generator. */
   void (*update)(sagd_sampler s, const double *grad, size_t i0, size_t nb, double delta,
                  uint32_t stream, uint64_t t, uint64_t k, double *xi, double *rho);
+  /** The config keys it reads when chosen (config.h): the momentum schemes' sagd.gamma. */
+  sagd_config_type_keys keys;
 } sagd_sampler_type;
 
 extern const sagd_sampler_type sagd_sampler_underdamped;

@@ -13,6 +13,8 @@
 
 #include <stdint.h>
 
+#include "sagd/config.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -32,6 +34,9 @@ typedef struct sagd_schedule_type_s {
   double (*delta)(const sagd_schedule_params *p, uint64_t t);
   uint64_t (*length)(const sagd_schedule_params *p, uint64_t t);
   double (*alpha)(const sagd_schedule_params *p, uint64_t t);
+  /** The config keys of the parameters it uses ([sagd] delta = c1, K0 = k0, c2, c, kpow,
+   *  alpha = alpha0, apow); read only when it is chosen (sagd_schedule_from_config). */
+  sagd_config_type_keys keys;
 } sagd_schedule_type;
 
 /** A schedule is a type plus its parameters (a small value; no create/destroy needed). */
@@ -47,6 +52,10 @@ extern const sagd_schedule_type sagd_schedule_constant, sagd_schedule_thm3,
 const sagd_schedule_type *sagd_schedule_type_find(const char *name);
 /** The registry (registry.h): the types, NULL-terminated. */
 const sagd_schedule_type *const *sagd_schedule_type_list(void);
+
+/** The parameters `type` uses, read from their keys in cfg (type->keys); the others 0. */
+void sagd_schedule_from_config(sagd_config cfg, const sagd_schedule_type *type,
+                               sagd_schedule_params *par);
 
 /** Validate the parameters for the type (messages name the bad parameter); 0 if fine. */
 int sagd_schedule_check(const sagd_schedule *s);

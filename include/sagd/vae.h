@@ -122,6 +122,9 @@ typedef struct sagd_vae_method_type_s {
    *  when trains_encoder; may be NULL otherwise), stats (may be NULL). */
   int (*gradient)(sagd_vae v, const double *theta, const double *phi, uint64_t t,
                   double *g_theta, double *g_phi, sagd_vae_stats *stats);
+  /** The config keys it reads when a run lists it (config.h): iwae's iwae.k, hmc's
+   *  hmc.leapfrog. */
+  sagd_config_type_keys keys;
 } sagd_vae_method_type;
 
 extern const sagd_vae_method_type sagd_vae_method_vae, sagd_vae_method_iwae,

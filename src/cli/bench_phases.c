@@ -102,7 +102,7 @@ int sagd_cli_bench_phases(MPI_Comm comm, int argc, char **argv) {
     }
     goto done;
   }
-  if ((err = sagd_config_create(sagd_config_keys, &cfg)) != SAGD_OK ||
+  if ((err = sagd_config_create(sagd_config_keys(), &cfg)) != SAGD_OK ||
       (err = sagd_cli_load_config(cfg, config_path, sets, nsets, &exp)) != SAGD_OK) {
     goto done;
   }

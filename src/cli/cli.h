@@ -23,7 +23,7 @@ typedef struct {
   int if_read;
 } sagd_cli_set;
 
-/* Read CONFIG into cfg (created over sagd_config_keys), apply the --set assignments in order,
+/* Read CONFIG into cfg (created over sagd_config_keys()), apply the --set assignments in order,
  * find run.experiment (SAGD_ERR_CONFIG naming the known ones), then apply the --set-if-read
  * ones whose keys the experiment reads (a note on stderr for the others). A key given a
  * value that the experiment does not read is bad input (SAGD_ERR_CONFIG naming it and who

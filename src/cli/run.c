@@ -53,7 +53,7 @@ static void run_usage_(FILE *out) {
           "again to continue.\n"
           "\n"
           "configuration keys (section.key (type, default): meaning):\n");
-  sagd_config_print_keys(sagd_config_keys, out);
+  sagd_config_print_keys(sagd_config_keys(), out);
 }
 
 /* --resume/--force → info->resume ("auto", "never" or a file), or "done" when DIR/result.h5
@@ -102,18 +102,14 @@ static int start_mode_(sagd_run_info *info, const char *resume, int force) {
   return SAGD_OK;
 }
 
-/* "read by em_gamma, em_plugin" (the experiments that read section.key) into buf. */
-static const char *readers_of_(const char *section, const char *key, char *buf, size_t cap) {
-  size_t len = 0;
-  buf[0] = '\0';
-  for (const sagd_experiment_type *const *e = sagd_experiment_list(); *e != NULL; e++) {
-    if ((*e)->reads != NULL && sagd_config_key_matches((*e)->reads, section, key) &&
-        len + 1 < cap) {
-      const int k = snprintf(buf + len, cap - len, "%s%s", len ? ", " : "read by ", (*e)->name);
-      len = k < 0 ? cap : len + (size_t)k;
-    }
-  }
-  return buf;
+/* Check that every key given a value is read by a run of exp with cfg (its own keys and the
+ * chosen types'), and restrict cfg's getters to those keys. */
+static int check_reads_(sagd_config cfg, const sagd_experiment_type *exp) {
+  const char **reads = NULL;
+  SAGD_CALL(sagd_experiment_reads(exp, cfg, &reads));
+  const int rc = sagd_config_check_reads(cfg, reads, exp->name, sagd_config_readers);
+  free(reads);
+  return rc;
 }
 
 /* A --set-if-read assignment: checked like --set (on a scratch config), applied only when the
@@ -135,10 +131,14 @@ static int set_if_read_(sagd_config cfg, const sagd_experiment_type *exp, const 
   }
   const int is_experiment =
       sagd_config_check_reads(scratch, experiment_key, "run.experiment", NULL) == SAGD_OK;
-  *applied = !is_experiment && exp->reads != NULL &&
-             sagd_config_check_reads(scratch, exp->reads, exp->name, NULL) == SAGD_OK;
+  /* the scratch config holds only this key: the types cfg chooses decide what exp reads */
+  const char **reads = NULL;
+  rc = is_experiment ? SAGD_OK : sagd_experiment_reads(exp, cfg, &reads);
+  *applied = reads != NULL && sagd_config_check_reads(scratch, reads, exp->name, NULL) == SAGD_OK;
+  free(reads);
   sagd_error_clear();
   sagd_config_destroy(&scratch);
+  SAGD_CALL(rc);
   SAGD_CHECK(!is_experiment, SAGD_ERR_CONFIG,
              "--set-if-read %s: run.experiment chooses the experiment: give it with --set", a);
   if (*applied) {
@@ -173,7 +173,7 @@ int sagd_cli_load_config(sagd_config cfg, const char *config_path, const sagd_cl
     }
   }
   /* a key the experiment does not read would be ignored silently: bad input */
-  SAGD_CALL(sagd_config_check_reads(cfg, (*exp)->reads, (*exp)->name, readers_of_));
+  SAGD_CALL(check_reads_(cfg, *exp));
   return SAGD_OK;
 }
 
@@ -201,7 +201,7 @@ static int run_body_(sagd_config *cfgp, sagd_cli_set **setsp, MPI_Comm comm, int
   SAGD_CHECK_MPI(MPI_Comm_size(comm, &size));
   const char *config_path = NULL, *out = NULL, *resume = "auto";
   int quiet = 0, force = 0;
-  SAGD_CALL(sagd_config_create(sagd_config_keys, cfgp));
+  SAGD_CALL(sagd_config_create(sagd_config_keys(), cfgp));
   sagd_config cfg = *cfgp;
 
   /* Options are applied after the file, in command-line order; collect them first. */

@@ -127,7 +127,7 @@ static int tb_read_result_(const char *path, tb_rep *r) {
   SAGD_TRY(rc, done, sagd_h5_read_attr_string(f, "/meta", "experiment", &exp));
   SAGD_TRY(rc, done, sagd_h5_read_attr_int(f, "/meta", "replication", &r->replication));
   SAGD_TRY(rc, done, sagd_h5_read_attr_string(f, "/meta", "config", &cfgtext));
-  SAGD_TRY(rc, done, sagd_config_create(sagd_config_keys, &cfg));
+  SAGD_TRY(rc, done, sagd_config_create(sagd_config_keys(), &cfg));
   SAGD_TRY(rc, done, sagd_config_read_string(cfg, cfgtext, path));
   r->exp = sagd_experiment_find(exp);
   if (r->exp == NULL || r->exp->table_read == NULL) {

@@ -47,8 +47,8 @@ struct sagd_config_s {
   size_t nkeys;
   cfg_value *vals;         /* parallel to keys */
   unsigned char *assigned; /* parallel to keys: given a value by text or --set */
-  const char *const *reads; /* NULL, or the only keys the getters may read (patterns) */
-  const char *reader;       /* who declared `reads` (messages) */
+  char **reads;            /* NULL, or the only keys the getters may read (patterns, owned) */
+  char *reader;            /* who declared `reads` (messages, owned) */
   char *text;               /* cached canonical text, NULL when stale */
 };
 
@@ -522,6 +522,8 @@ void sagd_config_destroy(sagd_config *cfg) {
   }
   free(c->vals);
   free(c->assigned);
+  free(c->reads); /* one block: the pointers and the strings */
+  free(c->reader);
   free(c->text);
   free(c);
   *cfg = NULL;
@@ -908,7 +910,8 @@ static const cfg_value *config_get(sagd_config cfg, const char *section, const c
             type_name(cfg->keys[idx].type), type_name(type));
   }
   SAGD_ASSERT(idx >= 0 && cfg->keys[idx].type == type);
-  if (cfg->reads != NULL && !sagd_config_key_matches(cfg->reads, section, key)) {
+  if (cfg->reads != NULL &&
+      !sagd_config_key_matches((const char *const *)cfg->reads, section, key)) {
     /* a type read a key it does not declare: its list is wrong (a bug, caught by tests) */
     fprintf(stderr, "sagd: internal error: %s reads config key %s.%s, which it does not "
                     "declare among the keys it reads\n", cfg->reader, section, key);
@@ -945,18 +948,39 @@ int sagd_config_check_reads(sagd_config cfg, const char *const *reads, const cha
       readers_of(k->section, k->key, who, sizeof who);
     }
     buf_add(bad, sizeof bad, "%s%s.%s = '%s' (%s)", nbad ? "; " : "", k->section, k->key,
-            cfg->vals[i].text, who[0] ? who : "read by no experiment");
+            cfg->vals[i].text, who[0] ? who : "read by nothing");
     nbad++;
   }
   if (nbad > 0) {
     SAGD_FAIL(SAGD_ERR_CONFIG,
               "%zu key%s set that %s does not read, so %s would have no effect: %s; remove "
-              "%s, or choose the experiment that reads %s (run.experiment)",
+              "%s, or choose what reads %s",
               nbad, nbad == 1 ? " is" : "s are", reader, nbad == 1 ? "it" : "they", bad,
               nbad == 1 ? "it" : "them", nbad == 1 ? "it" : "them");
   }
-  cfg->reads = reads;
-  cfg->reader = reader;
+  /* the config keeps its own copy: one block holding the pointers, then the strings */
+  size_t n = 0, chars = 0;
+  for (; reads[n] != NULL; n++) {
+    chars += strlen(reads[n]) + 1;
+  }
+  char **copy = malloc((n + 1) * sizeof *copy + chars);
+  char *who = strdup(reader);
+  if (copy == NULL || who == NULL) {
+    free(copy);
+    free(who);
+    SAGD_FAIL(SAGD_ERR_MEM, "cannot allocate the list of the %zu keys %s reads", n, reader);
+  }
+  char *text = (char *)(copy + n + 1);
+  for (size_t i = 0; i < n; i++) {
+    const size_t len = strlen(reads[i]) + 1;
+    copy[i] = memcpy(text, reads[i], len);
+    text += len;
+  }
+  copy[n] = NULL;
+  free(cfg->reads);
+  free(cfg->reader);
+  cfg->reads = copy;
+  cfg->reader = who;
   return SAGD_OK;
 }
 
@@ -1162,4 +1186,13 @@ void sagd_config_print_keys(const sagd_config_key *keys, void *FILE_stream) {
               cons[0] != '\0' ? " " : "", cons, def, k->help != NULL ? k->help : "");
     }
   }
+}
+
+int sagd_config_type_reads(sagd_config_type_keys keys, const char *section, const char *key) {
+  for (size_t i = 0; keys != NULL && keys[i] != NULL; i++) {
+    if (strcmp(keys[i]->section, section) == 0 && strcmp(keys[i]->key, key) == 0) {
+      return 1;
+    }
+  }
+  return 0;
 }

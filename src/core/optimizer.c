@@ -105,8 +105,16 @@ static void step_adam_(const double *hyper, size_t p, double *state, double alph
   adam_scalar_(done, p, b1, b2, eps, bc1, bc2, alpha, m, v, g, theta);
 }
 
-const sagd_optimizer_type sagd_optimizer_sgd = {"sgd", state_size_sgd_, step_sgd_};
-const sagd_optimizer_type sagd_optimizer_adam = {"adam", state_size_adam_, step_adam_};
+static const sagd_config_key key_beta1_ = {"sagd", "beta1", SAGD_CFG_REAL, "0.9",
+                                           SAGD_CFG_POSITIVE, "adam beta1 (< 1)", 0};
+static const sagd_config_key key_beta2_ = {"sagd", "beta2", SAGD_CFG_REAL, "0.999",
+                                           SAGD_CFG_POSITIVE, "adam beta2 (< 1)", 0};
+static const sagd_config_key *const adam_keys_[] = {&key_beta1_, &key_beta2_, NULL};
+
+const sagd_optimizer_type sagd_optimizer_sgd = {
+    .name = "sgd", .state_size = state_size_sgd_, .step = step_sgd_, .keys = NULL};
+const sagd_optimizer_type sagd_optimizer_adam = {
+    .name = "adam", .state_size = state_size_adam_, .step = step_adam_, .keys = adam_keys_};
 
 static const sagd_optimizer_type *const optimizer_types_[] = {&sagd_optimizer_sgd,
                                                               &sagd_optimizer_adam, NULL};

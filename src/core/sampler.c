@@ -73,9 +73,17 @@ static void update_overdamped_(sagd_sampler s, const double *grad, size_t i0, si
   }
 }
 
-const sagd_sampler_type sagd_sampler_underdamped = {"underdamped", 1, update_underdamped_};
-const sagd_sampler_type sagd_sampler_symplectic = {"symplectic", 1, update_symplectic_};
-const sagd_sampler_type sagd_sampler_overdamped = {"overdamped", 0, update_overdamped_};
+static const sagd_config_key key_gamma_ = {
+    "sagd", "gamma", SAGD_CFG_REAL, "2", SAGD_CFG_POSITIVE,
+    "friction of the momentum schemes (gamma * sagd.delta < 2)", 0};
+static const sagd_config_key *const momentum_keys_[] = {&key_gamma_, NULL};
+
+const sagd_sampler_type sagd_sampler_underdamped = {
+    .name = "underdamped", .momentum = 1, .update = update_underdamped_, .keys = momentum_keys_};
+const sagd_sampler_type sagd_sampler_symplectic = {
+    .name = "symplectic", .momentum = 1, .update = update_symplectic_, .keys = momentum_keys_};
+const sagd_sampler_type sagd_sampler_overdamped = {
+    .name = "overdamped", .momentum = 0, .update = update_overdamped_, .keys = NULL};
 
 static const sagd_sampler_type *const sampler_types_[] = {
     &sagd_sampler_underdamped, &sagd_sampler_symplectic, &sagd_sampler_overdamped, NULL};

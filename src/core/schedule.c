@@ -86,16 +86,84 @@ static double alpha_power_(const sagd_schedule_params *p, uint64_t t) {
   return p->alpha0 * pow((double)t, -p->apow);
 }
 
-const sagd_schedule_type sagd_schedule_constant = {"constant", delta_constant_,
-                                                   length_constant_, alpha_constant_};
-const sagd_schedule_type sagd_schedule_thm3 = {"thm3", delta_thm3_, length_thm3_,
-                                               alpha_thm3_};
-const sagd_schedule_type sagd_schedule_thm4 = {"thm4", delta_thm4_, length_thm4_,
-                                               alpha_thm4_};
-const sagd_schedule_type sagd_schedule_em = {"em", delta_thm3_, length_em_,
-                                             alpha_constant_};
-const sagd_schedule_type sagd_schedule_power = {"power", delta_thm4_, length_power_,
-                                                alpha_power_};
+/* --- the parameters' config keys ([sagd]), each tied to the field it sets ---------------- */
+static const sagd_config_key key_delta_ = {
+    "sagd", "delta", SAGD_CFG_REAL, "0.1", SAGD_CFG_POSITIVE,
+    "C1: step-size scale delta (deconv_vae, mnist_vae: the Langevin and leapfrog step size)", 0};
+static const sagd_config_key key_k0_ = {
+    "sagd", "K0", SAGD_CFG_INT, "20", SAGD_CFG_NONNEGATIVE,
+    "chain-length offset: constant K_t = K0 (>= 1), em K_t = t + K0, power K0 + ...; "
+    "deconv_vae, mnist_vae: Langevin steps (sagd) and HMC transitions (hmc) per update", 0};
+static const sagd_config_key key_c2_ = {"sagd", "c2", SAGD_CFG_REAL, "1", SAGD_CFG_POSITIVE,
+                                        "C2: chain-length scale", 0};
+static const sagd_config_key key_c_ = {"sagd", "c", SAGD_CFG_REAL, "0.25", SAGD_CFG_NONNEGATIVE,
+                                       "step-size exponent c (chain length t^(2c) for thm4)", 0};
+static const sagd_config_key key_kpow_ = {"sagd", "kpow", SAGD_CFG_REAL, "0.5",
+                                          SAGD_CFG_NONNEGATIVE, "chain-length exponent", 0};
+static const sagd_config_key key_alpha_ = {"sagd", "alpha", SAGD_CFG_REAL, "0.2",
+                                           SAGD_CFG_POSITIVE, "alpha0: learning-rate scale", 0};
+static const sagd_config_key key_apow_ = {"sagd", "apow", SAGD_CFG_REAL, "0",
+                                          SAGD_CFG_NONNEGATIVE, "learning-rate exponent", 0};
+
+static const struct {
+  const sagd_config_key *key;
+  size_t offset;
+} par_of_[] = {{&key_delta_, offsetof(sagd_schedule_params, c1)},
+               {&key_k0_, offsetof(sagd_schedule_params, k0)},
+               {&key_c2_, offsetof(sagd_schedule_params, c2)},
+               {&key_c_, offsetof(sagd_schedule_params, c)},
+               {&key_kpow_, offsetof(sagd_schedule_params, kpow)},
+               {&key_alpha_, offsetof(sagd_schedule_params, alpha0)},
+               {&key_apow_, offsetof(sagd_schedule_params, apow)}};
+
+static const sagd_config_key *const constant_keys_[] = {&key_delta_, &key_k0_, &key_alpha_,
+                                                        NULL};
+static const sagd_config_key *const thm3_keys_[] = {&key_delta_, &key_c2_, &key_alpha_, NULL};
+static const sagd_config_key *const thm4_keys_[] = {&key_delta_, &key_c2_, &key_c_, &key_alpha_,
+                                                    NULL};
+static const sagd_config_key *const power_keys_[] = {
+    &key_delta_, &key_c_, &key_k0_, &key_c2_, &key_kpow_, &key_alpha_, &key_apow_, NULL};
+
+const sagd_schedule_type sagd_schedule_constant = {.name = "constant",
+                                                   .delta = delta_constant_,
+                                                   .length = length_constant_,
+                                                   .alpha = alpha_constant_,
+                                                   .keys = constant_keys_};
+const sagd_schedule_type sagd_schedule_thm3 = {.name = "thm3",
+                                               .delta = delta_thm3_,
+                                               .length = length_thm3_,
+                                               .alpha = alpha_thm3_,
+                                               .keys = thm3_keys_};
+const sagd_schedule_type sagd_schedule_thm4 = {.name = "thm4",
+                                               .delta = delta_thm4_,
+                                               .length = length_thm4_,
+                                               .alpha = alpha_thm4_,
+                                               .keys = thm4_keys_};
+const sagd_schedule_type sagd_schedule_em = {.name = "em",
+                                             .delta = delta_thm3_,
+                                             .length = length_em_,
+                                             .alpha = alpha_constant_,
+                                             .keys = constant_keys_};
+const sagd_schedule_type sagd_schedule_power = {.name = "power",
+                                                .delta = delta_thm4_,
+                                                .length = length_power_,
+                                                .alpha = alpha_power_,
+                                                .keys = power_keys_};
+
+void sagd_schedule_from_config(sagd_config cfg, const sagd_schedule_type *type,
+                               sagd_schedule_params *par) {
+  memset(par, 0, sizeof *par);
+  for (size_t i = 0; type->keys != NULL && type->keys[i] != NULL; i++) {
+    const sagd_config_key *k = type->keys[i];
+    for (size_t j = 0; j < sizeof par_of_ / sizeof par_of_[0]; j++) {
+      if (par_of_[j].key == k) {
+        *(double *)((char *)par + par_of_[j].offset) =
+            k->type == SAGD_CFG_INT ? (double)sagd_config_int(cfg, k->section, k->key)
+                                    : sagd_config_real(cfg, k->section, k->key);
+      }
+    }
+  }
+}
 
 static const sagd_schedule_type *const schedule_types_[] = {
     &sagd_schedule_constant, &sagd_schedule_thm3, &sagd_schedule_thm4, &sagd_schedule_em,

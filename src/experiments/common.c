@@ -15,20 +15,11 @@
 
 int exp_schedule_from_config(sagd_config cfg, sagd_schedule *s) {
   const char *name = sagd_config_string(cfg, "sagd", "schedule");
-  s->type = sagd_schedule_type_find(name);
-  if (s->type == NULL) {
-    char known[256];
-    sagd_registry_names(SAGD_REGISTRY(sagd_schedule_type_list()), known, sizeof known);
-    SAGD_FAIL(SAGD_ERR_CONFIG, "sagd.schedule = '%s': expected one of %s", name, known);
-  }
-  memset(&s->par, 0, sizeof s->par);
-  s->par.c1 = sagd_config_real(cfg, "sagd", "delta");
-  s->par.c2 = sagd_config_real(cfg, "sagd", "c2");
-  s->par.c = sagd_config_real(cfg, "sagd", "c");
-  s->par.k0 = (double)sagd_config_int(cfg, "sagd", "K0");
-  s->par.kpow = sagd_config_real(cfg, "sagd", "kpow");
-  s->par.alpha0 = sagd_config_real(cfg, "sagd", "alpha");
-  s->par.apow = sagd_config_real(cfg, "sagd", "apow");
+  const void *t = NULL;
+  size_t n = 0;
+  SAGD_CALL(sagd_config_chosen(cfg, "sagd", "schedule", &t, 1, &n));
+  s->type = t;
+  sagd_schedule_from_config(cfg, s->type, &s->par);
   int rc = sagd_schedule_check(s);
   if (rc != SAGD_OK) {
     char msg[1024];
@@ -39,14 +30,14 @@ int exp_schedule_from_config(sagd_config cfg, sagd_schedule *s) {
   return SAGD_OK;
 }
 
-int exp_sampler_from_config(sagd_config cfg, const sagd_sampler_type **type) {
-  const char *name = sagd_config_string(cfg, "sagd", "sampler");
-  *type = sagd_sampler_type_find(name);
-  if (*type == NULL) {
-    char known[256];
-    sagd_registry_names(SAGD_REGISTRY(sagd_sampler_type_list()), known, sizeof known);
-    SAGD_FAIL(SAGD_ERR_CONFIG, "sagd.sampler = '%s': expected one of %s", name, known);
-  }
+int exp_sampler_from_config(sagd_config cfg, const sagd_sampler_type **type, double *gamma) {
+  const void *t = NULL;
+  size_t n = 0;
+  SAGD_CALL(sagd_config_chosen(cfg, "sagd", "sampler", &t, 1, &n));
+  *type = t;
+  *gamma = sagd_config_type_reads((*type)->keys, "sagd", "gamma")
+               ? sagd_config_real(cfg, "sagd", "gamma")
+               : 0.0;
   return SAGD_OK;
 }
 
@@ -80,20 +71,32 @@ int exp_theta_box(sagd_config cfg, size_t p, double *theta0, double *lo, double 
   return SAGD_OK;
 }
 
+int exp_optimizer_type_from_config(sagd_config cfg, const sagd_optimizer_type **type,
+                                   sagd_optimizer_options *opt) {
+  const void *t = NULL;
+  size_t n = 0;
+  SAGD_CALL(sagd_config_chosen(cfg, "sagd", "optimizer", &t, 1, &n));
+  *type = t;
+  *opt = (sagd_optimizer_options){0, 0, 1e-8, NULL, NULL}; /* 0: the optimizer's default */
+  const char *betas[2] = {"beta1", "beta2"};
+  double *dst[2] = {&opt->beta1, &opt->beta2};
+  for (int b = 0; b < 2; b++) {
+    if (sagd_config_type_reads((*type)->keys, "sagd", betas[b])) {
+      *dst[b] = sagd_config_real(cfg, "sagd", betas[b]);
+      SAGD_CHECK(*dst[b] < 1, SAGD_ERR_CONFIG, "sagd.%s = %g: expected a value in (0, 1)", betas[b],
+                 *dst[b]);
+    }
+  }
+  return SAGD_OK;
+}
+
 int exp_optimizer_from_config(sagd_config cfg, size_t p, const double *lo, const double *hi,
                               sagd_optimizer *o) {
-  const char *name = sagd_config_string(cfg, "sagd", "optimizer");
-  const sagd_optimizer_type *type = sagd_optimizer_type_find(name);
-  if (type == NULL) {
-    char known[256];
-    sagd_registry_names(SAGD_REGISTRY(sagd_optimizer_type_list()), known, sizeof known);
-    SAGD_FAIL(SAGD_ERR_CONFIG, "sagd.optimizer = '%s': expected one of %s", name, known);
-  }
-  sagd_optimizer_options opt = {sagd_config_real(cfg, "sagd", "beta1"),
-                                sagd_config_real(cfg, "sagd", "beta2"), 1e-8, lo, hi};
-  SAGD_CHECK(opt.beta1 < 1 && opt.beta2 < 1, SAGD_ERR_CONFIG,
-             "sagd.beta1 = %g, sagd.beta2 = %g: expected values in (0, 1)", opt.beta1,
-             opt.beta2);
+  const sagd_optimizer_type *type = NULL;
+  sagd_optimizer_options opt;
+  SAGD_CALL(exp_optimizer_type_from_config(cfg, &type, &opt));
+  opt.lower = lo;
+  opt.upper = hi;
   SAGD_CALL(sagd_optimizer_create(type, p, &opt, o));
   return SAGD_OK;
 }

@@ -15,11 +15,16 @@
 #include "sagd/sampler.h"
 #include "sagd/schedule.h"
 
-/* [sagd] schedule, delta, c2, c, K0, kpow, alpha, apow → a checked schedule. */
+/* [sagd] schedule and the keys of its parameters (schedule.h) → a checked schedule. */
 int exp_schedule_from_config(sagd_config cfg, sagd_schedule *s);
-/* [sagd] sampler → a sampler type (error lists the known ones). */
-int exp_sampler_from_config(sagd_config cfg, const sagd_sampler_type **type);
-/* [sagd] optimizer, beta1, beta2 over the box [lo, hi] (p values each). */
+/* [sagd] sampler → a sampler type (error lists the known ones) and its friction gamma (0 for a
+ * scheme without momentum, which does not read sagd.gamma). */
+int exp_sampler_from_config(sagd_config cfg, const sagd_sampler_type **type, double *gamma);
+/* [sagd] optimizer → its type and options: beta1, beta2 (each in (0, 1)) where it reads them
+ * (adam), no box. */
+int exp_optimizer_type_from_config(sagd_config cfg, const sagd_optimizer_type **type,
+                                   sagd_optimizer_options *opt);
+/* The same, created over the box [lo, hi] (p values each). */
 int exp_optimizer_from_config(sagd_config cfg, size_t p, const double *lo, const double *hi,
                               sagd_optimizer *o);
 /* θ0 and the box [lo, hi] (p values each): in, the model's defaults; out, model.theta0,

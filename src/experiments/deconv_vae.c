@@ -48,7 +48,7 @@ typedef struct {
   size_t nm;
   sagd_vae_options vo;
   const sagd_optimizer_type *otype;
-  double beta1, beta2;
+  sagd_optimizer_options oopt; /* Adam's betas; no box */
   size_t msamples, nodes;
   uint64_t ll_every;
   int loglik; /* 1-D model: true log-likelihood by quadrature */
@@ -70,42 +70,6 @@ static int widths_(sagd_config cfg, const char *key, size_t *w, size_t *nw) {
     w[i] = (size_t)v[i];
   }
   *nw = n;
-  return SAGD_OK;
-}
-
-/* "vae, iwae, hmc, sagd" -> method types (unknown or repeated names are errors). */
-static int methods_(const char *text, dv_config *c) {
-  char known[128];
-  sagd_registry_names(SAGD_REGISTRY(sagd_vae_method_list()), known, sizeof known);
-  c->nm = 0;
-  const char *s = text;
-  while (*s != '\0') {
-    while (*s == ' ' || *s == '\t' || *s == ',') {
-      s++;
-    }
-    if (*s == '\0') {
-      break;
-    }
-    size_t len = strcspn(s, ", \t");
-    char name[32];
-    SAGD_CHECK(len < sizeof name, SAGD_ERR_CONFIG,
-               "vae.methods: '%.*s' is not a method: expected a comma-separated list of %s",
-               (int)len, s, known);
-    memcpy(name, s, len);
-    name[len] = '\0';
-    const sagd_vae_method_type *m = sagd_vae_method_find(name);
-    SAGD_CHECK(m != NULL, SAGD_ERR_CONFIG,
-               "vae.methods: unknown method '%s': expected a comma-separated list of %s", name,
-               known);
-    for (size_t i = 0; i < c->nm; i++) {
-      SAGD_CHECK(c->methods[i] != m, SAGD_ERR_CONFIG, "vae.methods: method '%s' is listed twice",
-                 name);
-    }
-    c->methods[c->nm++] = m;
-    s += len;
-  }
-  SAGD_CHECK(c->nm >= 1, SAGD_ERR_CONFIG,
-             "vae.methods = '%s': expected at least one of %s", text, known);
   return SAGD_OK;
 }
 
@@ -148,14 +112,26 @@ static int read_config_(const sagd_run_info *info, dv_config *c) {
   c->ft_epochs = (uint64_t)sagd_config_int(cfg, "vae", "finetune_epochs");
   c->pre_lr = sagd_config_real(cfg, "vae", "pretrain_lr");
   c->ft_lr = sagd_config_real(cfg, "vae", "finetune_lr");
-  SAGD_CALL(methods_(sagd_config_string(cfg, "vae", "methods"), c));
+  const void *methods[SAGD_VAE_METHODS_MAX];
+  SAGD_CALL(sagd_config_chosen(cfg, "vae", "methods", methods, SAGD_VAE_METHODS_MAX, &c->nm));
+  for (size_t m = 0; m < c->nm; m++) {
+    c->methods[m] = methods[m];
+  }
   c->estimate = sagd_config_bool(cfg, "vae", "estimate");
 
   sagd_vae_options *o = &c->vo;
   SAGD_CALL(exp_vae_options(info, o, &c->batches));
-  o->iwae_k = (size_t)sagd_config_int(cfg, "iwae", "k");
-  o->leapfrog = (size_t)sagd_config_int(cfg, "hmc", "leapfrog");
-  SAGD_CALL(exp_vae_optimizer(cfg, &c->otype, &c->beta1, &c->beta2));
+  o->iwae_k = 1; /* unless a method listed reads them */
+  o->leapfrog = 1;
+  for (size_t m = 0; m < c->nm; m++) {
+    if (sagd_config_type_reads(c->methods[m]->keys, "iwae", "k")) {
+      o->iwae_k = (size_t)sagd_config_int(cfg, "iwae", "k");
+    }
+    if (sagd_config_type_reads(c->methods[m]->keys, "hmc", "leapfrog")) {
+      o->leapfrog = (size_t)sagd_config_int(cfg, "hmc", "leapfrog");
+    }
+  }
+  SAGD_CALL(exp_optimizer_type_from_config(cfg, &c->otype, &c->oopt));
   c->msamples = (size_t)sagd_config_int(cfg, "metrics", "samples");
   c->nodes = (size_t)sagd_config_int(cfg, "metrics", "nodes");
   c->ll_every = (uint64_t)sagd_config_int(cfg, "metrics", "loglik_every");
@@ -742,9 +718,8 @@ static int dv_open_body_(const sagd_run_info *info, dv_config *c, dv_run *R, dou
   SAGD_CALL(sagd_mlp_set_precision(R->enc, c->precision));
   R->pt = sagd_mlp_nparams(R->gen);
   R->pp = sagd_mlp_nparams(R->enc);
-  sagd_optimizer_options oo = {c->beta1, c->beta2, 1e-8, NULL, NULL};
-  SAGD_CALL(sagd_optimizer_create(c->otype, R->pt, &oo, &R->ot));
-  SAGD_CALL(sagd_optimizer_create(c->otype, R->pp, &oo, &R->op));
+  SAGD_CALL(sagd_optimizer_create(c->otype, R->pt, &c->oopt, &R->ot));
+  SAGD_CALL(sagd_optimizer_create(c->otype, R->pp, &c->oopt, &R->op));
   double *x = NULL, *z = NULL;
   SAGD_CALLOC(x, nloc * c->p, "data x");
   SAGD_CALLOC(z, nloc * c->p, "data z");
@@ -920,8 +895,7 @@ static int deconv_vae_bench_(const sagd_run_info *info, const sagd_bench_options
 /* The keys deconv_vae reads (its own, the VAE family's in vae_common.c, the table's). */
 static const char *const deconv_vae_reads_[] = {
     SAGD_EXPERIMENT_COMMON_READS, EXP_VAE_FAMILY_READS, "data.n", "data.dim", "data.truth",
-    "model.generator", "model.encoder", "model.activation", "vae.methods", "iwae.k",
-    "hmc.leapfrog", "metrics.samples", "metrics.nodes", NULL};
+    "model.generator", "model.encoder", "model.activation", "vae.methods", "metrics.samples", "metrics.nodes", NULL};
 
 const sagd_experiment_type sagd_experiment_deconv_vae = {
     .name = "deconv_vae",

@@ -232,7 +232,8 @@ static int em_gamma_body_(const sagd_run_info *info, em_gamma_res *R) {
   sagd_schedule sched;
   SAGD_CALL(exp_schedule_from_config(cfg, &sched));
   const sagd_sampler_type *stype = NULL;
-  SAGD_CALL(exp_sampler_from_config(cfg, &stype));
+  double gamma = 0;
+  SAGD_CALL(exp_sampler_from_config(cfg, &stype, &gamma));
   const char *result = sagd_config_string(cfg, "em", "result");
   SAGD_CHECK(strcmp(result, "last") == 0 || strcmp(result, "average") == 0, SAGD_ERR_CONFIG,
              "em.result = '%s': expected 'last' or 'average'", result);
@@ -266,7 +267,7 @@ static int em_gamma_body_(const sagd_run_info *info, em_gamma_res *R) {
   sagd_shard_range(n, block, info->rank, info->size, &i0, &i1);
   SAGD_CALL(sagd_gamma_model_create(x + i0, n, i0, i1, S, &R->model));
   sagd_model model = R->model;
-  sagd_solver_options so = {C, stype, sagd_config_real(cfg, "sagd", "gamma"), block, info->key};
+  sagd_solver_options so = {C, stype, gamma, block, info->key};
   SAGD_CALL(sagd_solver_create(info->comm, model, &so, &R->solver));
   sagd_solver solver = R->solver;
   SAGD_CALL(sagd_gamma_quad_create(x, n, (size_t)nodes, S, &R->q));
@@ -375,10 +376,8 @@ static int em_gamma_run_(const sagd_run_info *info) {
 static const char *const em_gamma_reads_[] = {
     SAGD_EXPERIMENT_COMMON_READS, "data.n", "data.a", "data.b", "data.shape_scale", "data.file",
     "model.theta0", "model.lower", "model.upper", "em.msteps", "em.updates", "em.result",
-    "exact.enabled", "exact.nodes", "sagd.sampler", "sagd.gamma", "sagd.chains",
-    "sagd.schedule", "sagd.delta", "sagd.K0", "sagd.c2", "sagd.c", "sagd.kpow", "sagd.alpha",
-    "sagd.apow", "sagd.clock", "sagd.burnin", "sagd.optimizer", "sagd.beta1", "sagd.beta2",
-    "sagd.block", NULL};
+    "exact.enabled", "exact.nodes", "sagd.sampler", "sagd.chains",
+    "sagd.schedule", "sagd.clock", "sagd.burnin", "sagd.optimizer", "sagd.block", NULL};
 
 const sagd_experiment_type sagd_experiment_em_gamma = {
     .name = "em_gamma",

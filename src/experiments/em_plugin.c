@@ -155,7 +155,8 @@ static int em_plugin_body_(const sagd_run_info *info, em_plugin_res *R) {
   sagd_schedule sched;
   SAGD_CALL(exp_schedule_from_config(cfg, &sched));
   const sagd_sampler_type *stype = NULL;
-  SAGD_CALL(exp_sampler_from_config(cfg, &stype));
+  double gamma = 0;
+  SAGD_CALL(exp_sampler_from_config(cfg, &stype, &gamma));
   SAGD_CALL(exp_optimizer_from_config(cfg, D.p, lo, hi, &R->opt));
   sagd_optimizer opt = R->opt;
   const char *result = sagd_config_string(cfg, "em", "result");
@@ -187,8 +188,7 @@ static int em_plugin_body_(const sagd_run_info *info, em_plugin_res *R) {
   SAGD_CALL(exp_check_memory(info, items, sizeof items / sizeof items[0]));
   SAGD_CALL(sagd_plugin_model(h, D.i0, D.i1, &R->model));
   sagd_model model = R->model;
-  sagd_solver_options so = {D.C, stype, sagd_config_real(cfg, "sagd", "gamma"), block,
-                            info->key};
+  sagd_solver_options so = {D.C, stype, gamma, block, info->key};
   SAGD_CALL(sagd_solver_create(info->comm, model, &so, &R->solver));
   sagd_solver solver = R->solver;
   loglik_ctx *lc = &R->lc;
@@ -266,9 +266,8 @@ static int em_plugin_run_(const sagd_run_info *info) {
 static const char *const em_plugin_reads_[] = {
     SAGD_EXPERIMENT_COMMON_READS, "data.n", "data.file", "model.plugin", "plugin.params",
     "model.theta0", "model.lower", "model.upper", "em.msteps", "em.updates", "em.result",
-    "em.target", "sagd.sampler", "sagd.gamma", "sagd.chains", "sagd.schedule", "sagd.delta",
-    "sagd.K0", "sagd.c2", "sagd.c", "sagd.kpow", "sagd.alpha", "sagd.apow", "sagd.clock",
-    "sagd.burnin", "sagd.optimizer", "sagd.beta1", "sagd.beta2", "sagd.block", NULL};
+    "em.target", "sagd.sampler", "sagd.chains", "sagd.schedule", "sagd.clock",
+    "sagd.burnin", "sagd.optimizer", "sagd.block", NULL};
 
 const sagd_experiment_type sagd_experiment_em_plugin = {
     .name = "em_plugin",

@@ -1,8 +1,21 @@
-/* Every configuration key sagd accepts: the one place they are declared, typed, defaulted
- * and documented (printed by `sagd run --help`). */
-#include "sagd/experiment.h"
+/* Every configuration key sagd accepts (printed by `sagd run --help`). The experiments' keys
+ * are declared here, typed, defaulted and documented; the keys of a sampler, schedule,
+ * optimizer or VAE method are declared by that type (its `keys` member) and are read only
+ * when a run chooses it. sagd_config_keys() joins the two into the program's key table. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-const sagd_config_key sagd_config_keys[] = {
+#include "sagd/error.h"
+#include "sagd/experiment.h"
+#include "sagd/optimizer.h"
+#include "sagd/registry.h"
+#include "sagd/sampler.h"
+#include "sagd/schedule.h"
+#include "sagd/vae.h"
+
+static const sagd_config_key base_keys_[] = {
     /* [run] */
     {"run", "experiment", SAGD_CFG_STRING, "em_gamma", SAGD_CFG_ANY,
      "experiment to run: em_gamma (automated EM, Figure 1), deconv_vae (debiased VAE, "
@@ -94,29 +107,17 @@ const sagd_config_key sagd_config_keys[] = {
     /* [sagd] */
     {"sagd", "sampler", SAGD_CFG_STRING, "underdamped", SAGD_CFG_ANY,
      "Langevin sampler: underdamped (DESIGN/paper scheme), symplectic (kick then drift: "
-     "O(delta^2) stationary bias on Gaussian targets) or overdamped", 0},
-    {"sagd", "gamma", SAGD_CFG_REAL, "2", SAGD_CFG_POSITIVE,
-     "friction of the underdamped and symplectic schemes", 0},
+     "O(delta^2) stationary bias on Gaussian targets) or overdamped (no momentum)", 0},
     {"sagd", "chains", SAGD_CFG_INT, "1", SAGD_CFG_AT_LEAST_1, "C: chains per data point", 0},
     {"sagd", "schedule", SAGD_CFG_STRING, "em", SAGD_CFG_ANY,
-     "schedule of delta_t, K_t, alpha_t: constant, thm3, thm4, em, power (see README)", 0},
-    {"sagd", "delta", SAGD_CFG_REAL, "0.1", SAGD_CFG_POSITIVE, "C1: step-size scale delta", 0},
-    {"sagd", "K0", SAGD_CFG_INT, "20", SAGD_CFG_NONNEGATIVE,
-     "chain-length offset: em K_t = t + K0; constant K_t = K0 (must be >= 1)", 0},
-    {"sagd", "c2", SAGD_CFG_REAL, "1", SAGD_CFG_POSITIVE, "C2: chain-length scale (thm3, thm4, power)", 0},
-    {"sagd", "c", SAGD_CFG_REAL, "0.25", SAGD_CFG_NONNEGATIVE, "exponent c of thm4 / power", 0},
-    {"sagd", "kpow", SAGD_CFG_REAL, "0.5", SAGD_CFG_NONNEGATIVE, "power: chain-length exponent", 0},
-    {"sagd", "alpha", SAGD_CFG_REAL, "0.2", SAGD_CFG_POSITIVE, "alpha0: learning-rate scale", 0},
-    {"sagd", "apow", SAGD_CFG_REAL, "0", SAGD_CFG_NONNEGATIVE, "power: learning-rate exponent", 0},
+     "schedule of delta_t, K_t, alpha_t (see README)", 0},
     {"sagd", "clock", SAGD_CFG_STRING, "mstep", SAGD_CFG_ANY,
      "em: schedule index t of delta_t, K_t restarts each M-step ('mstep', paper Fig. 1) or "
      "runs over the whole run ('run': delta_t -> 0, K_t -> inf, removes the O(delta) bias)", 0},
     {"sagd", "burnin", SAGD_CFG_INT, "100", SAGD_CFG_NONNEGATIVE,
      "Langevin steps (at delta_1) whenever the target changes", 0},
     {"sagd", "optimizer", SAGD_CFG_STRING, "sgd", SAGD_CFG_ANY,
-     "sgd (projected) or adam (projected)", 0},
-    {"sagd", "beta1", SAGD_CFG_REAL, "0.9", SAGD_CFG_POSITIVE, "adam beta1", 0},
-    {"sagd", "beta2", SAGD_CFG_REAL, "0.999", SAGD_CFG_POSITIVE, "adam beta2", 0},
+     "the update of theta, projected onto the box", 0},
     {"sagd", "reduction", SAGD_CFG_STRING, "prerounded", SAGD_CFG_ANY,
      "deconv_vae: how the blocks' gradients are summed across ranks, bit-identically for "
      "any number of ranks: 'prerounded' (each term rounded onto a grid set by the previous "
@@ -125,10 +126,10 @@ const sagd_config_key sagd_config_keys[] = {
      "dearer)", 0},
     {"sagd", "block", SAGD_CFG_INT, "16", SAGD_CFG_AT_LEAST_1,
      "data points per reduction block (changes the bits of the result, not its law)", 0},
-    /* [vae], [iwae], [hmc], [metrics]: the deconv_vae experiment */
+    /* [vae], [metrics]: the VAE-family experiments */
     {"vae", "methods", SAGD_CFG_STRING, "vae, iwae, hmc, sagd", SAGD_CFG_ANY,
-     "deconv_vae: fine-tuning methods, each from the same pre-trained VAE: vae, iwae, hmc, "
-     "sagd", 0},
+     "deconv_vae: fine-tuning methods, each from the same pre-trained VAE (a comma-separated "
+     "list)", 0},
     {"vae", "pretrain_epochs", SAGD_CFG_INT, "5000", SAGD_CFG_NONNEGATIVE,
      "deconv_vae, mnist_vae: VAE pre-training epochs (Adam)", 0},
     {"vae", "pretrain_lr", SAGD_CFG_REAL, "0.01", SAGD_CFG_POSITIVE,
@@ -147,11 +148,6 @@ const sagd_config_key sagd_config_keys[] = {
      "deconv_vae, mnist_vae: reparameterised samples per point in the ELBO", 0},
     {"vae", "estimate", SAGD_CFG_BOOL, "true", SAGD_CFG_ANY,
      "deconv_vae, mnist_vae: time a few iterations of each phase and print the estimated wall time", 0},
-    {"iwae", "k", SAGD_CFG_INT, "50", SAGD_CFG_AT_LEAST_1,
-     "deconv_vae: importance samples of the IWAE bound", 0},
-    {"hmc", "leapfrog", SAGD_CFG_INT, "5", SAGD_CFG_AT_LEAST_1,
-     "deconv_vae: leapfrog steps L per HMC transition (step size sagd.delta, sagd.K0 "
-     "transitions per update)", 0},
     {"metrics", "samples", SAGD_CFG_INT, "5000", SAGD_CFG_AT_LEAST_1,
      "deconv_vae: generated values h(U) for the KS and W1 distances", 0},
     {"metrics", "nodes", SAGD_CFG_INT, "64", SAGD_CFG_AT_LEAST_1,
@@ -174,3 +170,293 @@ const sagd_config_key sagd_config_keys[] = {
      "write a checkpoint when this many seconds passed since the last one (0: off)", 1},
     {NULL, NULL, SAGD_CFG_STRING, NULL, SAGD_CFG_ANY, NULL, 0},
 };
+
+/* ---- the keys that choose types ------------------------------------------------------------ */
+
+/* A key whose value names a type (or, `many`, a comma-separated list of them): the chosen
+ * types' own keys are read by a run that reads this key. `choices`: its help lists the
+ * registered names. */
+typedef struct {
+  const char *section, *key;
+  const void *const *(*list)(void);
+  sagd_config_type_keys (*keys_of)(const void *type);
+  int many, choices;
+} selector_;
+
+static const void *const *samplers_(void) { return SAGD_REGISTRY(sagd_sampler_type_list()); }
+static const void *const *schedules_(void) { return SAGD_REGISTRY(sagd_schedule_type_list()); }
+static const void *const *optimizers_(void) { return SAGD_REGISTRY(sagd_optimizer_type_list()); }
+static const void *const *methods_(void) { return SAGD_REGISTRY(sagd_vae_method_list()); }
+static sagd_config_type_keys sampler_keys_(const void *t) {
+  return ((const sagd_sampler_type *)t)->keys;
+}
+static sagd_config_type_keys schedule_keys_(const void *t) {
+  return ((const sagd_schedule_type *)t)->keys;
+}
+static sagd_config_type_keys optimizer_keys_(const void *t) {
+  return ((const sagd_optimizer_type *)t)->keys;
+}
+static sagd_config_type_keys method_keys_(const void *t) {
+  return ((const sagd_vae_method_type *)t)->keys;
+}
+
+static const selector_ selectors_[] = {
+    {"sagd", "sampler", samplers_, sampler_keys_, 0, 0},
+    {"sagd", "schedule", schedules_, schedule_keys_, 0, 1},
+    {"sagd", "optimizer", optimizers_, optimizer_keys_, 0, 1},
+    {"vae", "methods", methods_, method_keys_, 1, 1},
+};
+#define NSELECTORS (sizeof selectors_ / sizeof selectors_[0])
+
+static const selector_ *selector_of_(const char *section, const char *key) {
+  for (size_t i = 0; i < NSELECTORS; i++) {
+    if (strcmp(selectors_[i].section, section) == 0 && strcmp(selectors_[i].key, key) == 0) {
+      return &selectors_[i];
+    }
+  }
+  return NULL;
+}
+
+/* "underdamped or symplectic": the types of s that read section.key, into buf. */
+static const char *owners_(const selector_ *s, const char *section, const char *key, char *buf,
+                           size_t cap) {
+  const void *const *list = s->list();
+  size_t len = 0, n = 0, total = 0;
+  for (size_t i = 0; list[i] != NULL; i++) {
+    total += sagd_config_type_reads(s->keys_of(list[i]), section, key);
+  }
+  buf[0] = '\0';
+  for (size_t i = 0; list[i] != NULL && len + 1 < cap; i++) {
+    if (sagd_config_type_reads(s->keys_of(list[i]), section, key)) {
+      n++;
+      const int k = snprintf(buf + len, cap - len, "%s%s",
+                             n == 1 ? "" : (n == total ? " or " : ", "),
+                             sagd_registry_name(list[i]));
+      len = k < 0 ? cap : len + (size_t)k;
+    }
+  }
+  return buf;
+}
+
+/* ---- the program's key table ------------------------------------------------------------- */
+
+#define KEYS_MAX 160
+static sagd_config_key all_[KEYS_MAX + 1]; /* ends with a {NULL} row */
+static size_t nall_;
+
+static int find_(const char *section, const char *key) {
+  for (size_t i = 0; i < nall_; i++) {
+    if (strcmp(all_[i].section, section) == 0 && strcmp(all_[i].key, key) == 0) {
+      return (int)i;
+    }
+  }
+  return -1;
+}
+
+/* A help text built here (kept for the life of the program); `plain` if out of memory. */
+static const char *help_(const char *plain, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static const char *help_(const char *plain, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  const int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  char *h = n >= 0 ? malloc((size_t)n + 1) : NULL;
+  if (h == NULL) {
+    return plain;
+  }
+  va_start(ap, fmt);
+  vsnprintf(h, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  return h;
+}
+
+static void add_(const sagd_config_key *k, const char *help) {
+  if (nall_ >= KEYS_MAX) { /* a bug: the table outgrew its bound */
+    fprintf(stderr, "sagd: internal error: more than %d configuration keys\n", KEYS_MAX);
+    abort();
+  }
+  all_[nall_] = *k;
+  all_[nall_++].help = help;
+}
+
+static void build_(void) {
+  char names[512];
+  for (const sagd_config_key *b = base_keys_; b->section != NULL; b++) {
+    const selector_ *s = selector_of_(b->section, b->key);
+    add_(b, s != NULL && s->choices
+                ? help_(b->help, "%s; %s: %s", b->help, s->many ? "any of" : "one of",
+                        sagd_registry_names(s->list(), names, sizeof names))
+                : b->help);
+    if (s == NULL) {
+      continue;
+    }
+    const void *const *list = s->list();
+    for (size_t t = 0; list[t] != NULL; t++) {
+      sagd_config_type_keys keys = s->keys_of(list[t]);
+      for (size_t i = 0; keys != NULL && keys[i] != NULL; i++) {
+        const sagd_config_key *k = keys[i];
+        const int at = find_(k->section, k->key);
+        if (at >= 0) { /* shared by several types: one row, declared once */
+          if (all_[at].type != k->type || strcmp(all_[at].def, k->def) != 0) {
+            fprintf(stderr, "sagd: internal error: config key %s.%s is declared twice, "
+                            "differently\n", k->section, k->key);
+            abort();
+          }
+          continue;
+        }
+        char who[256];
+        owners_(s, k->section, k->key, who, sizeof who);
+        add_(k, s->many ? help_(k->help, "[with %s in %s.%s] %s", who, b->section, b->key,
+                                k->help)
+                        : help_(k->help, "[%s.%s = %s] %s", b->section, b->key, who, k->help));
+      }
+    }
+  }
+  all_[nall_] = (sagd_config_key){NULL, NULL, SAGD_CFG_STRING, NULL, SAGD_CFG_ANY, NULL, 0};
+}
+
+const sagd_config_key *sagd_config_keys(void) {
+  if (nall_ == 0) {
+    build_();
+  }
+  return all_;
+}
+
+/* ---- what a run reads ------------------------------------------------------------------- */
+
+int sagd_config_chosen(sagd_config cfg, const char *section, const char *key,
+                       const void **types, size_t cap, size_t *n) {
+  const selector_ *sel = selector_of_(section, key);
+  SAGD_ASSERT(sel != NULL);
+  const char *value = sagd_config_string(cfg, section, key);
+  char known[512];
+  sagd_registry_names(sel->list(), known, sizeof known);
+  *n = 0;
+  if (!sel->many) {
+    types[0] = sagd_registry_find(sel->list(), value);
+    SAGD_CHECK(types[0] != NULL, SAGD_ERR_CONFIG, "%s.%s = '%s': expected one of %s", section,
+               key, value, known);
+    *n = 1;
+    return SAGD_OK;
+  }
+  for (const char *p = value;;) { /* names separated by commas or blanks */
+    p += strspn(p, ", \t");
+    if (*p == '\0') {
+      break;
+    }
+    const size_t len = strcspn(p, ", \t");
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)len, p);
+    const void *t = len < sizeof name ? sagd_registry_find(sel->list(), name) : NULL;
+    SAGD_CHECK(t != NULL, SAGD_ERR_CONFIG,
+               "%s.%s: unknown name '%.*s': expected a comma-separated list of %s", section, key,
+               (int)len, p, known);
+    for (size_t i = 0; i < *n; i++) {
+      SAGD_CHECK(types[i] != t, SAGD_ERR_CONFIG, "%s.%s: '%s' is listed twice", section, key,
+                 name);
+    }
+    SAGD_CHECK(*n < cap, SAGD_ERR_CONFIG, "%s.%s = '%s': expected at most %zu names", section,
+               key, value, cap);
+    types[(*n)++] = t;
+    p += len;
+  }
+  SAGD_CHECK(*n >= 1, SAGD_ERR_CONFIG, "%s.%s = '%s': expected at least one of %s", section, key,
+             value, known);
+  return SAGD_OK;
+}
+
+int sagd_experiment_reads(const sagd_experiment_type *e, sagd_config cfg, const char ***out) {
+  *out = NULL;
+  size_t ne = 0;
+  while (e->reads != NULL && e->reads[ne] != NULL) {
+    ne++;
+  }
+  /* one block: the pointers, then the "section.key" texts of the chosen types' keys */
+  const size_t nmax = ne + KEYS_MAX + 1, textmax = (size_t)KEYS_MAX * 80;
+  const char **r = malloc(nmax * sizeof *r + textmax);
+  SAGD_CHECK(r != NULL, SAGD_ERR_MEM, "cannot allocate the list of the keys %s reads", e->name);
+  char *text = (char *)(r + nmax), *end = text + textmax;
+  size_t n = 0;
+  for (; n < ne; n++) {
+    r[n] = e->reads[n];
+  }
+  for (size_t s = 0; s < NSELECTORS && e->reads != NULL; s++) {
+    const selector_ *sel = &selectors_[s];
+    if (!sagd_config_key_matches(e->reads, sel->section, sel->key)) {
+      continue;
+    }
+    const void *types[SAGD_CONFIG_CHOSEN_MAX];
+    size_t nt = 0;
+    const int rc = sagd_config_chosen(cfg, sel->section, sel->key, types, SAGD_CONFIG_CHOSEN_MAX,
+                                      &nt);
+    if (rc != SAGD_OK) {
+      free(r);
+      return rc;
+    }
+    for (size_t t = 0; t < nt; t++) {
+      sagd_config_type_keys keys = sel->keys_of(types[t]);
+      for (size_t k = 0; keys != NULL && keys[k] != NULL && n + 1 < nmax; k++) {
+        const int len = snprintf(text, (size_t)(end - text), "%s.%s", keys[k]->section,
+                                 keys[k]->key);
+        if (len < 0 || len >= end - text) {
+          break;
+        }
+        r[n++] = text;
+        text += len + 1;
+      }
+    }
+  }
+  r[n] = NULL;
+  *out = r;
+  return SAGD_OK;
+}
+
+/* Append the experiments that read section.key (directly, or as the key of a selector) to
+ * buf as "a, b"; returns how many. */
+static size_t readers_add_(const char *section, const char *key, char *buf, size_t cap,
+                           size_t *len) {
+  size_t n = 0;
+  for (const sagd_experiment_type *const *e = sagd_experiment_list(); *e != NULL; e++) {
+    if ((*e)->reads != NULL && sagd_config_key_matches((*e)->reads, section, key) &&
+        *len + 1 < cap) {
+      const int k = snprintf(buf + *len, cap - *len, "%s%s", n ? ", " : "", (*e)->name);
+      *len = k < 0 ? cap : *len + (size_t)k;
+      n++;
+    }
+  }
+  return n;
+}
+
+const char *sagd_config_readers(const char *section, const char *key, char *buf, size_t cap) {
+  size_t len = 0;
+  buf[0] = '\0';
+#define READERS_TEXT_(...)                                        \
+  do {                                                            \
+    if (len + 1 < cap) {                                          \
+      const int k_ = snprintf(buf + len, cap - len, __VA_ARGS__); \
+      len = k_ < 0 ? cap : len + (size_t)k_;                      \
+    }                                                             \
+  } while (0)
+  READERS_TEXT_("read by ");
+  const size_t direct = readers_add_(section, key, buf, cap, &len);
+  for (size_t s = 0; s < NSELECTORS; s++) {
+    const selector_ *sel = &selectors_[s];
+    char who[256];
+    if (owners_(sel, section, key, who, sizeof who)[0] == '\0') {
+      continue;
+    }
+    READERS_TEXT_("%s", len > strlen("read by ") ? "; by " : "");
+    readers_add_(sel->section, sel->key, buf, cap, &len);
+    if (sel->many) {
+      READERS_TEXT_(" with %s in %s.%s", who, sel->section, sel->key);
+    } else {
+      READERS_TEXT_(" with %s.%s = %s", sel->section, sel->key, who);
+    }
+  }
+#undef READERS_TEXT_
+  if (direct == 0 && len == strlen("read by ")) {
+    buf[0] = '\0'; /* nothing reads it */
+  }
+  return buf;
+}

@@ -47,7 +47,7 @@ typedef struct {
   double lr[MV_NPHASE];
   sagd_vae_options vo;
   const sagd_optimizer_type *otype;
-  double beta1, beta2;
+  sagd_optimizer_options oopt; /* Adam's betas; no box */
   size_t S;
   uint64_t ll_every;
   int estimate, every;
@@ -85,7 +85,7 @@ static int read_config_(const sagd_run_info *info, mv_config *c) {
   SAGD_CALL(exp_vae_options(info, o, &c->batches));
   o->iwae_k = 1;
   o->leapfrog = 1;
-  SAGD_CALL(exp_vae_optimizer(cfg, &c->otype, &c->beta1, &c->beta2));
+  SAGD_CALL(exp_optimizer_type_from_config(cfg, &c->otype, &c->oopt));
   c->S = (size_t)sagd_config_int(cfg, "metrics", "is_samples");
   c->ll_every = (uint64_t)sagd_config_int(cfg, "metrics", "loglik_every");
   SAGD_CALL(exp_progress_every(cfg, &c->every));
@@ -624,9 +624,8 @@ static int open_(const sagd_run_info *info, mv_run *R) {
   SAGD_CALL(sagd_mlp_set_precision(R->enc, c->precision));
   R->pt = sagd_mlp_nparams(R->gen);
   R->pp = sagd_mlp_nparams(R->enc);
-  sagd_optimizer_options oo = {c->beta1, c->beta2, 1e-8, NULL, NULL};
-  SAGD_CALL(sagd_optimizer_create(c->otype, R->pt, &oo, &R->ot));
-  SAGD_CALL(sagd_optimizer_create(c->otype, R->pp, &oo, &R->op));
+  SAGD_CALL(sagd_optimizer_create(c->otype, R->pt, &c->oopt, &R->ot));
+  SAGD_CALL(sagd_optimizer_create(c->otype, R->pp, &c->oopt, &R->op));
   const size_t nloc = R->i1 - R->i0, ntl = R->t1 - R->t0;
   SAGD_CALLOC(R->x, (nloc > 0 ? nloc : 1) * c->p, "training images");
   SAGD_CALLOC(R->xt, (ntl > 0 ? ntl : 1) * c->p, "test images");

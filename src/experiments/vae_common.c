@@ -31,8 +31,7 @@ int exp_vae_options(const sagd_run_info *info, sagd_vae_options *o, uint64_t *ba
                  ? "Langevin steps (sagd) and HMC transitions (hmc)"
                  : "Langevin steps");
   o->K = (uint64_t)K;
-  o->gamma = sagd_config_real(cfg, "sagd", "gamma");
-  SAGD_CALL(exp_sampler_from_config(cfg, &o->sampler));
+  SAGD_CALL(exp_sampler_from_config(cfg, &o->sampler, &o->gamma));
   o->key = info->key;
   const char *red = sagd_config_string(cfg, "sagd", "reduction");
   SAGD_CHECK(strcmp(red, "prerounded") == 0 || strcmp(red, "exact") == 0, SAGD_ERR_CONFIG,
@@ -42,18 +41,6 @@ int exp_vae_options(const sagd_run_info *info, sagd_vae_options *o, uint64_t *ba
              "sagd.gamma * sagd.delta = %g: expected < 2 (the underdamped momentum decay "
              "1 - gamma*delta must stay above -1)",
              o->gamma * o->delta);
-  return SAGD_OK;
-}
-
-int exp_vae_optimizer(sagd_config cfg, const sagd_optimizer_type **type, double *beta1,
-                      double *beta2) {
-  const char *on = sagd_config_string(cfg, "sagd", "optimizer");
-  *type = sagd_optimizer_type_find(on);
-  SAGD_CHECK(*type != NULL, SAGD_ERR_CONFIG, "sagd.optimizer = '%s': expected sgd or adam", on);
-  *beta1 = sagd_config_real(cfg, "sagd", "beta1");
-  *beta2 = sagd_config_real(cfg, "sagd", "beta2");
-  SAGD_CHECK(*beta1 < 1 && *beta2 < 1, SAGD_ERR_CONFIG,
-             "sagd.beta1 = %g, sagd.beta2 = %g: expected values in (0, 1)", *beta1, *beta2);
   return SAGD_OK;
 }
 

@@ -14,20 +14,17 @@
 
 /* The keys every VAE-family experiment reads through the functions below and its phases:
  * part of each one's `reads` (experiment.h). */
-#define EXP_VAE_FAMILY_READS                                                                \
-  "model.likelihood", "model.precision", "vae.pretrain_epochs", "vae.pretrain_lr",          \
-      "vae.finetune_epochs", "vae.finetune_lr", "vae.batches", "vae.samples", "vae.estimate", \
-      "metrics.loglik_every", "sagd.sampler", "sagd.gamma", "sagd.chains", "sagd.delta",     \
-      "sagd.K0", "sagd.optimizer", "sagd.beta1", "sagd.beta2", "sagd.reduction", "sagd.block"
+#define EXP_VAE_FAMILY_READS                                                                       \
+  "model.likelihood", "model.precision", "vae.pretrain_epochs", "vae.pretrain_lr",                 \
+      "vae.finetune_epochs", "vae.finetune_lr", "vae.batches", "vae.samples", "vae.estimate",      \
+      "metrics.loglik_every", "sagd.sampler", "sagd.chains", "sagd.delta", "sagd.K0",              \
+      "sagd.optimizer", "sagd.reduction", "sagd.block"
 
 /* The VAE options from [sagd] block, chains, delta, K0 (the chain length, >= 1), gamma
  * (gamma * delta < 2), sampler, reduction and [vae] batches (<= block), samples; the key
  * from the run. Also returns vae.batches. iwae_k, leapfrog and the likelihood are the
  * caller's. Messages name the keys. */
 int exp_vae_options(const sagd_run_info *info, sagd_vae_options *o, uint64_t *batches);
-/* [sagd] optimizer, beta1, beta2 (each in (0, 1)). */
-int exp_vae_optimizer(sagd_config cfg, const sagd_optimizer_type **type, double *beta1,
-                      double *beta2);
 /* [model] precision: double or single. */
 int exp_vae_precision(sagd_config cfg, sagd_precision *prec);
 /* One phase's trace: per update the objective, |g|, the HMC acceptance and the wall time;

@@ -695,12 +695,39 @@ static int grad_sagd_(sagd_vae v, const double *theta, const double *phi, uint64
   return SAGD_OK;
 }
 
-const sagd_vae_method_type sagd_vae_method_vae = {"vae", "VAE", 1, start_none_,
-                                                  sagd_vae_elbo_grad};
-const sagd_vae_method_type sagd_vae_method_iwae = {"iwae", "IWAE", 1, start_none_,
-                                                   sagd_vae_iwae_grad};
-const sagd_vae_method_type sagd_vae_method_hmc = {"hmc", "HMC", 0, start_none_, grad_hmc_};
-const sagd_vae_method_type sagd_vae_method_sagd = {"sagd", "SAGD", 0, start_sagd_, grad_sagd_};
+static const sagd_config_key key_iwae_k_ = {"iwae", "k", SAGD_CFG_INT, "50", SAGD_CFG_AT_LEAST_1,
+                                            "importance samples of the IWAE bound", 0};
+static const sagd_config_key *const iwae_keys_[] = {&key_iwae_k_, NULL};
+static const sagd_config_key key_leapfrog_ = {
+    "hmc", "leapfrog", SAGD_CFG_INT, "5", SAGD_CFG_AT_LEAST_1,
+    "leapfrog steps L per HMC transition (step size sagd.delta, sagd.K0 transitions per "
+    "update)", 0};
+static const sagd_config_key *const hmc_keys_[] = {&key_leapfrog_, NULL};
+
+const sagd_vae_method_type sagd_vae_method_vae = {.name = "vae",
+                                                  .label = "VAE",
+                                                  .trains_encoder = 1,
+                                                  .start = start_none_,
+                                                  .gradient = sagd_vae_elbo_grad,
+                                                  .keys = NULL};
+const sagd_vae_method_type sagd_vae_method_iwae = {.name = "iwae",
+                                                   .label = "IWAE",
+                                                   .trains_encoder = 1,
+                                                   .start = start_none_,
+                                                   .gradient = sagd_vae_iwae_grad,
+                                                   .keys = iwae_keys_};
+const sagd_vae_method_type sagd_vae_method_hmc = {.name = "hmc",
+                                                  .label = "HMC",
+                                                  .trains_encoder = 0,
+                                                  .start = start_none_,
+                                                  .gradient = grad_hmc_,
+                                                  .keys = hmc_keys_};
+const sagd_vae_method_type sagd_vae_method_sagd = {.name = "sagd",
+                                                   .label = "SAGD",
+                                                   .trains_encoder = 0,
+                                                   .start = start_sagd_,
+                                                   .gradient = grad_sagd_,
+                                                   .keys = NULL};
 
 static const sagd_vae_method_type *const methods_[] = {
     &sagd_vae_method_vae, &sagd_vae_method_iwae, &sagd_vae_method_hmc, &sagd_vae_method_sagd,

@@ -60,7 +60,7 @@ int main(int argc, char **argv) {
   }
   MPI_Bcast(dir, sizeof dir, MPI_CHAR, 0, MPI_COMM_WORLD);
   sagd_config cfg = NULL;
-  REQUIRE_OK(sagd_config_create(sagd_config_keys, &cfg));
+  REQUIRE_OK(sagd_config_create(sagd_config_keys(), &cfg));
   REQUIRE_OK(sagd_config_set(cfg, "checkpoint.every=0"));
   REQUIRE_OK(sagd_config_set(cfg, "checkpoint.seconds=0"));
   sagd_run_info info;

@@ -93,7 +93,7 @@ static int toy_is_(const toy *t, double salt) {
 
 static sagd_config cfg_(const char *every, const char *seconds, const char *extra) {
   sagd_config cfg = NULL;
-  REQUIRE_OK(sagd_config_create(sagd_config_keys, &cfg));
+  REQUIRE_OK(sagd_config_create(sagd_config_keys(), &cfg));
   char a[64];
   snprintf(a, sizeof a, "checkpoint.every=%s", every);
   REQUIRE_OK(sagd_config_set(cfg, a));

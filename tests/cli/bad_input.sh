@@ -34,8 +34,12 @@ expect_bad "non-numeric data" "abc" "$cfg" --set data.file="$TMP/nan.txt"
 expect_bad "missing data file" "nothere.txt" "$cfg" --set data.file="$TMP/nothere.txt"
 expect_bad "malformed --set" "sagd.delta" "$cfg" --set sagd.delta
 expect_bad "unknown experiment" "nosuch" "$cfg" --set run.experiment=nosuch
-expect_bad "unknown sampler" "sagd.sampler" "$cfg" --set sagd.sampler=hamiltonian
-expect_bad "unknown schedule" "sagd.schedule" "$cfg" --set sagd.schedule=cosine
+expect_bad "unknown sampler" "sagd.sampler = 'hamiltonian': expected one of underdamped, symplectic, overdamped" \
+  "$cfg" --set sagd.sampler=hamiltonian
+expect_bad "unknown schedule" "sagd.schedule = 'cosine': expected one of constant, thm3, thm4, em, power" \
+  "$cfg" --set sagd.schedule=cosine
+expect_bad "unknown optimizer" "sagd.optimizer = 'lbfgs': expected one of sgd, adam" \
+  "$cfg" --set sagd.optimizer=lbfgs
 expect_bad "theta0 wrong length" "model.theta0" "$cfg" --set model.theta0=1,2,3
 expect_bad "too few quadrature nodes" "exact.nodes" "$cfg" --set exact.nodes=10
 expect_bad "replication beyond the RNG's 48 bits" "run.replication = 281474976710656: expected a number below 2^48" \
@@ -54,7 +58,19 @@ expect_bad "a deconv_vae key on em_gamma" "vae.methods = 'sagd' (read by deconv_
 expect_bad "an em_gamma key on deconv_vae" "sagd.schedule = 'thm3' (read by em_gamma, em_plugin)" \
   "$SRC/data/table1-exp.ini" --set sagd.schedule=thm3
 printf '[run]\nexperiment = em_gamma\n[hmc]\nleapfrog = 3\n' > "$TMP/unread.ini"
-expect_bad "an unread key in the file" "hmc.leapfrog = '3' (read by deconv_vae)" "$TMP/unread.ini"
+expect_bad "an unread key in the file" "hmc.leapfrog = '3' (read by deconv_vae with hmc in vae.methods)" "$TMP/unread.ini"
+# a type's own keys are read only when the run chooses that type
+expect_bad "friction without momentum" \
+  "sagd.gamma = '2' (read by deconv_vae, em_gamma, mnist_vae, em_plugin with sagd.sampler = underdamped or symplectic)" \
+  "$cfg" --set sagd.sampler=overdamped
+expect_bad "adam's betas with sgd" "sagd.beta1 = '0.8' (read by deconv_vae, em_gamma, mnist_vae, em_plugin with sagd.optimizer = adam)" \
+  "$cfg" --set sagd.beta1=0.8
+expect_bad "a schedule parameter the schedule does not use" \
+  "sagd.c2 = '2' (read by em_gamma, em_plugin with sagd.schedule = thm3, thm4 or power)" "$cfg" --set sagd.c2=2
+expect_bad "iwae.k without the iwae method" "iwae.k = '50' (read by deconv_vae with iwae in vae.methods)" \
+  "$SRC/data/table1-exp.ini" --set vae.methods=vae,sagd
+expect_bad "a method list with a blank-separated unknown name" "vae.methods: unknown name 'gibbs'" \
+  "$SRC/data/table1-exp.ini" --set "vae.methods=vae gibbs"
 expect_bad "--set-if-read checks the key" "--set-if-read sagd.deltaa=1: unknown key 'deltaa'" \
   "$cfg" --set-if-read sagd.deltaa=1
 # --set-if-read: applied where read, a note where not
@@ -82,4 +98,14 @@ mkdir -p "$TMP/keep" && echo precious > "$TMP/keep/result.h5"
 sagd_np 2 run "$cfg" --out "$TMP/keep" --set sagd.delta=-1 --quiet 2> /dev/null
 [ "$(cat "$TMP/keep/result.h5")" = precious ] && [ "$(ls "$TMP/keep")" = result.h5 ] \
   && pass "existing result untouched by a failed run" || fail "existing result was touched"
+# --help lists each key once; a type's own keys are shown with the types that read them
+sagd_np 1 run --help > "$TMP/help.txt" 2>&1
+if [ "$(grep -c '^  sagd.gamma ' "$TMP/help.txt")" = 1 ] \
+   && grep -q '^  sagd.gamma .*\[sagd.sampler = underdamped or symplectic\]' "$TMP/help.txt" \
+   && grep -q '^  iwae.k .*\[with iwae in vae.methods\]' "$TMP/help.txt" \
+   && grep -q '^  vae.methods .*any of: vae, iwae, hmc, sagd' "$TMP/help.txt"; then
+  pass "--help: each key once, the types' keys with their owners, choices from the registries"
+else
+  fail "--help"; grep -E '^  (sagd.gamma|iwae.k|vae.methods) ' "$TMP/help.txt"
+fi
 finish

@@ -19,7 +19,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 }
 
 static void read_back_(sagd_config cfg) {
-  for (const sagd_config_key *k = sagd_config_keys; k->section != NULL; k++) {
+  for (const sagd_config_key *k = sagd_config_keys(); k->section != NULL; k++) {
     switch (k->type) {
     case SAGD_CFG_INT:
       (void)sagd_config_int(cfg, k->section, k->key);
@@ -55,8 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   memcpy(text, data + 1, size - 1);
   text[size - 1] = '\0';
   sagd_config cfg = NULL, def = NULL;
-  if (sagd_config_create(sagd_config_keys, &cfg) != SAGD_OK ||
-      sagd_config_create(sagd_config_keys, &def) != SAGD_OK) {
+  if (sagd_config_create(sagd_config_keys(), &cfg) != SAGD_OK ||
+      sagd_config_create(sagd_config_keys(), &def) != SAGD_OK) {
     abort();
   }
   int rc = SAGD_OK;
