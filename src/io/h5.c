@@ -1062,38 +1062,51 @@ done:
   return SAGD_OK;
 }
 
+/* This rank's part of a row-distributed write or read: rows [row0, row0 + nrows) of a
+ * [global_rows x cols] dataset, with data for them (this rank's verdict, to be agreed). */
+static int rows_check_(sagd_h5 f, const char *path, size_t global_rows, size_t row0,
+                       size_t nrows, size_t cols, const void *data) {
+  if (row0 > global_rows || nrows > global_rows - row0) {
+    return sagd_error_set(SAGD_ERR_ARG, __FILE__, __LINE__, __func__,
+                          "dataset '%s' in '%s': rows [%zu, %zu) are outside [0, %zu)", path,
+                          f->path, row0, row0 + nrows, global_rows);
+  }
+  if (nrows > 0 && cols > 0 && data == NULL) {
+    return sagd_error_set(SAGD_ERR_ARG, __FILE__, __LINE__, __func__,
+                          "dataset '%s' in '%s': NULL data for %zu rows", path, f->path, nrows);
+  }
+  return SAGD_OK;
+}
+
+/* The file and memory dataspaces selecting those rows (nothing when there are none). */
+static int rows_select_(sagd_h5 f, hid_t dset, const char *path, size_t row0, size_t nrows, size_t cols,
+                        hid_t *fspace, hid_t *mspace) {
+  hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)nrows, (hsize_t)cols};
+  SAGD_CALL(H5_OK(*fspace = H5Dget_space(dset), "get the dataspace of dataset", path));
+  SAGD_CALL(H5_OK(*mspace = H5Screate_simple(2, count, NULL), "create a memory dataspace for",
+                  path));
+  if (nrows > 0 && cols > 0) {
+    SAGD_CALL(H5_OK(H5Sselect_hyperslab(*fspace, H5S_SELECT_SET, start, NULL, count, NULL),
+                    "select rows of dataset", path));
+  } else {
+    SAGD_CALL(H5_OK(H5Sselect_none(*fspace), "select nothing in dataset", path));
+    SAGD_CALL(H5_OK(H5Sselect_none(*mspace), "select nothing in dataset", path));
+  }
+  return SAGD_OK;
+}
+
 int sagd_h5_write_rows(sagd_h5 f, const char *path, size_t global_rows, size_t cols,
                        size_t row0, size_t nrows, const double *data) {
   SAGD_ASSERT(f != NULL);
   CHECK_PATH(f, path, 0);
-  int local = SAGD_OK;
-  if (row0 > global_rows || nrows > global_rows - row0) {
-    local = sagd_error_set(SAGD_ERR_ARG, __FILE__, __LINE__, __func__,
-                           "dataset '%s' in '%s': rows [%zu, %zu) are outside [0, %zu)", path,
-                           f->path, row0, row0 + nrows, global_rows);
-  } else if (nrows > 0 && cols > 0 && data == NULL) {
-    local = sagd_error_set(SAGD_ERR_ARG, __FILE__, __LINE__, __func__,
-                           "dataset '%s' in '%s': NULL data for %zu rows", path, f->path,
-                           nrows);
-  }
+  const int local = rows_check_(f, path, global_rows, row0, nrows, cols, data);
   SAGD_CALL(h5_agree(f, local, "write dataset", path));
   hsize_t hd[2] = {(hsize_t)global_rows, (hsize_t)cols};
-  hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)nrows, (hsize_t)cols};
   static const double none = 0;
   int rc = SAGD_OK;
   hid_t dset = H5I_INVALID_HID, fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
   SAGD_CALL(dset_open_or_create(f, path, 2, hd, &dset));
-  SAGD_TRY(rc, done, H5_OK(fspace = H5Dget_space(dset), "get the dataspace of dataset", path));
-  SAGD_TRY(rc, done,
-           H5_OK(mspace = H5Screate_simple(2, count, NULL), "create a memory dataspace for", path));
-  if (nrows > 0 && cols > 0) {
-    SAGD_TRY(rc, done,
-             H5_OK(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL),
-                   "select rows of dataset", path));
-  } else {
-    SAGD_TRY(rc, done, H5_OK(H5Sselect_none(fspace), "select nothing in dataset", path));
-    SAGD_TRY(rc, done, H5_OK(H5Sselect_none(mspace), "select nothing in dataset", path));
-  }
+  SAGD_TRY(rc, done, rows_select_(f, dset, path, row0, nrows, cols, &fspace, &mspace));
   if (global_rows > 0 && cols > 0) { /* an empty dataset has no storage (same on all ranks) */
     SAGD_TRY(rc, done,
              H5_OK(H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, f->dxpl,
@@ -1302,34 +1315,14 @@ int sagd_h5_read_rows(sagd_h5 f, const char *path, size_t row0, size_t nrows, si
                    "dataset '%s' in '%s' has shape %s: expected [rows, %zu]", path, f->path, a,
                    cols);
   }
-  int local = SAGD_OK;
-  size_t grows = (size_t)hd[0];
-  if (row0 > grows || nrows > grows - row0) {
-    local = sagd_error_set(SAGD_ERR_ARG, __FILE__, __LINE__, __func__,
-                           "dataset '%s' in '%s': rows [%zu, %zu) are outside [0, %zu)", path,
-                           f->path, row0, row0 + nrows, grows);
-  } else if (nrows > 0 && cols > 0 && data == NULL) {
-    local = sagd_error_set(SAGD_ERR_ARG, __FILE__, __LINE__, __func__,
-                           "dataset '%s' in '%s': NULL buffer for %zu rows", path, f->path,
-                           nrows);
-  }
+  const size_t grows = (size_t)hd[0];
+  const int local = rows_check_(f, path, grows, row0, nrows, cols, data);
   rc = h5_agree(f, local, "read dataset", path);
   if (rc != SAGD_OK) {
     goto done;
   }
-  hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)nrows, (hsize_t)cols};
   double none = 0;
-  SAGD_TRY(rc, done, H5_OK(fspace = H5Dget_space(dset), "get the dataspace of dataset", path));
-  SAGD_TRY(rc, done,
-           H5_OK(mspace = H5Screate_simple(2, count, NULL), "create a memory dataspace for", path));
-  if (nrows > 0 && cols > 0) {
-    SAGD_TRY(rc, done,
-             H5_OK(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL),
-                   "select rows of dataset", path));
-  } else {
-    SAGD_TRY(rc, done, H5_OK(H5Sselect_none(fspace), "select nothing in dataset", path));
-    SAGD_TRY(rc, done, H5_OK(H5Sselect_none(mspace), "select nothing in dataset", path));
-  }
+  SAGD_TRY(rc, done, rows_select_(f, dset, path, row0, nrows, cols, &fspace, &mspace));
   if (grows > 0 && cols > 0) {
     SAGD_TRY(rc, done, storage_plausible_(f, dset, path, grows * cols));
     SAGD_TRY(rc, done,
