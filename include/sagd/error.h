@@ -12,6 +12,7 @@
 #define SAGD_ERROR_H
 
 #include <mpi.h>
+#include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -71,6 +72,11 @@ const char *sagd_error_message_full(void);
 
 /** Forget the current error. */
 void sagd_error_clear(void);
+
+/** Append printf-formatted text to the NUL-terminated string in buf (cap bytes in all),
+ *  truncating what does not fit: how messages listing several items are built. */
+void sagd_text_append(char *buf, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /** Propagate a failing call's code with file:line context. */
 #define SAGD_CALL(expr)                                                        \

@@ -53,6 +53,11 @@ typedef struct sagd_rng_gsl_s *sagd_rng_gsl;
 int sagd_rng_gsl_create(sagd_rng_gsl *r);
 /** Free it; accepts NULL and sets *r to NULL. */
 void sagd_rng_gsl_destroy(sagd_rng_gsl *r);
+/** The start of every per-point data generator: points [i_begin, i_end) must be a range and
+ *  x (their values) given when it is not empty (SAGD_ERR_ARG naming `who` otherwise); then a
+ *  generator, which the caller resets per point (key, SAGD_STREAM_DATA, i) and destroys. */
+int sagd_rng_gsl_for_points(const char *who, size_t i_begin, size_t i_end, const void *x,
+                            sagd_rng_gsl *r);
 /** Position the generator at (key, stream, id, t, k): its next draws are a pure function of
  *  these. Cheap (no allocation); call it once per chain per step. Philox4x64 key =
  *  {seed, replication << 16 | stream}, counter = {id, t, k, draw count << 32}; a

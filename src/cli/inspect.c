@@ -140,123 +140,131 @@ static void free_names_(char **names, size_t n) {
   free(names);
 }
 
-static int inspect_result_(MPI_Comm comm, int rank, const char *path) {
-  sagd_h5 f = NULL;
-  SAGD_CALL(sagd_h5_open(comm, path, 0, &f));
-  char *experiment = NULL, *created = NULL, *hash = NULL, *version = NULL;
-  int64_t nranks = 0, format = 0;
-  size_t nds = 0, nck = 0;
-  /* θ: every dataset under /results whose name ends in "theta" or is "mle" */
-  const char *thetas[] = {"/results/sagd_theta", "/results/exact_theta", "/results/mle",
-                          "/results/theta", NULL};
-  double *tv[4] = {NULL, NULL, NULL, NULL};
-  size_t tn[4] = {0, 0, 0, 0};
-  char **dnames = NULL;
-  char(*dshape)[96] = NULL;
-  size_t ndn = 0;
-  int rc = SAGD_OK;
-  SAGD_TRY(rc, done, sagd_runfile_verify(f, &nds, &nck));
-  SAGD_TRY(rc, done, sagd_h5_read_attr_string(f, "/meta", "experiment", &experiment));
-  SAGD_TRY(rc, done, sagd_h5_read_attr_string(f, "/meta", "created", &created));
-  SAGD_TRY(rc, done, sagd_h5_read_attr_string(f, "/meta", "config_hash", &hash));
-  SAGD_TRY(rc, done, sagd_h5_read_attr_string(f, "/meta", "sagd_version", &version));
-  SAGD_TRY(rc, done, sagd_h5_read_attr_int(f, "/meta", "n_ranks", &nranks));
-  SAGD_TRY(rc, done, sagd_h5_read_attr_int(f, "/meta", "format_version", &format));
-  for (int i = 0; thetas[i] != NULL; i++) {
-    if (sagd_h5_exists(f, thetas[i])) {
+/* What `sagd inspect` shows of a result file. */
+typedef struct {
+  char *experiment, *created, *hash, *version;
+  int64_t nranks, format;
+  size_t nds, nck;     /* datasets, and how many carry a checksum */
+  double *tv[4];       /* the θ datasets found (result_thetas_) */
+  size_t tn[4];
+  char **dnames;       /* every dataset, with its shape */
+  char (*dshape)[96];
+  size_t ndn;
+} result_info_;
+
+/* θ: every dataset under /results whose name ends in "theta" or is "mle" */
+static const char *const result_thetas_[] = {"/results/sagd_theta", "/results/exact_theta",
+                                             "/results/mle", "/results/theta", NULL};
+
+static void result_info_free_(result_info_ *r) {
+  free(r->experiment);
+  free(r->created);
+  free(r->hash);
+  free(r->version);
+  for (int i = 0; i < 4; i++) {
+    free(r->tv[i]);
+  }
+  free_names_(r->dnames, r->ndn);
+  free(r->dshape);
+}
+
+/* **Collective.** Verify f and read what is shown into r (freed by the caller either way). */
+static int result_info_read_(sagd_h5 f, result_info_ *r) {
+  SAGD_CALL(sagd_runfile_verify(f, &r->nds, &r->nck));
+  SAGD_CALL(sagd_h5_read_attr_string(f, "/meta", "experiment", &r->experiment));
+  SAGD_CALL(sagd_h5_read_attr_string(f, "/meta", "created", &r->created));
+  SAGD_CALL(sagd_h5_read_attr_string(f, "/meta", "config_hash", &r->hash));
+  SAGD_CALL(sagd_h5_read_attr_string(f, "/meta", "sagd_version", &r->version));
+  SAGD_CALL(sagd_h5_read_attr_int(f, "/meta", "n_ranks", &r->nranks));
+  SAGD_CALL(sagd_h5_read_attr_int(f, "/meta", "format_version", &r->format));
+  for (int i = 0; result_thetas_[i] != NULL; i++) {
+    if (sagd_h5_exists(f, result_thetas_[i])) {
       int nd = 0;
       size_t d[4] = {1, 1, 1, 1};
-      SAGD_TRY(rc, done, sagd_h5_read(f, thetas[i], 4, &nd, d, &tv[i]));
-      tn[i] = nd > 0 ? d[0] : 1;
+      SAGD_CALL(sagd_h5_read(f, result_thetas_[i], 4, &nd, d, &r->tv[i]));
+      r->tn[i] = nd > 0 ? d[0] : 1;
     }
   }
   /* every dataset with its shape (traces: iterations = rows; chains; results), walked as
    * the verification walked it: each group once, whatever its links */
-  SAGD_TRY(rc, done, sagd_h5_datasets(f, &dnames, &ndn));
-  SAGD_CALLOC_GOTO(rc, done, dshape, ndn, "dataset shapes");
-  for (size_t i = 0; i < ndn; i++) {
+  SAGD_CALL(sagd_h5_datasets(f, &r->dnames, &r->ndn));
+  SAGD_CALLOC(r->dshape, r->ndn, "dataset shapes");
+  for (size_t i = 0; i < r->ndn; i++) {
     int nd = 0;
     size_t d[8];
-    SAGD_TRY(rc, done, sagd_h5_shape(f, dnames[i], 8, &nd, d));
-    char *sh = dshape[i];
+    SAGD_CALL(sagd_h5_shape(f, r->dnames[i], 8, &nd, d));
+    char *sh = r->dshape[i];
+    const size_t cap = sizeof r->dshape[i];
+    sh[0] = '\0';
     if (nd == 0) {
-      snprintf(sh, sizeof dshape[i], "scalar");
-    } else {
-      size_t len = 0;
-      for (int k = 0; k < nd && len < sizeof dshape[i]; k++) {
-        len += (size_t)snprintf(sh + len, sizeof dshape[i] - len, "%s%zu", k ? " x " : "[",
-                                d[k]);
-      }
-      if (len < sizeof dshape[i]) {
-        snprintf(sh + len, sizeof dshape[i] - len, "]");
-      }
+      sagd_text_append(sh, cap, "scalar");
+    }
+    for (int k = 0; k < nd; k++) {
+      sagd_text_append(sh, cap, "%s%zu%s", k ? " x " : "[", d[k], k + 1 == nd ? "]" : "");
     }
   }
-done:;
-  int rc2 = sagd_h5_close(&f);
+  return SAGD_OK;
+}
+
+static void result_info_print_(const result_info_ *r, const char *path) {
+  printf("file:         %s\n", path);
+  printf("kind:         result (format %lld): written only when the run completed\n",
+         (long long)r->format);
+  printf("experiment:   %s\n", r->experiment);
+  printf("phase:        complete\n");
+  printf("written:      %s by %lld rank(s), sagd %s\n", r->created, (long long)r->nranks,
+         r->version);
+  printf("config hash:  %s\n", r->hash);
+  if (r->nck == 0) {
+    printf("checksums:    none stored (written by an older sagd); all %zu datasets read "
+           "back\n", r->nds);
+  } else if (r->nck == r->nds) {
+    printf("checksums:    all %zu datasets verify (arrays: HDF5 Fletcher32; scalars: their "
+           "checksummed object headers)\n", r->nds);
+  } else {
+    printf("checksums:    %zu of %zu datasets carry one and verify; all read back\n", r->nck,
+           r->nds);
+  }
+  int first = 1;
+  for (int i = 0; result_thetas_[i] != NULL; i++) {
+    if (r->tv[i] != NULL) {
+      char v[512];
+      vec_summary_(r->tv[i], r->tn[i], v, sizeof v);
+      printf("%s%s = %s\n", first ? "theta:        " : "              ",
+             result_thetas_[i] + 9, v);
+      first = 0;
+    }
+  }
+  for (size_t i = 0; i < r->ndn; i++) {
+    printf("%s%-35s %s\n", i == 0 ? "datasets:     " : "              ", r->dnames[i],
+           r->dshape[i]);
+  }
+  fflush(stdout);
+}
+
+static int inspect_result_(MPI_Comm comm, int rank, const char *path) {
+  sagd_h5 f = NULL;
+  SAGD_CALL(sagd_h5_open(comm, path, 0, &f));
+  result_info_ r;
+  memset(&r, 0, sizeof r);
+  int rc = result_info_read_(f, &r);
+  const int rc2 = sagd_h5_close(&f);
   if (rc == SAGD_OK) {
     rc = rc2;
   }
   if (rc != SAGD_OK) {
     char msg[1024];
     snprintf(msg, sizeof msg, "%s", sagd_error_message());
-    free(experiment);
-    free(created);
-    free(hash);
-    free(version);
-    for (int i = 0; i < 4; i++) {
-      free(tv[i]);
-    }
-    free_names_(dnames, ndn);
-    free(dshape);
+    result_info_free_(&r);
     SAGD_FAIL(SAGD_ERR_CORRUPT, "'%s' is not a readable sagd result file: %s", path, msg);
   }
   if (rank == 0) {
-    printf("file:         %s\n", path);
-    printf("kind:         result (format %lld): written only when the run completed\n",
-           (long long)format);
-    printf("experiment:   %s\n", experiment);
-    printf("phase:        complete\n");
-    printf("written:      %s by %lld rank(s), sagd %s\n", created, (long long)nranks, version);
-    printf("config hash:  %s\n", hash);
-    if (nck == 0) {
-      printf("checksums:    none stored (written by an older sagd); all %zu datasets read "
-             "back\n", nds);
-    } else if (nck == nds) {
-      printf("checksums:    all %zu datasets verify (arrays: HDF5 Fletcher32; scalars: their "
-             "checksummed object headers)\n", nds);
-    } else {
-      printf("checksums:    %zu of %zu datasets carry one and verify; all read back\n", nck,
-             nds);
-    }
-    int first = 1;
-    for (int i = 0; thetas[i] != NULL; i++) {
-      if (tv[i] != NULL) {
-        char v[512];
-        vec_summary_(tv[i], tn[i], v, sizeof v);
-        printf("%s%s = %s\n", first ? "theta:        " : "              ", thetas[i] + 9, v);
-        first = 0;
-      }
-    }
-    for (size_t i = 0; i < ndn; i++) {
-      printf("%s%-35s %s\n", i == 0 ? "datasets:     " : "              ", dnames[i],
-             dshape[i]);
-    }
-    fflush(stdout);
+    result_info_print_(&r, path);
   }
-  free(experiment);
-  free(created);
-  free(hash);
-  free(version);
-  for (int i = 0; i < 4; i++) {
-    free(tv[i]);
-  }
-  free_names_(dnames, ndn);
-  free(dshape);
+  result_info_free_(&r);
   return SAGD_OK;
 }
 
-/* One file: a checkpoint or a result. */
 static int inspect_file_(MPI_Comm comm, int rank, const char *path) {
   /* Which kind? A checkpoint says so in /meta/kind; anything that does not open is damaged. */
   sagd_h5 f = NULL;

@@ -76,14 +76,22 @@ static int tb_isfile_(const char *dir, const char *name) {
   return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-static int tb_add_bad_(tb_study *s, const char *dir, const char *reason) {
-  if (s->nbad == s->capbad) {
-    size_t cap = s->capbad ? 2 * s->capbad : 16;
-    tb_bad *b = realloc(s->bad, cap * sizeof *b);
-    SAGD_CHECK(b != NULL, SAGD_ERR_MEM, "cannot grow the list of incomplete replications");
-    s->bad = b;
-    s->capbad = cap;
+/* Room for one more element in the array *a of *cap elements of `size` bytes, n in use. */
+static int tb_reserve_(void **a, size_t *cap, size_t n, size_t size, const char *what) {
+  if (n < *cap) {
+    return SAGD_OK;
   }
+  const size_t c = *cap ? 2 * *cap : 16;
+  void *b = realloc(*a, c * size);
+  SAGD_CHECK(b != NULL, SAGD_ERR_MEM, "cannot grow the list of %s", what);
+  *a = b;
+  *cap = c;
+  return SAGD_OK;
+}
+
+static int tb_add_bad_(tb_study *s, const char *dir, const char *reason) {
+  SAGD_CALL(tb_reserve_((void **)&s->bad, &s->capbad, s->nbad, sizeof *s->bad,
+                        "incomplete replications"));
   s->bad[s->nbad].dir = strdup(dir);
   s->bad[s->nbad].reason = strdup(reason);
   s->bad[s->nbad].arg = s->arg;
@@ -198,13 +206,8 @@ static int tb_add_run_(tb_study *s, const char *dir) {
     tb_why_missing_(dir, why, sizeof why);
     return tb_add_bad_(s, dir, why);
   }
-  if (s->nrep == s->caprep) {
-    size_t cap = s->caprep ? 2 * s->caprep : 32;
-    tb_rep *r = realloc(s->rep, cap * sizeof *r);
-    SAGD_CHECK(r != NULL, SAGD_ERR_MEM, "cannot grow the list of replications");
-    s->rep = r;
-    s->caprep = cap;
-  }
+  SAGD_CALL(tb_reserve_((void **)&s->rep, &s->caprep, s->nrep, sizeof *s->rep,
+                        "replications"));
   tb_rep *r = &s->rep[s->nrep];
   memset(r, 0, sizeof *r);
   int rc = tb_read_result_(p, r);

@@ -85,18 +85,6 @@ static int str_ieq(const char *a, const char *b) {
 }
 
 /* Append printf-style text to buf (capacity cap), truncating silently. */
-static void buf_add(char *buf, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void buf_add(char *buf, size_t cap, const char *fmt, ...) {
-  size_t len = strlen(buf);
-  if (len + 1 >= cap) {
-    return;
-  }
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(buf + len, cap - len, fmt, ap);
-  va_end(ap);
-}
 
 /* Levenshtein distance (case-insensitive) of two short names, capped at 99. */
 static int edit_distance(const char *a, const char *b) {
@@ -170,7 +158,7 @@ static void list_sections(const sagd_config_key *keys, size_t nkeys, char *buf, 
   int first = 1;
   for (size_t i = 0; i < nkeys; i++) {
     if (first_of_section(keys, i)) {
-      buf_add(buf, cap, "%s%s", first ? "" : ", ", keys[i].section);
+      sagd_text_append(buf, cap, "%s%s", first ? "" : ", ", keys[i].section);
       first = 0;
     }
   }
@@ -190,21 +178,21 @@ static void describe_unknown_key(const sagd_config_key *keys, size_t nkeys, cons
       }
     }
   }
-  buf_add(buf, cap, "unknown key '%s' in section [%s]", key, sec);
+  sagd_text_append(buf, cap, "unknown key '%s' in section [%s]", key, sec);
   if (best >= 0) {
-    buf_add(buf, cap, " (did you mean '%s'?)", keys[best].key);
+    sagd_text_append(buf, cap, " (did you mean '%s'?)", keys[best].key);
   }
   for (size_t i = 0; i < nkeys; i++) {
     if (strcmp(keys[i].key, key) == 0 && strcmp(keys[i].section, sec) != 0) {
-      buf_add(buf, cap, " ('%s' is a key of section [%s])", key, keys[i].section);
+      sagd_text_append(buf, cap, " ('%s' is a key of section [%s])", key, keys[i].section);
       break;
     }
   }
-  buf_add(buf, cap, "; known keys:");
+  sagd_text_append(buf, cap, "; known keys:");
   int first = 1;
   for (size_t i = 0; i < nkeys; i++) {
     if (strcmp(keys[i].section, sec) == 0) {
-      buf_add(buf, cap, "%s %s", first ? "" : ",", keys[i].key);
+      sagd_text_append(buf, cap, "%s %s", first ? "" : ",", keys[i].key);
       first = 0;
     }
   }
@@ -434,7 +422,7 @@ static int parse_value(const sagd_config_key *k, const char *text, cfg_value *ou
         return 1;
       }
       format_real(out->list[e], canon, sizeof canon);
-      buf_add(out->text, tcap, "%s%s", e > 0 ? ", " : "", canon);
+      sagd_text_append(out->text, tcap, "%s%s", e > 0 ? ", " : "", canon);
       p += len + 1;
     }
     out->n = n;
@@ -947,7 +935,7 @@ int sagd_config_check_reads(sagd_config cfg, const char *const *reads, const cha
     if (readers_of != NULL) {
       readers_of(k->section, k->key, who, sizeof who);
     }
-    buf_add(bad, sizeof bad, "%s%s.%s = '%s' (%s)", nbad ? "; " : "", k->section, k->key,
+    sagd_text_append(bad, sizeof bad, "%s%s.%s = '%s' (%s)", nbad ? "; " : "", k->section, k->key,
             cfg->vals[i].text, who[0] ? who : "read by nothing");
     nbad++;
   }
@@ -1133,7 +1121,7 @@ static size_t config_diff_(sagd_config a, sagd_config b, int skip_neutral, char 
     }
     if (strcmp(a->vals[i].text, b->vals[i].text) != 0) {
       if (buf != NULL && cap > 0) {
-        buf_add(buf, cap, "%s%s.%s", nd > 0 ? ", " : "", a->keys[i].section, a->keys[i].key);
+        sagd_text_append(buf, cap, "%s%s.%s", nd > 0 ? ", " : "", a->keys[i].section, a->keys[i].key);
       }
       nd++;
     }

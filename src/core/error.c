@@ -34,14 +34,14 @@ int sagd_error_exit_status(int code) {
   return error_table_[code].status;
 }
 
-static void append_(char *buf, const char *fmt, ...) {
-  size_t len = strlen(buf);
-  if (len + 1 >= SAGD_ERRMSG_MAX) {
+void sagd_text_append(char *buf, size_t cap, const char *fmt, ...) {
+  const size_t len = strlen(buf);
+  if (len + 1 >= cap) {
     return;
   }
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(buf + len, SAGD_ERRMSG_MAX - len, fmt, ap);
+  vsnprintf(buf + len, cap - len, fmt, ap);
   va_end(ap);
 }
 
@@ -52,16 +52,16 @@ int sagd_error_set(int code, const char *file, int line, const char *func,
   vsnprintf(errmsg_, sizeof errmsg_, fmt, ap);
   va_end(ap);
   errfull_[0] = '\0';
-  append_(errfull_, "%s\n  at %s:%d (%s)", errmsg_, file, line, func);
+  sagd_text_append(errfull_, SAGD_ERRMSG_MAX, "%s\n  at %s:%d (%s)", errmsg_, file, line, func);
   return code;
 }
 
 int sagd_error_trace(int code, const char *file, int line, const char *func) {
   if (errmsg_[0] == '\0') {
     snprintf(errmsg_, sizeof errmsg_, "%s", sagd_strerror(code));
-    append_(errfull_, "%s", errmsg_);
+    sagd_text_append(errfull_, SAGD_ERRMSG_MAX, "%s", errmsg_);
   }
-  append_(errfull_, "\n  at %s:%d (%s)", file, line, func);
+  sagd_text_append(errfull_, SAGD_ERRMSG_MAX, "\n  at %s:%d (%s)", file, line, func);
   return code;
 }
 

@@ -39,6 +39,15 @@ int sagd_rng_gsl_create(sagd_rng_gsl *r) {
   return SAGD_OK;
 }
 
+int sagd_rng_gsl_for_points(const char *who, size_t i_begin, size_t i_end, const void *x,
+                            sagd_rng_gsl *r) {
+  SAGD_CHECK(i_begin <= i_end, SAGD_ERR_ARG, "%s: range [%zu, %zu) has begin > end", who,
+             i_begin, i_end);
+  SAGD_CHECK(x != NULL || i_begin == i_end, SAGD_ERR_ARG, "%s: x is NULL", who);
+  SAGD_CALL(sagd_rng_gsl_create(r));
+  return SAGD_OK;
+}
+
 void sagd_rng_gsl_destroy(sagd_rng_gsl *r) {
   if (r == NULL || *r == NULL) {
     return;

@@ -119,12 +119,8 @@ int sagd_sampler_create(const sagd_sampler_type *type, sagd_model model, size_t 
              max_block, C, r);
   struct sagd_sampler_s *x = calloc(1, sizeof(*x));
   SAGD_CHECK(x != NULL, SAGD_ERR_MEM, "cannot allocate sampler '%s'", type->name);
-  x->type = type;
-  x->model = model;
-  x->C = C;
-  x->max_block = max_block;
-  x->gamma = gamma;
-  x->key = key;
+  *x = (struct sagd_sampler_s){
+      .type = type, .model = model, .C = C, .max_block = max_block, .gamma = gamma, .key = key};
   x->grad = malloc(max_block * C * r * sizeof(double));
   x->noise = malloc(r * sizeof(double));
   int err = SAGD_OK;

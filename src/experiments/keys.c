@@ -221,18 +221,16 @@ static const selector_ *selector_of_(const char *section, const char *key) {
 static const char *owners_(const selector_ *s, const char *section, const char *key, char *buf,
                            size_t cap) {
   const void *const *list = s->list();
-  size_t len = 0, n = 0, total = 0;
+  size_t n = 0, total = 0;
   for (size_t i = 0; list[i] != NULL; i++) {
     total += sagd_config_type_reads(s->keys_of(list[i]), section, key);
   }
   buf[0] = '\0';
-  for (size_t i = 0; list[i] != NULL && len + 1 < cap; i++) {
+  for (size_t i = 0; list[i] != NULL; i++) {
     if (sagd_config_type_reads(s->keys_of(list[i]), section, key)) {
       n++;
-      const int k = snprintf(buf + len, cap - len, "%s%s",
-                             n == 1 ? "" : (n == total ? " or " : ", "),
-                             sagd_registry_name(list[i]));
-      len = k < 0 ? cap : len + (size_t)k;
+      sagd_text_append(buf, cap, "%s%s", n == 1 ? "" : (n == total ? " or " : ", "),
+                       sagd_registry_name(list[i]));
     }
   }
   return buf;
@@ -412,50 +410,36 @@ int sagd_experiment_reads(const sagd_experiment_type *e, sagd_config cfg, const 
   return SAGD_OK;
 }
 
-/* Append the experiments that read section.key (directly, or as the key of a selector) to
- * buf as "a, b"; returns how many. */
-static size_t readers_add_(const char *section, const char *key, char *buf, size_t cap,
-                           size_t *len) {
+/* Append to buf the experiments that read section.key, as "a, b"; returns how many. */
+static size_t readers_add_(const char *section, const char *key, char *buf, size_t cap) {
   size_t n = 0;
   for (const sagd_experiment_type *const *e = sagd_experiment_list(); *e != NULL; e++) {
-    if ((*e)->reads != NULL && sagd_config_key_matches((*e)->reads, section, key) &&
-        *len + 1 < cap) {
-      const int k = snprintf(buf + *len, cap - *len, "%s%s", n ? ", " : "", (*e)->name);
-      *len = k < 0 ? cap : *len + (size_t)k;
-      n++;
+    if ((*e)->reads != NULL && sagd_config_key_matches((*e)->reads, section, key)) {
+      sagd_text_append(buf, cap, "%s%s", n++ ? ", " : "", (*e)->name);
     }
   }
   return n;
 }
 
 const char *sagd_config_readers(const char *section, const char *key, char *buf, size_t cap) {
-  size_t len = 0;
   buf[0] = '\0';
-#define READERS_TEXT_(...)                                        \
-  do {                                                            \
-    if (len + 1 < cap) {                                          \
-      const int k_ = snprintf(buf + len, cap - len, __VA_ARGS__); \
-      len = k_ < 0 ? cap : len + (size_t)k_;                      \
-    }                                                             \
-  } while (0)
-  READERS_TEXT_("read by ");
-  const size_t direct = readers_add_(section, key, buf, cap, &len);
+  sagd_text_append(buf, cap, "read by ");
+  size_t n = readers_add_(section, key, buf, cap);
   for (size_t s = 0; s < NSELECTORS; s++) {
     const selector_ *sel = &selectors_[s];
     char who[256];
     if (owners_(sel, section, key, who, sizeof who)[0] == '\0') {
       continue;
     }
-    READERS_TEXT_("%s", len > strlen("read by ") ? "; by " : "");
-    readers_add_(sel->section, sel->key, buf, cap, &len);
+    sagd_text_append(buf, cap, "%s", n++ ? "; by " : "");
+    readers_add_(sel->section, sel->key, buf, cap);
     if (sel->many) {
-      READERS_TEXT_(" with %s in %s.%s", who, sel->section, sel->key);
+      sagd_text_append(buf, cap, " with %s in %s.%s", who, sel->section, sel->key);
     } else {
-      READERS_TEXT_(" with %s.%s = %s", sel->section, sel->key, who);
+      sagd_text_append(buf, cap, " with %s.%s = %s", sel->section, sel->key, who);
     }
   }
-#undef READERS_TEXT_
-  if (direct == 0 && len == strlen("read by ")) {
+  if (n == 0) {
     buf[0] = '\0'; /* nothing reads it */
   }
   return buf;

@@ -1078,20 +1078,39 @@ static int rows_check_(sagd_h5 f, const char *path, size_t global_rows, size_t r
   return SAGD_OK;
 }
 
-/* The file and memory dataspaces selecting those rows (nothing when there are none). */
-static int rows_select_(sagd_h5 f, hid_t dset, const char *path, size_t row0, size_t nrows, size_t cols,
-                        hid_t *fspace, hid_t *mspace) {
+/* Write src (or, src NULL, read into dst) those rows of dataset dset, which this closes;
+ * nothing is selected where this rank has no rows. An empty dataset has no storage and no
+ * transfer (the same on all ranks). */
+static int rows_io_(sagd_h5 f, hid_t dset, const char *path, size_t global_rows, size_t row0,
+                    size_t nrows, size_t cols, const double *src, double *dst) {
   hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)nrows, (hsize_t)cols};
-  SAGD_CALL(H5_OK(*fspace = H5Dget_space(dset), "get the dataspace of dataset", path));
-  SAGD_CALL(H5_OK(*mspace = H5Screate_simple(2, count, NULL), "create a memory dataspace for",
-                  path));
+  double none = 0;
+  int rc = SAGD_OK;
+  hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+  SAGD_TRY(rc, done, H5_OK(fspace = H5Dget_space(dset), "get the dataspace of dataset", path));
+  SAGD_TRY(rc, done,
+           H5_OK(mspace = H5Screate_simple(2, count, NULL), "create a memory dataspace for", path));
   if (nrows > 0 && cols > 0) {
-    SAGD_CALL(H5_OK(H5Sselect_hyperslab(*fspace, H5S_SELECT_SET, start, NULL, count, NULL),
-                    "select rows of dataset", path));
+    SAGD_TRY(rc, done,
+             H5_OK(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL),
+                   "select rows of dataset", path));
   } else {
-    SAGD_CALL(H5_OK(H5Sselect_none(*fspace), "select nothing in dataset", path));
-    SAGD_CALL(H5_OK(H5Sselect_none(*mspace), "select nothing in dataset", path));
+    SAGD_TRY(rc, done, H5_OK(H5Sselect_none(fspace), "select nothing in dataset", path));
+    SAGD_TRY(rc, done, H5_OK(H5Sselect_none(mspace), "select nothing in dataset", path));
   }
+  if (global_rows > 0 && cols > 0 && src != NULL) {
+    SAGD_TRY(rc, done,
+             H5_OK(H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, f->dxpl, src),
+                   "write rows of dataset", path));
+  } else if (global_rows > 0 && cols > 0) {
+    SAGD_TRY(rc, done,
+             H5_OK(H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, fspace, f->dxpl,
+                           dst != NULL ? dst : &none),
+                   "read rows of dataset", path));
+  }
+done:
+  xfer_close(dset, fspace, mspace);
+  SAGD_CALL(rc);
   return SAGD_OK;
 }
 
@@ -1102,20 +1121,11 @@ int sagd_h5_write_rows(sagd_h5 f, const char *path, size_t global_rows, size_t c
   const int local = rows_check_(f, path, global_rows, row0, nrows, cols, data);
   SAGD_CALL(h5_agree(f, local, "write dataset", path));
   hsize_t hd[2] = {(hsize_t)global_rows, (hsize_t)cols};
-  static const double none = 0;
-  int rc = SAGD_OK;
-  hid_t dset = H5I_INVALID_HID, fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+  hid_t dset = H5I_INVALID_HID;
   SAGD_CALL(dset_open_or_create(f, path, 2, hd, &dset));
-  SAGD_TRY(rc, done, rows_select_(f, dset, path, row0, nrows, cols, &fspace, &mspace));
-  if (global_rows > 0 && cols > 0) { /* an empty dataset has no storage (same on all ranks) */
-    SAGD_TRY(rc, done,
-             H5_OK(H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, f->dxpl,
-                            data != NULL ? data : &none),
-                   "write rows of dataset", path));
-  }
-done:
-  xfer_close(dset, fspace, mspace);
-  SAGD_CALL(rc);
+  static const double none = 0; /* a rank without rows still takes part */
+  SAGD_CALL(rows_io_(f, dset, path, global_rows, row0, nrows, cols, data != NULL ? data : &none,
+                     NULL));
   return SAGD_OK;
 }
 
@@ -1305,7 +1315,7 @@ int sagd_h5_read_rows(sagd_h5 f, const char *path, size_t row0, size_t nrows, si
   CHECK_PATH(f, path, 0);
   hsize_t hd[H5S_MAX_RANK];
   int nd = 0;
-  hid_t dset = H5I_INVALID_HID, fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+  hid_t dset = H5I_INVALID_HID;
   SAGD_CALL(dset_open_read(f, path, &dset, &nd, hd));
   int rc = SAGD_OK;
   if (nd != 2 || hd[1] != (hsize_t)cols) {
@@ -1316,22 +1326,16 @@ int sagd_h5_read_rows(sagd_h5 f, const char *path, size_t row0, size_t nrows, si
                    cols);
   }
   const size_t grows = (size_t)hd[0];
-  const int local = rows_check_(f, path, grows, row0, nrows, cols, data);
-  rc = h5_agree(f, local, "read dataset", path);
-  if (rc != SAGD_OK) {
-    goto done;
-  }
-  double none = 0;
-  SAGD_TRY(rc, done, rows_select_(f, dset, path, row0, nrows, cols, &fspace, &mspace));
+  SAGD_TRY(rc, done,
+           h5_agree(f, rows_check_(f, path, grows, row0, nrows, cols, data), "read dataset",
+                    path));
   if (grows > 0 && cols > 0) {
     SAGD_TRY(rc, done, storage_plausible_(f, dset, path, grows * cols));
-    SAGD_TRY(rc, done,
-             H5_OK(H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, fspace, f->dxpl,
-                           data != NULL ? data : &none),
-                   "read rows of dataset", path));
   }
+  SAGD_CALL(rows_io_(f, dset, path, grows, row0, nrows, cols, NULL, data)); /* closes dset */
+  return SAGD_OK;
 done:
-  xfer_close(dset, fspace, mspace);
+  close_id_(dset, H5Dclose);
   SAGD_CALL(rc);
   return SAGD_OK;
 }

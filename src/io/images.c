@@ -269,26 +269,16 @@ int sagd_images_read(const char *path, const char *split, const char *labels_pat
   *out = NULL;
   int hdf5 = 0;
   SAGD_CALL(sagd_images_probe(path, &hdf5));
+  SAGD_CHECK(!hdf5 || labels_path == NULL, SAGD_ERR_ARG,
+             "'%s' is an HDF5 file, which holds its own labels: no label file ('%s') expected",
+             path, labels_path);
+  SAGD_CHECK(hdf5 || split == NULL, SAGD_ERR_ARG,
+             "'%s' is not an HDF5 file, so it has no split '%s': expected the IDX file of one "
+             "split",
+             path, split);
   struct sagd_images_s *img = calloc(1, sizeof *img);
   SAGD_CHECK(img != NULL, SAGD_ERR_MEM, "cannot allocate an image set");
-  int rc = SAGD_OK;
-  if (hdf5) {
-    if (labels_path != NULL) {
-      rc = sagd_error_set(SAGD_ERR_ARG, __FILE__, __LINE__, __func__,
-                          "'%s' is an HDF5 file, which holds its own labels: no label file "
-                          "('%s') expected",
-                          path, labels_path);
-    } else {
-      rc = hdf5_read_(path, split, img);
-    }
-  } else if (split != NULL) {
-    rc = sagd_error_set(SAGD_ERR_ARG, __FILE__, __LINE__, __func__,
-                        "'%s' is not an HDF5 file, so it has no split '%s': expected the IDX "
-                        "file of one split",
-                        path, split);
-  } else {
-    rc = idx_images_read_(path, labels_path, img);
-  }
+  const int rc = hdf5 ? hdf5_read_(path, split, img) : idx_images_read_(path, labels_path, img);
   if (rc != SAGD_OK) {
     sagd_images_destroy(&img);
     return sagd_error_trace(rc, __FILE__, __LINE__, __func__);

@@ -74,11 +74,8 @@ int sagd_deconv_generate(sagd_rng_key key, const sagd_truth_type *truth, size_t 
   SAGD_CHECK(truth != NULL && truth->sample != NULL, SAGD_ERR_ARG,
              "deconvolution data: the latent truth must be given");
   SAGD_CHECK(p >= 1, SAGD_ERR_ARG, "deconvolution data: dimension p = %zu, expected >= 1", p);
-  SAGD_CHECK(i_begin <= i_end, SAGD_ERR_ARG,
-             "deconvolution data: range [%zu, %zu) has begin > end", i_begin, i_end);
-  SAGD_CHECK(x != NULL || i_begin == i_end, SAGD_ERR_ARG, "deconvolution data: x is NULL");
   sagd_rng_gsl rg = NULL;
-  SAGD_CALL(sagd_rng_gsl_create(&rg));
+  SAGD_CALL(sagd_rng_gsl_for_points("deconvolution data", i_begin, i_end, x, &rg));
   gsl_rng *r = sagd_rng_gsl_get(rg);
   for (size_t i = i_begin; i < i_end; i++) {
     double *xi = x + (i - i_begin) * p;

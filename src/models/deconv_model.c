@@ -158,14 +158,14 @@ int sagd_decoder_model_create(sagd_mlp gen, const sagd_likelihood_type *lik,
   const size_t B = sagd_mlp_max_batch(gen);
   deconv_ctx *c = calloc(1, sizeof(*c));
   SAGD_CHECK(c != NULL, SAGD_ERR_MEM, "cannot allocate the deconv model");
-  c->gen = gen;
-  c->lik = lik;
-  c->r = r;
-  c->p = p;
-  c->w = w;
-  c->i_begin = i_begin;
-  c->nloc = nloc;
-  c->logc = lik->constant(p) + sagd_prior_constant(r);
+  *c = (deconv_ctx){.gen = gen,
+                    .lik = lik,
+                    .r = r,
+                    .p = p,
+                    .w = w,
+                    .i_begin = i_begin,
+                    .nloc = nloc,
+                    .logc = lik->constant(p) + sagd_prior_constant(r)};
   c->x = malloc((nloc > 0 ? nloc : 1) * p * sizeof(double));
   c->H = malloc((B > 0 ? B : 1) * w * sizeof(double));
   c->nll = malloc((B > 0 ? B : 1) * sizeof(double));

@@ -91,11 +91,8 @@ int sagd_gamma_generate(sagd_rng_key key, double a, double b, double shape_scale
   SAGD_CALL(check_shape_scale_(shape_scale));
   SAGD_CHECK(isfinite(a) && isfinite(b), SAGD_ERR_ARG,
              "Gamma generator: (a, b) = (%g, %g), expected finite values", a, b);
-  SAGD_CHECK(i_begin <= i_end, SAGD_ERR_ARG,
-             "Gamma generator: range [%zu, %zu) has begin > end", i_begin, i_end);
-  SAGD_CHECK(x != NULL || i_begin == i_end, SAGD_ERR_ARG, "Gamma generator: x is NULL");
   sagd_rng_gsl rg = NULL;
-  SAGD_CALL(sagd_rng_gsl_create(&rg));
+  SAGD_CALL(sagd_rng_gsl_for_points("Gamma generator", i_begin, i_end, x, &rg));
   gsl_rng *r = sagd_rng_gsl_get(rg);
   int rc = SAGD_OK;
   for (size_t i = i_begin; i < i_end; i++) {

@@ -371,31 +371,21 @@ static void tanh_fdf_(size_t n, const double *z, double *a, double *d) {
 
 /* ---- softplus and sigmoid (see exp_kernel_) ------------------------------------------ */
 
-static void softplus_f_(size_t n, const double *z, double *a) {
-  exp_kernel_(NN_SOFTPLUS, 1, n, NULL, z, a, NULL);
-}
+/* f, f' and both at once of an exp_kernel_ activation, as the type's three ops. */
+#define EXP_KERNEL_OPS_(name, kind)                                                    \
+  static void name##_f_(size_t n, const double *z, double *a) {                        \
+    exp_kernel_(kind, 1, n, NULL, z, a, NULL);                                         \
+  }                                                                                    \
+  static void name##_df_(size_t n, const double *z, const double *a, double *d) {      \
+    (void)a;                                                                           \
+    exp_kernel_(kind, 1, n, NULL, z, NULL, d);                                         \
+  }                                                                                    \
+  static void name##_fdf_(size_t n, const double *z, double *a, double *d) {           \
+    exp_kernel_(kind, 1, n, NULL, z, a, d);                                            \
+  }
 
-static void softplus_df_(size_t n, const double *z, const double *a, double *d) {
-  (void)a;
-  exp_kernel_(NN_SOFTPLUS, 1, n, NULL, z, NULL, d);
-}
-
-static void softplus_fdf_(size_t n, const double *z, double *a, double *d) {
-  exp_kernel_(NN_SOFTPLUS, 1, n, NULL, z, a, d);
-}
-
-static void sigmoid_f_(size_t n, const double *z, double *a) {
-  exp_kernel_(NN_SIGMOID, 1, n, NULL, z, a, NULL);
-}
-
-static void sigmoid_df_(size_t n, const double *z, const double *a, double *d) {
-  (void)a;
-  exp_kernel_(NN_SIGMOID, 1, n, NULL, z, NULL, d);
-}
-
-static void sigmoid_fdf_(size_t n, const double *z, double *a, double *d) {
-  exp_kernel_(NN_SIGMOID, 1, n, NULL, z, a, d);
-}
+EXP_KERNEL_OPS_(softplus, NN_SOFTPLUS)
+EXP_KERNEL_OPS_(sigmoid, NN_SIGMOID)
 
 static const sagd_activation_type *const activations_[] = {
     &sagd_act_identity, &sagd_act_softplus, &sagd_act_relu, &sagd_act_tanh, &sagd_act_sigmoid,
