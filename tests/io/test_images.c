@@ -246,6 +246,12 @@ static void libhdf5_cases_(const char *seeds) {
     snprintf(p, sizeof p, "%s/hdf5-tiny-chunks.h5", seeds);
     expect_bad_("16.8 million labels, 3 images", p, "train", NULL,
                 "/train/labels 16777470 entries");
+    /* an nbit filter (id 5; the file still names it fletcher32) without its parameters:
+     * H5Dread read through NULL (SEGV in H5Z_pipeline); now refused by the filter check
+     * before any read */
+    snprintf(p, sizeof p, "%s/hdf5-nbit-noparams.h5", seeds);
+    expect_bad_("an nbit filter without parameters", p, "train", NULL,
+                "HDF5 filter 5 ('fletcher32') with 0 parameters");
   }
   /* the intact split of the first file still reads */
   sagd_images img = NULL;
