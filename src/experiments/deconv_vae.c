@@ -150,12 +150,7 @@ typedef exp_vae_trace dv_trace;
 static const exp_vae_trace_kind dv_trace_kind_ = {"loglik", 1, 0};
 
 typedef struct {
-  /* counters */
-  uint64_t phase, iter, total;
-  /* parameters */
-  double *theta, *phi, *theta_pre, *phi_pre;
-  double *opt_t, *opt_p; /* optimizer states (point into the optimizers) */
-  size_t lopt_t, lopt_p;
+  exp_vae_core core; /* counters, parameters, optimizer states */
   /* per phase: final parameters and scalar results */
   double *theta_fin; /* NPHASE × pt */
   double loglik_fin[NPHASE], accept_fin[NPHASE], secs[NPHASE];
@@ -220,12 +215,12 @@ static int phase_start_(dv_run *R, uint64_t ph) {
   const dv_config *c = R->c;
   dv_state *s = R->s;
   if (ph == 0) {
-    SAGD_CALL(sagd_mlp_init_xavier(R->gen, R->info->key, 0, s->theta));
-    SAGD_CALL(sagd_mlp_init_xavier(R->enc, R->info->key, 1, s->phi));
+    SAGD_CALL(sagd_mlp_init_xavier(R->gen, R->info->key, 0, s->core.theta));
+    SAGD_CALL(sagd_mlp_init_xavier(R->enc, R->info->key, 1, s->core.phi));
   } else {
-    memcpy(s->theta, s->theta_pre, R->pt * sizeof(double));
-    memcpy(s->phi, s->phi_pre, R->pp * sizeof(double));
-    SAGD_CALL(c->methods[ph - 1]->start(R->v, s->theta, s->phi));
+    memcpy(s->core.theta, s->core.theta_pre, R->pt * sizeof(double));
+    memcpy(s->core.phi, s->core.phi_pre, R->pp * sizeof(double));
+    SAGD_CALL(c->methods[ph - 1]->start(R->v, s->core.theta, s->core.phi));
   }
   sagd_optimizer_reset(R->ot);
   sagd_optimizer_reset(R->op);
@@ -233,7 +228,7 @@ static int phase_start_(dv_run *R, uint64_t ph) {
   s->secs[ph] = 0;
   dv_trace *t = &s->tr[ph];
   if (c->loglik && c->ll_every > 0) {
-    SAGD_CALL(loglik_(R, s->theta, &t->ll[0]));
+    SAGD_CALL(loglik_(R, s->core.theta, &t->ll[0]));
     t->ll_iter[0] = 0;
   }
   return SAGD_OK;
@@ -247,43 +242,40 @@ static int run_phase_(dv_run *R, uint64_t ph) {
   uint64_t T = phase_iters_(c, ph);
   double lr = ph == 0 ? c->pre_lr : c->ft_lr;
   dv_trace *t = &s->tr[ph];
-  if (s->iter == 0) {
+  if (s->core.iter == 0) {
     SAGD_CALL(phase_start_(R, ph));
   }
   double t0 = exp_now(), base = s->secs[ph];
-  uint64_t it0 = s->iter;
+  uint64_t it0 = s->core.iter;
   char label[96];
-  while (s->iter < T) {
-    uint64_t it = s->iter;
+  while (s->core.iter < T) {
+    uint64_t it = s->core.iter;
     sagd_vae_stats st;
-    SAGD_CALL(m->gradient(R->v, s->theta, s->phi, rng_t_(c, ph, it), R->gt,
+    SAGD_CALL(m->gradient(R->v, s->core.theta, s->core.phi, rng_t_(c, ph, it), R->gt,
                           m->trains_encoder ? R->gp : NULL, &st));
     double gn = exp_norm2(R->gt, R->pt);
-    SAGD_CALL(sagd_optimizer_step(R->ot, lr, R->gt, s->theta));
+    SAGD_CALL(sagd_optimizer_step(R->ot, lr, R->gt, s->core.theta));
     if (m->trains_encoder) {
       gn += exp_norm2(R->gp, R->pp);
-      SAGD_CALL(sagd_optimizer_step(R->op, lr, R->gp, s->phi));
+      SAGD_CALL(sagd_optimizer_step(R->op, lr, R->gp, s->core.phi));
     }
     gn = sqrt(gn);
     t->obj[it] = st.objective;
     t->gnorm[it] = gn;
     t->accept[it] = st.accept;
-    s->iter = it + 1;
-    s->total++;
+    s->core.iter = it + 1;
+    s->core.total++;
     double ll = NAN;
-    if (c->loglik && c->ll_every > 0 && (s->iter % c->ll_every == 0 || s->iter == T)) {
-      size_t row = (size_t)((s->iter + c->ll_every - 1) / c->ll_every);
-      SAGD_CALL(loglik_(R, s->theta, &ll));
+    if (c->loglik && c->ll_every > 0 && (s->core.iter % c->ll_every == 0 || s->core.iter == T)) {
+      size_t row = (size_t)((s->core.iter + c->ll_every - 1) / c->ll_every);
+      SAGD_CALL(loglik_(R, s->core.theta, &ll));
       t->ll[row] = ll;
-      t->ll_iter[row] = (double)s->iter;
+      t->ll_iter[row] = (double)s->core.iter;
     }
-    double now = exp_now() - t0;
-    s->secs[ph] = base + now;
-    t->seconds[it] = s->secs[ph];
-    if (c->every > 0 && (s->iter % (uint64_t)c->every == 0 || s->iter == T)) {
-      char eta[32], extra[96] = "";
-      exp_format_seconds(now / (double)(s->iter - it0) * (double)(T - s->iter), eta,
-                         sizeof eta);
+    char eta[32];
+    if (exp_vae_update_timed(&s->core, it0, T, c->every, t0, base, &s->secs[ph], &t->seconds[it],
+                             eta, sizeof eta)) {
+      char extra[96] = "";
       if (isfinite(ll)) {
         snprintf(extra, sizeof extra, "  loglik %.4f", ll);
       }
@@ -292,16 +284,16 @@ static int run_phase_(dv_run *R, uint64_t ph) {
         snprintf(extra + len, sizeof extra - len, "  accept %.3f", st.accept);
       }
       exp_progress(R->info, "%-8s %llu/%llu: objective %.5f  |g| %.3e%s  ETA %s\n", pn,
-                   (unsigned long long)s->iter, (unsigned long long)T, st.objective, gn, extra,
+                   (unsigned long long)s->core.iter, (unsigned long long)T, st.objective, gn, extra,
                    eta);
     }
-    snprintf(label, sizeof label, "%s %llu/%llu", pn, (unsigned long long)s->iter,
+    snprintf(label, sizeof label, "%s %llu/%llu", pn, (unsigned long long)s->core.iter,
              (unsigned long long)T);
-    SAGD_CALL(sagd_checkpointer_tick(R->cp, s->total, label, 0));
+    SAGD_CALL(sagd_checkpointer_tick(R->cp, s->core.total, label, 0));
   }
   /* end of the phase: results */
-  memcpy(s->theta_fin + ph * R->pt, s->theta, R->pt * sizeof(double));
-  SAGD_CALL(loglik_(R, s->theta, &s->loglik_fin[ph]));
+  memcpy(s->theta_fin + ph * R->pt, s->core.theta, R->pt * sizeof(double));
+  SAGD_CALL(loglik_(R, s->core.theta, &s->loglik_fin[ph]));
   double acc = 0, nacc = 0;
   for (uint64_t it = 0; it < T; it++) {
     if (isfinite(t->accept[it])) {
@@ -311,8 +303,8 @@ static int run_phase_(dv_run *R, uint64_t ph) {
   }
   s->accept_fin[ph] = nacc > 0 ? acc / nacc : NAN;
   if (ph == 0) {
-    memcpy(s->theta_pre, s->theta, R->pt * sizeof(double));
-    memcpy(s->phi_pre, s->phi, R->pp * sizeof(double));
+    memcpy(s->core.theta_pre, s->core.theta, R->pt * sizeof(double));
+    memcpy(s->core.phi_pre, s->core.phi, R->pp * sizeof(double));
   }
   return SAGD_OK;
 }
@@ -322,15 +314,7 @@ static int run_phase_(dv_run *R, uint64_t ph) {
 static int ckpt_register_(dv_run *R, sagd_state st) {
   const dv_config *c = R->c;
   dv_state *s = R->s;
-  SAGD_CALL(sagd_state_add_u64(st, "phase", &s->phase));
-  SAGD_CALL(sagd_state_add_u64(st, "iter", &s->iter));
-  SAGD_CALL(sagd_state_add_u64(st, "total", &s->total));
-  SAGD_CALL(sagd_state_add(st, "theta", s->theta, R->pt));
-  SAGD_CALL(sagd_state_add(st, "phi", s->phi, R->pp));
-  SAGD_CALL(sagd_state_add(st, "theta_pre", s->theta_pre, R->pt));
-  SAGD_CALL(sagd_state_add(st, "phi_pre", s->phi_pre, R->pp));
-  SAGD_CALL(sagd_state_add(st, "optimizer_theta", s->opt_t, s->lopt_t));
-  SAGD_CALL(sagd_state_add(st, "optimizer_phi", s->opt_p, s->lopt_p));
+  SAGD_CALL(exp_vae_core_register(st, &s->core, R->pt, R->pp));
   SAGD_CALL(sagd_state_add(st, "theta_final", s->theta_fin, DV_STATE_PHASES(c) * R->pt));
   SAGD_CALL(sagd_state_add(st, "loglik_final", s->loglik_fin, DV_STATE_PHASES(c)));
   SAGD_CALL(sagd_state_add(st, "accept_final", s->accept_fin, DV_STATE_PHASES(c)));
@@ -610,10 +594,7 @@ static void print_table_(dv_run *R, const dv_metric *met) {
 static int state_alloc_(dv_run *R) {
   const dv_config *c = R->c;
   dv_state *s = R->s;
-  SAGD_CALLOC(s->theta, R->pt, "theta");
-  SAGD_CALLOC(s->phi, R->pp, "phi");
-  SAGD_CALLOC(s->theta_pre, R->pt, "pre-trained theta");
-  SAGD_CALLOC(s->phi_pre, R->pp, "pre-trained phi");
+  SAGD_CALL(exp_vae_core_alloc(&s->core, R->pt, R->pp, R->ot, R->op));
   SAGD_CALLOC(s->theta_fin, DV_STATE_PHASES(c) * R->pt, "final thetas");
   for (uint64_t ph = 0; ph <= c->nm; ph++) {
     SAGD_CALL(exp_vae_trace_alloc(&s->tr[ph], (size_t)phase_iters_(c, ph), c->ll_every));
@@ -622,8 +603,6 @@ static int state_alloc_(dv_run *R) {
     s->loglik_fin[ph] = NAN;
     s->accept_fin[ph] = NAN;
   }
-  sagd_optimizer_state(R->ot, &s->opt_t, &s->lopt_t);
-  sagd_optimizer_state(R->op, &s->opt_p, &s->lopt_p);
   SAGD_CALLOC(R->gt, R->pt, "theta gradient");
   SAGD_CALLOC(R->gp, R->pp, "phi gradient");
   SAGD_CALLOC(R->gen_u, sagd_mlp_max_batch(R->gen) * c->r, "generator input");
@@ -634,10 +613,7 @@ static int state_alloc_(dv_run *R) {
 
 static void state_free_(dv_run *R) {
   dv_state *s = R->s;
-  free(s->theta);
-  free(s->phi);
-  free(s->theta_pre);
-  free(s->phi_pre);
+  exp_vae_core_free(&s->core);
   free(s->theta_fin);
   for (size_t ph = 0; ph < NPHASE; ph++) {
     exp_vae_trace_free(&s->tr[ph]);
@@ -714,12 +690,8 @@ static int dv_open_body_(const sagd_run_info *info, dv_config *c, dv_run *R, dou
   gmax = gmax > 1024 ? gmax : 1024;
   SAGD_CALL(sagd_mlp_create(c->ngw - 1, c->gw, c->act, &sagd_act_identity, gmax, &R->gen));
   SAGD_CALL(sagd_mlp_create(c->new_ - 1, c->ew, c->act, &sagd_act_identity, rows, &R->enc));
-  SAGD_CALL(sagd_mlp_set_precision(R->gen, c->precision));
-  SAGD_CALL(sagd_mlp_set_precision(R->enc, c->precision));
-  R->pt = sagd_mlp_nparams(R->gen);
-  R->pp = sagd_mlp_nparams(R->enc);
-  SAGD_CALL(sagd_optimizer_create(c->otype, R->pt, &c->oopt, &R->ot));
-  SAGD_CALL(sagd_optimizer_create(c->otype, R->pp, &c->oopt, &R->op));
+  SAGD_CALL(exp_vae_optimizers(R->gen, R->enc, c->precision, c->otype, &c->oopt, &R->pt, &R->pp,
+                               &R->ot, &R->op));
   double *x = NULL, *z = NULL;
   SAGD_CALLOC(x, nloc * c->p, "data x");
   SAGD_CALLOC(z, nloc * c->p, "data z");
@@ -785,24 +757,25 @@ static int deconv_vae_run_(const sagd_run_info *info) {
   SAGD_TRY(rc, done, ckpt_open_(&R, st, &resumed));
 
   /* 3. pre-training and the fine-tunings */
-  while (s.phase <= c.nm) {
-    SAGD_TRY(rc, done, run_phase_(&R, s.phase));
+  while (s.core.phase <= c.nm) {
+    SAGD_TRY(rc, done, run_phase_(&R, s.core.phase));
     if (info->rank == 0 && !info->quiet) {
       double ks = NAN, w1 = NAN;
       if (c.p == 1) {
-        SAGD_TRY(rc, done, metrics_(&R, s.theta, &ks, &w1));
+        SAGD_TRY(rc, done, metrics_(&R, s.core.theta, &ks, &w1));
         exp_progress(info, "%s done: KS %.4f  W1 %.4f  loglik %.4f  (%.1fs)\n",
-                     phase_name_(&c, s.phase), ks, w1, s.loglik_fin[s.phase],
-                     s.secs[s.phase]);
+                     phase_name_(&c, s.core.phase), ks, w1, s.loglik_fin[s.core.phase],
+                     s.secs[s.core.phase]);
       } else {
-        exp_progress(info, "%s done (%.1fs)\n", phase_name_(&c, s.phase), s.secs[s.phase]);
+        exp_progress(info, "%s done (%.1fs)\n", phase_name_(&c, s.core.phase),
+                     s.secs[s.core.phase]);
       }
     }
     char label[64];
-    snprintf(label, sizeof label, "%s done", phase_name_(&c, s.phase));
-    s.phase++;
-    s.iter = 0;
-    SAGD_TRY(rc, done, sagd_checkpointer_tick(R.cp, s.total, label, 1));
+    snprintf(label, sizeof label, "%s done", phase_name_(&c, s.core.phase));
+    s.core.phase++;
+    s.core.iter = 0;
+    SAGD_TRY(rc, done, sagd_checkpointer_tick(R.cp, s.core.total, label, 1));
   }
 
   /* 4. result file and summary */

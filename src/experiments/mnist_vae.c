@@ -101,10 +101,8 @@ static const exp_vae_trace_kind mv_trace_kind_ = {"test_loglik", 0, 1};
 #define MV_NSCORE 3
 
 typedef struct {
-  uint64_t phase, iter, total;
-  double *theta, *phi, *theta_pre, *phi_pre, *theta_sagd;
-  double *opt_t, *opt_p;
-  size_t lopt_t, lopt_p;
+  exp_vae_core core; /* counters, parameters, optimizer states */
+  double *theta_sagd;
   double score[MV_NSCORE], score_se[MV_NSCORE], secs[MV_NPHASE], data_ck[2];
   double *digits; /* MV_NSCORE × n_test: every score's per-digit values */
   mv_trace tr[MV_NPHASE];
@@ -166,13 +164,13 @@ static int score_(mv_run *R, const double *theta, const double *phi, double *mea
 static int phase_start_(mv_run *R, uint64_t ph) {
   mv_state *s = &R->s;
   if (ph == 0) {
-    SAGD_CALL(sagd_mlp_init_xavier(R->gen, R->info->key, 0, s->theta));
-    SAGD_CALL(sagd_mlp_init_xavier(R->enc, R->info->key, 1, s->phi));
+    SAGD_CALL(sagd_mlp_init_xavier(R->gen, R->info->key, 0, s->core.theta));
+    SAGD_CALL(sagd_mlp_init_xavier(R->enc, R->info->key, 1, s->core.phi));
   } else {
-    memcpy(s->theta, ph == 1 ? s->theta_pre : s->theta_sagd, R->pt * sizeof(double));
-    memcpy(s->phi, s->phi_pre, R->pp * sizeof(double));
+    memcpy(s->core.theta, ph == 1 ? s->core.theta_pre : s->theta_sagd, R->pt * sizeof(double));
+    memcpy(s->core.phi, s->core.phi_pre, R->pp * sizeof(double));
     if (ph == 1) {
-      SAGD_CALL(sagd_vae_method_sagd.start(R->v, s->theta, s->phi));
+      SAGD_CALL(sagd_vae_method_sagd.start(R->v, s->core.theta, s->core.phi));
     }
   }
   sagd_optimizer_reset(R->ot);
@@ -188,73 +186,72 @@ static int run_phase_(mv_run *R, uint64_t ph) {
   const uint64_t T = phase_iters_(c, ph);
   mv_trace *t = &s->tr[ph];
   const int upd_theta = ph != 2, upd_phi = ph != 1;
-  if (s->iter == 0) {
+  if (s->core.iter == 0) {
     SAGD_CALL(phase_start_(R, ph));
   }
   const double t0 = exp_now(), base = s->secs[ph];
-  const uint64_t it0 = s->iter;
-  while (s->iter < T) {
-    const uint64_t it = s->iter;
+  const uint64_t it0 = s->core.iter;
+  while (s->core.iter < T) {
+    const uint64_t it = s->core.iter;
     sagd_vae_stats st;
     if (ph == 1) {
-      SAGD_CALL(sagd_vae_method_sagd.gradient(R->v, s->theta, s->phi, rng_t_(c, ph, it), R->gt,
-                                              NULL, &st));
+      SAGD_CALL(sagd_vae_method_sagd.gradient(R->v, s->core.theta, s->core.phi, rng_t_(c, ph, it),
+                                              R->gt, NULL, &st));
     } else {
-      SAGD_CALL(sagd_vae_elbo_grad(R->v, s->theta, s->phi, rng_t_(c, ph, it), R->gt, R->gp,
-                                   &st));
+      SAGD_CALL(sagd_vae_elbo_grad(R->v, s->core.theta, s->core.phi, rng_t_(c, ph, it), R->gt,
+                                   R->gp, &st));
     }
     double gn = 0;
     if (upd_theta) {
       gn += exp_norm2(R->gt, R->pt);
-      SAGD_CALL(sagd_optimizer_step(R->ot, c->lr[ph], R->gt, s->theta));
+      SAGD_CALL(sagd_optimizer_step(R->ot, c->lr[ph], R->gt, s->core.theta));
     }
     if (upd_phi) {
       gn += exp_norm2(R->gp, R->pp);
-      SAGD_CALL(sagd_optimizer_step(R->op, c->lr[ph], R->gp, s->phi));
+      SAGD_CALL(sagd_optimizer_step(R->op, c->lr[ph], R->gp, s->core.phi));
     }
     gn = sqrt(gn);
     t->obj[it] = st.objective;
     t->gnorm[it] = gn;
-    s->iter = it + 1;
-    s->total++;
+    s->core.iter = it + 1;
+    s->core.total++;
     double ll = NAN, llse = NAN;
-    if (c->ll_every > 0 && s->iter % c->ll_every == 0 && s->iter < T) { /* T: the end row */
-      const size_t row = (size_t)(s->iter / c->ll_every);
-      SAGD_CALL(score_(R, s->theta, s->phi, &ll, &llse, NULL));
+    if (c->ll_every > 0 && s->core.iter % c->ll_every == 0 &&
+        s->core.iter < T) { /* T: the end row */
+      const size_t row = (size_t)(s->core.iter / c->ll_every);
+      SAGD_CALL(score_(R, s->core.theta, s->core.phi, &ll, &llse, NULL));
       t->ll[row] = ll;
       t->ll_se[row] = llse;
-      t->ll_iter[row] = (double)s->iter;
+      t->ll_iter[row] = (double)s->core.iter;
     }
-    const double now = exp_now() - t0;
-    s->secs[ph] = base + now;
-    t->seconds[it] = s->secs[ph];
-    if (c->every > 0 && (s->iter % (uint64_t)c->every == 0 || s->iter == T)) {
-      char eta[32], extra[96] = "";
-      exp_format_seconds(now / (double)(s->iter - it0) * (double)(T - s->iter), eta,
-                         sizeof eta);
+    char eta[32];
+    if (exp_vae_update_timed(&s->core, it0, T, c->every, t0, base, &s->secs[ph], &t->seconds[it],
+                             eta, sizeof eta)) {
+      char extra[96] = "";
       if (isfinite(ll)) {
         snprintf(extra, sizeof extra, "  test loglik %.2f (%.2f)", ll, llse);
       }
       exp_progress(R->info, "%-8s %llu/%llu: %s %.3f  |g| %.3e%s  ETA %s\n", phase_names_[ph],
-                   (unsigned long long)s->iter, (unsigned long long)T,
+                   (unsigned long long)s->core.iter, (unsigned long long)T,
                    ph == 1 ? "log p(x, u)" : "ELBO", st.objective, gn, extra, eta);
     }
     char label[96];
-    snprintf(label, sizeof label, "%s %llu/%llu", phase_names_[ph], (unsigned long long)s->iter,
-             (unsigned long long)T);
-    SAGD_CALL(sagd_checkpointer_tick(R->cp, s->total, label, 0));
+    snprintf(label, sizeof label, "%s %llu/%llu", phase_names_[ph],
+             (unsigned long long)s->core.iter, (unsigned long long)T);
+    SAGD_CALL(sagd_checkpointer_tick(R->cp, s->core.total, label, 0));
   }
   /* end of the phase: its parameters and its scores */
   if (ph == 0) {
-    memcpy(s->theta_pre, s->theta, R->pt * sizeof(double));
-    memcpy(s->phi_pre, s->phi, R->pp * sizeof(double));
-    SAGD_CALL(score_(R, s->theta_pre, s->phi_pre, &s->score[0], &s->score_se[0], s->digits));
+    memcpy(s->core.theta_pre, s->core.theta, R->pt * sizeof(double));
+    memcpy(s->core.phi_pre, s->core.phi, R->pp * sizeof(double));
+    SAGD_CALL(
+        score_(R, s->core.theta_pre, s->core.phi_pre, &s->score[0], &s->score_se[0], s->digits));
   } else if (ph == 1) {
-    memcpy(s->theta_sagd, s->theta, R->pt * sizeof(double));
-    SAGD_CALL(score_(R, s->theta_sagd, s->phi_pre, &s->score[2], &s->score_se[2],
+    memcpy(s->theta_sagd, s->core.theta, R->pt * sizeof(double));
+    SAGD_CALL(score_(R, s->theta_sagd, s->core.phi_pre, &s->score[2], &s->score_se[2],
                      s->digits + 2 * R->c.n_test));
   } else {
-    SAGD_CALL(score_(R, s->theta_sagd, s->phi, &s->score[1], &s->score_se[1],
+    SAGD_CALL(score_(R, s->theta_sagd, s->core.phi, &s->score[1], &s->score_se[1],
                      s->digits + R->c.n_test));
   }
   const size_t last = t->nll - 1; /* the phase-end score, also in the trace */
@@ -269,16 +266,8 @@ static int run_phase_(mv_run *R, uint64_t ph) {
 static int ckpt_register_(mv_run *R) {
   mv_state *s = &R->s;
   sagd_state st = R->st;
-  SAGD_CALL(sagd_state_add_u64(st, "phase", &s->phase));
-  SAGD_CALL(sagd_state_add_u64(st, "iter", &s->iter));
-  SAGD_CALL(sagd_state_add_u64(st, "total", &s->total));
-  SAGD_CALL(sagd_state_add(st, "theta", s->theta, R->pt));
-  SAGD_CALL(sagd_state_add(st, "phi", s->phi, R->pp));
-  SAGD_CALL(sagd_state_add(st, "theta_pre", s->theta_pre, R->pt));
-  SAGD_CALL(sagd_state_add(st, "phi_pre", s->phi_pre, R->pp));
+  SAGD_CALL(exp_vae_core_register(st, &s->core, R->pt, R->pp));
   SAGD_CALL(sagd_state_add(st, "theta_sagd", s->theta_sagd, R->pt));
-  SAGD_CALL(sagd_state_add(st, "optimizer_theta", s->opt_t, s->lopt_t));
-  SAGD_CALL(sagd_state_add(st, "optimizer_phi", s->opt_p, s->lopt_p));
   SAGD_CALL(sagd_state_add(st, "scores", s->score, MV_NSCORE));
   SAGD_CALL(sagd_state_add(st, "scores_se", s->score_se, MV_NSCORE));
   SAGD_CALL(sagd_state_add(st, "seconds", s->secs, MV_NPHASE));
@@ -324,7 +313,7 @@ static int write_figure_(mv_run *R, sagd_h5 f) {
   }
   size_t du[2] = {MV_PICS, r}, di[3] = {MV_PICS, c->rows_img, c->cols_img};
   SAGD_TRY(rc, done, sagd_h5_write(f, "/figure/latent", 2, du, u));
-  SAGD_TRY(rc, done, decode_means_(R, s->theta_pre, MV_PICS, u, img));
+  SAGD_TRY(rc, done, decode_means_(R, s->core.theta_pre, MV_PICS, u, img));
   SAGD_TRY(rc, done, sagd_h5_write(f, "/figure/pretrain_means", 3, di, img));
   SAGD_TRY(rc, done, decode_means_(R, s->theta_sagd, MV_PICS, u, img));
   SAGD_TRY(rc, done, sagd_h5_write(f, "/figure/sagd_means", 3, di, img));
@@ -333,7 +322,7 @@ static int write_figure_(mv_run *R, sagd_h5 f) {
   SAGD_TRY(rc, done, sagd_images_get(R->test, 0, nrec, x));
   size_t dr[3] = {nrec, c->rows_img, c->cols_img};
   SAGD_TRY(rc, done, sagd_h5_write(f, "/figure/test_digits", 3, dr, x));
-  const double *th[2] = {s->theta_pre, s->theta_sagd}, *ph[2] = {s->phi_pre, s->phi};
+  const double *th[2] = {s->core.theta_pre, s->theta_sagd}, *ph[2] = {s->core.phi_pre, s->core.phi};
   const char *name[2] = {"/figure/pretrain_reconstructions", "/figure/sagd_reconstructions"};
   for (int k = 0; k < 2; k++) {
     SAGD_TRY(rc, done, sagd_mlp_prepare(R->enc, ph[k]));
@@ -375,13 +364,13 @@ static int write_result_(mv_run *R) {
     SAGD_TRY(rc, done, exp_vae_trace_write(f, g, &s->tr[ph], &mv_trace_kind_, 0, ph != 1));
   }
   size_t dt[1] = {R->pt}, dp[1] = {R->pp};
-  SAGD_TRY(rc, done, sagd_h5_write(f, "/results/pretrain/theta", 1, dt, s->theta_pre));
-  SAGD_TRY(rc, done, sagd_h5_write(f, "/results/pretrain/phi", 1, dp, s->phi_pre));
+  SAGD_TRY(rc, done, sagd_h5_write(f, "/results/pretrain/theta", 1, dt, s->core.theta_pre));
+  SAGD_TRY(rc, done, sagd_h5_write(f, "/results/pretrain/phi", 1, dp, s->core.phi_pre));
   SAGD_TRY(rc, done, write_scalar_(f, "/results/pretrain", "test_loglik", s->score[0]));
   SAGD_TRY(rc, done, write_scalar_(f, "/results/pretrain", "test_loglik_se", s->score_se[0]));
   SAGD_TRY(rc, done, write_scalar_(f, "/results/pretrain", "seconds", s->secs[0]));
   SAGD_TRY(rc, done, sagd_h5_write(f, "/results/sagd/theta", 1, dt, s->theta_sagd));
-  SAGD_TRY(rc, done, sagd_h5_write(f, "/results/sagd/phi", 1, dp, s->phi));
+  SAGD_TRY(rc, done, sagd_h5_write(f, "/results/sagd/phi", 1, dp, s->core.phi));
   SAGD_TRY(rc, done, write_scalar_(f, "/results/sagd", "test_loglik", s->score[1]));
   SAGD_TRY(rc, done, write_scalar_(f, "/results/sagd", "test_loglik_se", s->score_se[1]));
   SAGD_TRY(rc, done, write_scalar_(f, "/results/sagd", "test_loglik_pretrain_encoder",
@@ -523,10 +512,7 @@ static void close_(mv_run *R) {
   mv_state *s = &R->s;
   sagd_checkpointer_destroy(&R->cp);
   sagd_state_destroy(&R->st);
-  free(s->theta);
-  free(s->phi);
-  free(s->theta_pre);
-  free(s->phi_pre);
+  exp_vae_core_free(&s->core);
   free(s->theta_sagd);
   free(s->digits);
   for (size_t ph = 0; ph < MV_NPHASE; ph++) {
@@ -620,22 +606,15 @@ static int open_(const sagd_run_info *info, mv_run *R) {
              "model.encoder_layers gives %zu values per image: expected 2 x model.latent = %zu "
              "(mean and log-variance)",
              sagd_mlp_out(R->enc), 2 * c->r);
-  SAGD_CALL(sagd_mlp_set_precision(R->gen, c->precision));
-  SAGD_CALL(sagd_mlp_set_precision(R->enc, c->precision));
-  R->pt = sagd_mlp_nparams(R->gen);
-  R->pp = sagd_mlp_nparams(R->enc);
-  SAGD_CALL(sagd_optimizer_create(c->otype, R->pt, &c->oopt, &R->ot));
-  SAGD_CALL(sagd_optimizer_create(c->otype, R->pp, &c->oopt, &R->op));
+  SAGD_CALL(exp_vae_optimizers(R->gen, R->enc, c->precision, c->otype, &c->oopt, &R->pt, &R->pp,
+                               &R->ot, &R->op));
   const size_t nloc = R->i1 - R->i0, ntl = R->t1 - R->t0;
   SAGD_CALLOC(R->x, (nloc > 0 ? nloc : 1) * c->p, "training images");
   SAGD_CALLOC(R->xt, (ntl > 0 ? ntl : 1) * c->p, "test images");
   SAGD_CALL(sagd_images_get(R->train, R->i0, nloc, R->x));
   SAGD_CALL(sagd_images_get(R->test, R->t0, ntl, R->xt));
   SAGD_CALL(sagd_vae_create(info->comm, R->gen, R->enc, R->x, c->n, R->i0, R->i1, &c->vo, &R->v));
-  SAGD_CALLOC(s->theta, R->pt, "theta");
-  SAGD_CALLOC(s->phi, R->pp, "phi");
-  SAGD_CALLOC(s->theta_pre, R->pt, "pre-trained theta");
-  SAGD_CALLOC(s->phi_pre, R->pp, "pre-trained phi");
+  SAGD_CALL(exp_vae_core_alloc(&s->core, R->pt, R->pp, R->ot, R->op));
   SAGD_CALLOC(s->theta_sagd, R->pt, "SAGD theta");
   SAGD_CALLOC(s->digits, MV_NSCORE * c->n_test, "per-digit test scores");
   for (uint64_t ph = 0; ph < MV_NPHASE; ph++) {
@@ -644,8 +623,6 @@ static int open_(const sagd_run_info *info, mv_run *R) {
   for (size_t k = 0; k < MV_NSCORE; k++) {
     s->score[k] = s->score_se[k] = NAN;
   }
-  sagd_optimizer_state(R->ot, &s->opt_t, &s->lopt_t);
-  sagd_optimizer_state(R->op, &s->opt_p, &s->lopt_p);
   SAGD_CALLOC(R->gt, R->pt, "theta gradient");
   SAGD_CALLOC(R->gp, R->pp, "phi gradient");
   SAGD_CALLOC(R->ll_loc, ntl > 0 ? ntl : 1, "test scores");
@@ -697,9 +674,9 @@ static int body_(const sagd_run_info *info, mv_run *R) {
                c->file);
     exp_progress(info, "resumed from the checkpoint at '%s'\n", phase);
   }
-  while (s->phase < MV_NPHASE) {
-    SAGD_CALL(run_phase_(R, s->phase));
-    const uint64_t ph = s->phase;
+  while (s->core.phase < MV_NPHASE) {
+    SAGD_CALL(run_phase_(R, s->core.phase));
+    const uint64_t ph = s->core.phase;
     if (ph == 0) {
       exp_progress(info, "pretrain done: test loglik %.3f (SE %.3f)  (%.1fs)\n", s->score[0],
                    s->score_se[0], s->secs[0]);
@@ -712,9 +689,9 @@ static int body_(const sagd_run_info *info, mv_run *R) {
     }
     char label[64];
     snprintf(label, sizeof label, "%s done", phase_names_[ph]);
-    s->phase++;
-    s->iter = 0;
-    SAGD_CALL(sagd_checkpointer_tick(R->cp, s->total, label, 1));
+    s->core.phase++;
+    s->core.iter = 0;
+    SAGD_CALL(sagd_checkpointer_tick(R->cp, s->core.total, label, 1));
   }
   SAGD_CALL(write_result_(R));
   if (info->rank == 0) {

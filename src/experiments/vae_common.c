@@ -169,3 +169,59 @@ int exp_vae_register_state(sagd_state st, sagd_vae v, size_t n, size_t C, size_t
   SAGD_CALL(sagd_state_add_rows(st, "chains/rho", rho, n * C, r, i0 * C, nch));
   return SAGD_OK;
 }
+
+int exp_vae_core_alloc(exp_vae_core *s, size_t pt, size_t pp, sagd_optimizer ot,
+                       sagd_optimizer op) {
+  SAGD_CALLOC(s->theta, pt, "theta");
+  SAGD_CALLOC(s->phi, pp, "phi");
+  SAGD_CALLOC(s->theta_pre, pt, "pre-trained theta");
+  SAGD_CALLOC(s->phi_pre, pp, "pre-trained phi");
+  sagd_optimizer_state(ot, &s->opt_t, &s->lopt_t);
+  sagd_optimizer_state(op, &s->opt_p, &s->lopt_p);
+  return SAGD_OK;
+}
+
+void exp_vae_core_free(exp_vae_core *s) {
+  free(s->theta);
+  free(s->phi);
+  free(s->theta_pre);
+  free(s->phi_pre);
+  s->theta = s->phi = s->theta_pre = s->phi_pre = NULL;
+}
+
+int exp_vae_core_register(sagd_state st, exp_vae_core *s, size_t pt, size_t pp) {
+  SAGD_CALL(sagd_state_add_u64(st, "phase", &s->phase));
+  SAGD_CALL(sagd_state_add_u64(st, "iter", &s->iter));
+  SAGD_CALL(sagd_state_add_u64(st, "total", &s->total));
+  SAGD_CALL(sagd_state_add(st, "theta", s->theta, pt));
+  SAGD_CALL(sagd_state_add(st, "phi", s->phi, pp));
+  SAGD_CALL(sagd_state_add(st, "theta_pre", s->theta_pre, pt));
+  SAGD_CALL(sagd_state_add(st, "phi_pre", s->phi_pre, pp));
+  SAGD_CALL(sagd_state_add(st, "optimizer_theta", s->opt_t, s->lopt_t));
+  SAGD_CALL(sagd_state_add(st, "optimizer_phi", s->opt_p, s->lopt_p));
+  return SAGD_OK;
+}
+
+int exp_vae_optimizers(sagd_mlp gen, sagd_mlp enc, sagd_precision prec,
+                       const sagd_optimizer_type *type, const sagd_optimizer_options *opt,
+                       size_t *pt, size_t *pp, sagd_optimizer *ot, sagd_optimizer *op) {
+  SAGD_CALL(sagd_mlp_set_precision(gen, prec));
+  SAGD_CALL(sagd_mlp_set_precision(enc, prec));
+  *pt = sagd_mlp_nparams(gen);
+  *pp = sagd_mlp_nparams(enc);
+  SAGD_CALL(sagd_optimizer_create(type, *pt, opt, ot));
+  SAGD_CALL(sagd_optimizer_create(type, *pp, opt, op));
+  return SAGD_OK;
+}
+
+int exp_vae_update_timed(const exp_vae_core *s, uint64_t it0, uint64_t T, int every, double t0,
+                         double base, double *secs, double *seconds_row, char *eta, size_t cap) {
+  const double now = exp_now() - t0;
+  *secs = base + now;
+  *seconds_row = *secs;
+  if (every <= 0 || (s->iter % (uint64_t)every != 0 && s->iter != T)) {
+    return 0;
+  }
+  exp_format_seconds(now / (double)(s->iter - it0) * (double)(T - s->iter), eta, cap);
+  return 1;
+}

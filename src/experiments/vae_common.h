@@ -27,6 +27,31 @@
 int exp_vae_options(const sagd_run_info *info, sagd_vae_options *o, uint64_t *batches);
 /* [model] precision: double or single. */
 int exp_vae_precision(sagd_config cfg, sagd_precision *prec);
+/* What every VAE-family run keeps and checkpoints alike. */
+typedef struct {
+  uint64_t phase, iter, total;               /* phase, iteration in it, iterations in all */
+  double *theta, *phi, *theta_pre, *phi_pre; /* (θ, φ) and the pre-trained (θ, φ) */
+  double *opt_t, *opt_p;                     /* the optimizers' states (point into them) */
+  size_t lopt_t, lopt_p;
+} exp_vae_core;
+/* Allocate (θ, φ) and the pre-trained copies (pt, pp values) and point at the optimizers'
+ * states; exp_vae_core_free releases what this allocated (also after a failure). */
+int exp_vae_core_alloc(exp_vae_core *s, size_t pt, size_t pp, sagd_optimizer ot, sagd_optimizer op);
+void exp_vae_core_free(exp_vae_core *s);
+/* Register it in a checkpoint state under the names every VAE-family run uses. */
+int exp_vae_core_register(sagd_state st, exp_vae_core *s, size_t pt, size_t pp);
+/* The two networks' precision and the optimizers of θ (pt = nparams(gen)) and φ. */
+int exp_vae_optimizers(sagd_mlp gen, sagd_mlp enc, sagd_precision prec,
+                       const sagd_optimizer_type *type, const sagd_optimizer_options *opt,
+                       size_t *pt, size_t *pp, sagd_optimizer *ot, sagd_optimizer *op);
+
+/* The end of update s->iter of a phase that started at wall time t0 after `base` seconds of
+ * earlier sessions and at update it0, of T: the phase's time (*secs, and the trace's
+ * *seconds_row). Returns 1 when a progress line is due (every `every` updates, and the last;
+ * every <= 0: never), with the time left at this pace in eta. */
+int exp_vae_update_timed(const exp_vae_core *s, uint64_t it0, uint64_t T, int every, double t0,
+                         double base, double *secs, double *seconds_row, char *eta, size_t cap);
+
 /* One phase's trace: per update the objective, |g|, the HMC acceptance and the wall time;
  * and a log-likelihood traced every `every` updates plus once at the phase end (nll rows;
  * NaN where not computed), with its SE where the experiment has one. */
