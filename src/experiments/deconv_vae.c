@@ -52,6 +52,7 @@ typedef struct {
   size_t msamples, nodes;
   uint64_t ll_every;
   int loglik; /* 1-D model: true log-likelihood by quadrature */
+  int average; /* vae.result = average: a fine-tuning reports the mean of its iterates */
   int estimate;
   int every;
 } dv_config;
@@ -118,6 +119,10 @@ static int read_config_(const sagd_run_info *info, dv_config *c) {
     c->methods[m] = methods[m];
   }
   c->estimate = sagd_config_bool(cfg, "vae", "estimate");
+  const char *res = sagd_config_string(cfg, "vae", "result");
+  SAGD_CHECK(strcmp(res, "last") == 0 || strcmp(res, "average") == 0, SAGD_ERR_CONFIG,
+             "vae.result = '%s': expected last or average", res);
+  c->average = strcmp(res, "average") == 0;
 
   sagd_vae_options *o = &c->vo;
   SAGD_CALL(exp_vae_options(info, o, &c->batches));
@@ -153,6 +158,7 @@ typedef struct {
   exp_vae_core core; /* counters, parameters, optimizer states */
   /* per phase: final parameters and scalar results */
   double *theta_fin; /* NPHASE × pt */
+  double *theta_sum; /* vae.result = average: Σ θ over the current fine-tuning's updates */
   double loglik_fin[NPHASE], accept_fin[NPHASE], secs[NPHASE];
   dv_trace tr[NPHASE];
 } dv_state;
@@ -226,6 +232,9 @@ static int phase_start_(dv_run *R, uint64_t ph) {
   sagd_optimizer_reset(R->op);
   sagd_vae_reset_sums(R->v);
   s->secs[ph] = 0;
+  if (s->theta_sum != NULL) {
+    memset(s->theta_sum, 0, R->pt * sizeof(double));
+  }
   dv_trace *t = &s->tr[ph];
   if (c->loglik && c->ll_every > 0) {
     SAGD_CALL(loglik_(R, s->core.theta, &t->ll[0]));
@@ -260,6 +269,11 @@ static int run_phase_(dv_run *R, uint64_t ph) {
       SAGD_CALL(sagd_optimizer_step(R->op, lr, R->gp, s->core.phi));
     }
     gn = sqrt(gn);
+    if (ph > 0 && s->theta_sum != NULL) { /* Algorithm 1's θ̂: the mean of θ_1..θ_T */
+      for (size_t j = 0; j < R->pt; j++) {
+        s->theta_sum[j] += s->core.theta[j];
+      }
+    }
     t->obj[it] = st.objective;
     t->gnorm[it] = gn;
     t->accept[it] = st.accept;
@@ -291,9 +305,16 @@ static int run_phase_(dv_run *R, uint64_t ph) {
              (unsigned long long)T);
     SAGD_CALL(sagd_checkpointer_tick(R->cp, s->core.total, label, 0));
   }
-  /* end of the phase: results */
-  memcpy(s->theta_fin + ph * R->pt, s->core.theta, R->pt * sizeof(double));
-  SAGD_CALL(loglik_(R, s->core.theta, &s->loglik_fin[ph]));
+  /* end of the phase: results, at the θ the phase reports (the last iterate, or the mean) */
+  double *fin = s->theta_fin + ph * R->pt;
+  if (ph > 0 && s->theta_sum != NULL && T > 0) {
+    for (size_t j = 0; j < R->pt; j++) {
+      fin[j] = s->theta_sum[j] / (double)T;
+    }
+  } else {
+    memcpy(fin, s->core.theta, R->pt * sizeof(double));
+  }
+  SAGD_CALL(loglik_(R, fin, &s->loglik_fin[ph]));
   double acc = 0, nacc = 0;
   for (uint64_t it = 0; it < T; it++) {
     if (isfinite(t->accept[it])) {
@@ -316,6 +337,9 @@ static int ckpt_register_(dv_run *R, sagd_state st) {
   dv_state *s = R->s;
   SAGD_CALL(exp_vae_core_register(st, &s->core, R->pt, R->pp));
   SAGD_CALL(sagd_state_add(st, "theta_final", s->theta_fin, DV_STATE_PHASES(c) * R->pt));
+  if (s->theta_sum != NULL) {
+    SAGD_CALL(sagd_state_add(st, "theta_sum", s->theta_sum, R->pt));
+  }
   SAGD_CALL(sagd_state_add(st, "loglik_final", s->loglik_fin, DV_STATE_PHASES(c)));
   SAGD_CALL(sagd_state_add(st, "accept_final", s->accept_fin, DV_STATE_PHASES(c)));
   SAGD_CALL(sagd_state_add(st, "seconds", s->secs, DV_STATE_PHASES(c)));
@@ -596,6 +620,9 @@ static int state_alloc_(dv_run *R) {
   dv_state *s = R->s;
   SAGD_CALL(exp_vae_core_alloc(&s->core, R->pt, R->pp, R->ot, R->op));
   SAGD_CALLOC(s->theta_fin, DV_STATE_PHASES(c) * R->pt, "final thetas");
+  if (c->average) {
+    SAGD_CALLOC(s->theta_sum, R->pt, "sum of the fine-tuning's thetas");
+  }
   for (uint64_t ph = 0; ph <= c->nm; ph++) {
     SAGD_CALL(exp_vae_trace_alloc(&s->tr[ph], (size_t)phase_iters_(c, ph), c->ll_every));
   }
@@ -615,6 +642,7 @@ static void state_free_(dv_run *R) {
   dv_state *s = R->s;
   exp_vae_core_free(&s->core);
   free(s->theta_fin);
+  free(s->theta_sum);
   for (size_t ph = 0; ph < NPHASE; ph++) {
     exp_vae_trace_free(&s->tr[ph]);
   }
@@ -762,7 +790,7 @@ static int deconv_vae_run_(const sagd_run_info *info) {
     if (info->rank == 0 && !info->quiet) {
       double ks = NAN, w1 = NAN;
       if (c.p == 1) {
-        SAGD_TRY(rc, done, metrics_(&R, s.core.theta, &ks, &w1));
+        SAGD_TRY(rc, done, metrics_(&R, s.theta_fin + s.core.phase * R.pt, &ks, &w1));
         exp_progress(info, "%s done: KS %.4f  W1 %.4f  loglik %.4f  (%.1fs)\n",
                      phase_name_(&c, s.core.phase), ks, w1, s.loglik_fin[s.core.phase],
                      s.secs[s.core.phase]);
@@ -868,7 +896,8 @@ static int deconv_vae_bench_(const sagd_run_info *info, const sagd_bench_options
 /* The keys deconv_vae reads (its own, the VAE family's in vae_common.c, the table's). */
 static const char *const deconv_vae_reads_[] = {
     SAGD_EXPERIMENT_COMMON_READS, EXP_VAE_FAMILY_READS, "data.n", "data.dim", "data.truth",
-    "model.generator", "model.encoder", "model.activation", "vae.methods", "metrics.samples", "metrics.nodes", NULL};
+    "model.generator", "model.encoder", "model.activation", "vae.methods", "vae.result",
+    "metrics.samples", "metrics.nodes", NULL};
 
 const sagd_experiment_type sagd_experiment_deconv_vae = {
     .name = "deconv_vae",

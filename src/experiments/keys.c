@@ -130,6 +130,10 @@ static const sagd_config_key base_keys_[] = {
     {"vae", "methods", SAGD_CFG_STRING, "vae, iwae, hmc, sagd", SAGD_CFG_ANY,
      "deconv_vae: fine-tuning methods, each from the same pre-trained VAE (a comma-separated "
      "list)", 0},
+    {"vae", "result", SAGD_CFG_STRING, "last", SAGD_CFG_ANY,
+     "deconv_vae: the theta each fine-tuning reports (its KS, W1, log-likelihood and "
+     "theta_final): its 'last' iterate, or the 'average' of its iterates (Algorithm 1's "
+     "theta-hat)", 0},
     {"vae", "pretrain_epochs", SAGD_CFG_INT, "5000", SAGD_CFG_NONNEGATIVE,
      "deconv_vae, mnist_vae: VAE pre-training epochs (Adam)", 0},
     {"vae", "pretrain_lr", SAGD_CFG_REAL, "0.01", SAGD_CFG_POSITIVE,
