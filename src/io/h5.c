@@ -11,6 +11,8 @@
  * agreed on with an allreduce before any collective HDF5 call, so no rank is left waiting. */
 #include "sagd/h5.h"
 
+#include "h5_layout.h"
+
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -77,15 +79,16 @@ static int h5_status_(sagd_h5 f, int failed, const char *what, const char *obj, 
 #define H5_OK(expr, what, obj) h5_status_(f, (expr) < 0, (what), (obj), __LINE__, __func__)
 
 /* libhdf5 1.10.8 divides by zero (SIGFPE in H5D__chunk_set_info) when it opens a dataset
- * whose layout message declares a chunk dimension of 0 (found by fuzz_images; h5py and h5dump
- * crash the same way on that file). Nothing can look at a layout before H5Oopen/H5Dopen2
- * decode it, so every open of an object of an existing file goes through open_guarded_: a
- * SIGFPE inside it jumps back out of libhdf5 and the open fails, reported as a damaged file.
- * libhdf5 is left in the middle of that call; the caller only closes the file and fails.
- * A layout declaring more dimensions than libhdf5 holds makes it write past its layout
- * (SIGSEGV in H5D__chunk_set_sizes, fuzz_images; h5py crashes too): after such a write the
- * heap cannot be trusted, so a SIGSEGV or SIGBUS inside the open prints a message naming the
- * file and ends the process with exit status 2 (bad input), instead of going on. */
+ * whose chunked layout has a dimensionality of 0 (found by fuzz_images; h5py and h5dump crash
+ * the same way on that file), and writes past its layout on others (SIGSEGV in
+ * H5D__chunk_set_sizes). No API looks at a layout without decoding it, so every open of an
+ * object of an existing file goes through open_guarded_, which first reads the layout from
+ * the raw object header (layout_refused_, h5_layout.c) and refuses such a layout. Behind that
+ * check, as a last resort: a SIGFPE inside the open jumps back out of libhdf5 and the open
+ * fails, reported as a damaged file (libhdf5 is left in the middle of that call and what it
+ * holds leaks; the caller only closes the file and fails); a SIGSEGV or SIGBUS, after which
+ * the heap cannot be trusted, prints a message naming the file and ends the process with exit
+ * status 2 (bad input), instead of going on. */
 static sigjmp_buf fpe_jump_;
 static volatile sig_atomic_t fpe_armed_ = 0;
 static char crash_msg_[1024]; /* written by the SIGSEGV/SIGBUS handler: prepared beforehand */
@@ -110,10 +113,53 @@ static void fpe_handler_(int sig) {
   raise(sig);
 }
 
+/* 1 (with the error set) if object `name` under loc is a dataset whose layout libhdf5 would
+ * fail to open (h5_layout.h); 0 otherwise.
+ * SAGD_H5_LAYOUT_CHECK=0 skips the check (a test hook: it exercises the guards below). */
+static int layout_refused_(sagd_h5 f, hid_t loc, const char *name) {
+  const char *env = getenv("SAGD_H5_LAYOUT_CHECK");
+  if (env != NULL && strcmp(env, "0") == 0) {
+    return 0;
+  }
+  H5O_info_t info;
+  if (H5Oget_info_by_name2(loc, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) {
+    /* a header libhdf5 cannot load (e.g. its checksum fails): the open fails the same way,
+     * before any layout is decoded, and reports libhdf5's reason */
+    H5Eclear2(H5E_DEFAULT);
+    return 0;
+  }
+  if (info.type != H5O_TYPE_DATASET) {
+    return 0;
+  }
+  size_t sa = 0, ss = 0;
+  hsize_t base = 0;
+  const hid_t fcpl = H5Fget_create_plist(f->file);
+  const int sizes = fcpl >= 0 && H5Pget_sizes(fcpl, &sa, &ss) >= 0 &&
+                    H5Pget_userblock(fcpl, &base) >= 0;
+  if (fcpl >= 0) {
+    H5Pclose(fcpl);
+  }
+  char why[256];
+  if (!sizes || sagd_h5_layout_check(f->path, sa, ss, (uint64_t)base, (uint64_t)info.addr, why,
+                                     sizeof why) != 1) {
+    return 0; /* nothing known against it (an unreadable file fails in libhdf5 anyway) */
+  }
+  sagd_error_set(SAGD_ERR_CORRUPT, __FILE__, __LINE__, __func__,
+                 "dataset '%s' in '%s' has %s: the file is damaged (libhdf5 1.10.8 fails "
+                 "opening such a layout)",
+                 name, f->path, why);
+  return 1;
+}
+
 /* H5Oopen (dataset 0) or H5Dopen2 (dataset 1) of object `name` of the existing file f; on
  * SIGFPE inside libhdf5 a negative id and *fpe = 1; on SIGSEGV or SIGBUS a message and exit
  * status 2 (see above). */
 static hid_t open_guarded_(sagd_h5 f, hid_t loc, const char *name, int dataset, int *fpe) {
+  *fpe = 0;
+  if (layout_refused_(f, loc, name)) {
+    *fpe = 2; /* refused before the open: the error is set */
+    return H5I_INVALID_HID;
+  }
   struct sigaction sa, ca, old, old_segv, old_bus;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = fpe_handler_;
@@ -121,7 +167,6 @@ static hid_t open_guarded_(sagd_h5 f, hid_t loc, const char *name, int dataset, 
   memset(&ca, 0, sizeof ca);
   ca.sa_handler = crash_handler_;
   sigemptyset(&ca.sa_mask);
-  *fpe = 0;
   const int k = snprintf(crash_msg_, sizeof crash_msg_,
                          "sagd: error: libhdf5 crashed (invalid memory access) opening '%s' "
                          "in '%s': the file is damaged (libhdf5 1.10.8 decodes such a layout "
@@ -156,6 +201,9 @@ static hid_t open_guarded_(sagd_h5 f, hid_t loc, const char *name, int dataset, 
 static int open_fail_(sagd_h5 f, int fpe, int code, const char *what, const char *obj,
                       int line, const char *func) {
   const char *file = f->path;
+  if (fpe == 2) { /* refused before the open (layout_refused_): its message stands */
+    return sagd_error_trace(SAGD_ERR_CORRUPT, __FILE__, line, func);
+  }
   if (fpe) {
     f->broken = 1;
     return sagd_error_set(SAGD_ERR_CORRUPT, __FILE__, line, func,

@@ -86,5 +86,27 @@ with h5py.File(sys.argv[1], "w") as f:
     f["top"] = np.zeros(1)
 PYEOF
 "${MPIEXEC:-mpiexec}" --oversubscribe -n 2 "$exe" --verify "$dir/links.h5" 3
+# sagd reads every dataset's layout from its raw object header before libhdf5 opens it
+# (h5_layout.c): h5py files of both header versions must pass it, with layouts of every rank,
+# headers spilling into continuation chunks (many attributes) and creation-order tracking.
+for libver in earliest latest; do
+"${PYTHON:-python3}" - "$dir/layout-$libver.h5" "$libver" <<'PYEOF'
+import sys
+import h5py
+import numpy as np
+with h5py.File(sys.argv[1], "w", libver=(sys.argv[2], "latest"), track_order=True) as f:
+    for rank in range(1, 5):
+        shape = (6, 5, 4, 3)[:rank]
+        d = f.create_dataset(f"chunked{rank}", data=np.arange(np.prod(shape), dtype="f8").reshape(shape),
+                             chunks=tuple(max(1, n // 2) for n in shape), fletcher32=True)
+        for k in range(40):  # pushes the header past its first chunk
+            d.attrs[f"attribute_number_{k:02d}"] = np.full(8, k, dtype="f8")
+    f.create_dataset("contiguous", data=np.arange(7.0))
+    f.create_dataset("small", data=np.float64(2.5))
+    f.create_dataset("deflated", data=np.arange(100.0), chunks=(10,), compression="gzip",
+                     shuffle=True, fletcher32=True)
+PYEOF
+"${MPIEXEC:-mpiexec}" --oversubscribe -n 2 "$exe" --verify "$dir/layout-$libver.h5" 7
+done
 seeds="$(dirname "$0")/../fuzz/seeds/runfile"
 timeout 60 "${MPIEXEC:-mpiexec}" --oversubscribe -n 1 "$exe" --verify "$seeds/cyclic-groups.h5" 0
