@@ -108,8 +108,9 @@ int sagd_h5_layout_check(const char *path, size_t sa, size_t ss, uint64_t base, 
     snprintf(why, cap, "cannot read the file");
     return -1;
   }
-  unsigned char *buf = malloc(MAX_BLOCK);
-  int bad = buf == NULL ? -1 : 0;
+  unsigned char *buf = NULL; /* one header chunk at a time, grown to the largest */
+  size_t bufcap = 0;
+  int bad = 0;
   unsigned char pre[16];
   uint64_t at[MAX_BLOCKS], len[MAX_BLOCKS];
   size_t nb = 0, next = 0;
@@ -145,6 +146,15 @@ int sagd_h5_layout_check(const char *path, size_t sa, size_t ss, uint64_t base, 
   while (bad == 0 && next < nb && seen < nmsgs) {
     const uint64_t b = at[next], n = len[next];
     next++;
+    if (n > bufcap && n <= MAX_BLOCK) {
+      unsigned char *g = realloc(buf, (size_t)n);
+      if (g == NULL) {
+        bad = -1;
+        break;
+      }
+      buf = g;
+      bufcap = (size_t)n;
+    }
     if (n > MAX_BLOCK || !read_at_(fp, b, buf, (size_t)n)) {
       snprintf(why, cap, "an object header chunk of %llu bytes past the end of the file",
                (unsigned long long)n);
