@@ -254,56 +254,38 @@ static int run_phase_(dv_run *R, uint64_t ph) {
   if (s->core.iter == 0) {
     SAGD_CALL(phase_start_(R, ph));
   }
-  double t0 = exp_now(), base = s->secs[ph];
-  uint64_t it0 = s->core.iter;
-  char label[96];
+  const exp_vae_phase_clock clock = {.name = pn,
+                                     .what = "objective",
+                                     .digits = 5,
+                                     .every = c->every,
+                                     .it0 = s->core.iter,
+                                     .T = T,
+                                     .t0 = exp_now(),
+                                     .base = s->secs[ph],
+                                     .secs = &s->secs[ph]};
   while (s->core.iter < T) {
-    uint64_t it = s->core.iter;
+    const uint64_t it = s->core.iter;
     sagd_vae_stats st;
     SAGD_CALL(m->gradient(R->v, s->core.theta, s->core.phi, rng_t_(c, ph, it), R->gt,
                           m->trains_encoder ? R->gp : NULL, &st));
-    double gn = exp_norm2(R->gt, R->pt);
-    SAGD_CALL(sagd_optimizer_step(R->ot, lr, R->gt, s->core.theta));
-    if (m->trains_encoder) {
-      gn += exp_norm2(R->gp, R->pp);
-      SAGD_CALL(sagd_optimizer_step(R->op, lr, R->gp, s->core.phi));
-    }
-    gn = sqrt(gn);
+    double gn;
+    SAGD_CALL(exp_vae_step(R->ot, R->gt, R->pt, s->core.theta, R->op,
+                           m->trains_encoder ? R->gp : NULL, R->pp, s->core.phi, lr, &gn));
     if (ph > 0 && s->theta_sum != NULL) { /* Algorithm 1's θ̂: the mean of θ_1..θ_T */
       for (size_t j = 0; j < R->pt; j++) {
         s->theta_sum[j] += s->core.theta[j];
       }
     }
-    t->obj[it] = st.objective;
-    t->gnorm[it] = gn;
-    t->accept[it] = st.accept;
-    s->core.iter = it + 1;
-    s->core.total++;
-    double ll = NAN;
-    if (c->loglik && c->ll_every > 0 && (s->core.iter % c->ll_every == 0 || s->core.iter == T)) {
-      size_t row = (size_t)((s->core.iter + c->ll_every - 1) / c->ll_every);
-      SAGD_CALL(loglik_(R, s->core.theta, &ll));
-      t->ll[row] = ll;
-      t->ll_iter[row] = (double)s->core.iter;
-    }
-    char eta[32];
-    if (exp_vae_update_timed(&s->core, it0, T, c->every, t0, base, &s->secs[ph], &t->seconds[it],
-                             eta, sizeof eta)) {
-      char extra[96] = "";
-      if (isfinite(ll)) {
-        snprintf(extra, sizeof extra, "  loglik %.4f", ll);
+    char extra[48] = "";
+    if (c->loglik && c->ll_every > 0 && ((it + 1) % c->ll_every == 0 || it + 1 == T)) {
+      const size_t row = (size_t)((it + c->ll_every) / c->ll_every);
+      SAGD_CALL(loglik_(R, s->core.theta, &t->ll[row]));
+      t->ll_iter[row] = (double)(it + 1);
+      if (isfinite(t->ll[row])) {
+        snprintf(extra, sizeof extra, "  loglik %.4f", t->ll[row]);
       }
-      if (isfinite(st.accept)) {
-        size_t len = strlen(extra);
-        snprintf(extra + len, sizeof extra - len, "  accept %.3f", st.accept);
-      }
-      exp_progress(R->info, "%-8s %llu/%llu: objective %.5f  |g| %.3e%s  ETA %s\n", pn,
-                   (unsigned long long)s->core.iter, (unsigned long long)T, st.objective, gn, extra,
-                   eta);
     }
-    snprintf(label, sizeof label, "%s %llu/%llu", pn, (unsigned long long)s->core.iter,
-             (unsigned long long)T);
-    SAGD_CALL(sagd_checkpointer_tick(R->cp, s->core.total, label, 0));
+    SAGD_CALL(exp_vae_update_end(R->info, R->cp, &clock, &s->core, t, &st, gn, extra));
   }
   /* end of the phase: results, at the θ the phase reports (the last iterate, or the mean) */
   double *fin = s->theta_fin + ph * R->pt;

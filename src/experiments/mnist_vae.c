@@ -189,8 +189,15 @@ static int run_phase_(mv_run *R, uint64_t ph) {
   if (s->core.iter == 0) {
     SAGD_CALL(phase_start_(R, ph));
   }
-  const double t0 = exp_now(), base = s->secs[ph];
-  const uint64_t it0 = s->core.iter;
+  const exp_vae_phase_clock clock = {.name = phase_names_[ph],
+                                     .what = ph == 1 ? "log p(x, u)" : "ELBO",
+                                     .digits = 3,
+                                     .every = c->every,
+                                     .it0 = s->core.iter,
+                                     .T = T,
+                                     .t0 = exp_now(),
+                                     .base = s->secs[ph],
+                                     .secs = &s->secs[ph]};
   while (s->core.iter < T) {
     const uint64_t it = s->core.iter;
     sagd_vae_stats st;
@@ -201,44 +208,19 @@ static int run_phase_(mv_run *R, uint64_t ph) {
       SAGD_CALL(sagd_vae_elbo_grad(R->v, s->core.theta, s->core.phi, rng_t_(c, ph, it), R->gt,
                                    R->gp, &st));
     }
-    double gn = 0;
-    if (upd_theta) {
-      gn += exp_norm2(R->gt, R->pt);
-      SAGD_CALL(sagd_optimizer_step(R->ot, c->lr[ph], R->gt, s->core.theta));
-    }
-    if (upd_phi) {
-      gn += exp_norm2(R->gp, R->pp);
-      SAGD_CALL(sagd_optimizer_step(R->op, c->lr[ph], R->gp, s->core.phi));
-    }
-    gn = sqrt(gn);
-    t->obj[it] = st.objective;
-    t->gnorm[it] = gn;
-    s->core.iter = it + 1;
-    s->core.total++;
-    double ll = NAN, llse = NAN;
-    if (c->ll_every > 0 && s->core.iter % c->ll_every == 0 &&
-        s->core.iter < T) { /* T: the end row */
-      const size_t row = (size_t)(s->core.iter / c->ll_every);
-      SAGD_CALL(score_(R, s->core.theta, s->core.phi, &ll, &llse, NULL));
-      t->ll[row] = ll;
-      t->ll_se[row] = llse;
-      t->ll_iter[row] = (double)s->core.iter;
-    }
-    char eta[32];
-    if (exp_vae_update_timed(&s->core, it0, T, c->every, t0, base, &s->secs[ph], &t->seconds[it],
-                             eta, sizeof eta)) {
-      char extra[96] = "";
-      if (isfinite(ll)) {
-        snprintf(extra, sizeof extra, "  test loglik %.2f (%.2f)", ll, llse);
+    double gn;
+    SAGD_CALL(exp_vae_step(R->ot, upd_theta ? R->gt : NULL, R->pt, s->core.theta, R->op,
+                           upd_phi ? R->gp : NULL, R->pp, s->core.phi, c->lr[ph], &gn));
+    char extra[64] = "";
+    if (c->ll_every > 0 && (it + 1) % c->ll_every == 0 && it + 1 < T) { /* T: the end row */
+      const size_t row = (size_t)((it + 1) / c->ll_every);
+      SAGD_CALL(score_(R, s->core.theta, s->core.phi, &t->ll[row], &t->ll_se[row], NULL));
+      t->ll_iter[row] = (double)(it + 1);
+      if (isfinite(t->ll[row])) {
+        snprintf(extra, sizeof extra, "  test loglik %.2f (%.2f)", t->ll[row], t->ll_se[row]);
       }
-      exp_progress(R->info, "%-8s %llu/%llu: %s %.3f  |g| %.3e%s  ETA %s\n", phase_names_[ph],
-                   (unsigned long long)s->core.iter, (unsigned long long)T,
-                   ph == 1 ? "log p(x, u)" : "ELBO", st.objective, gn, extra, eta);
     }
-    char label[96];
-    snprintf(label, sizeof label, "%s %llu/%llu", phase_names_[ph],
-             (unsigned long long)s->core.iter, (unsigned long long)T);
-    SAGD_CALL(sagd_checkpointer_tick(R->cp, s->core.total, label, 0));
+    SAGD_CALL(exp_vae_update_end(R->info, R->cp, &clock, &s->core, t, &st, gn, extra));
   }
   /* end of the phase: its parameters and its scores */
   if (ph == 0) {

@@ -214,14 +214,46 @@ int exp_vae_optimizers(sagd_mlp gen, sagd_mlp enc, sagd_precision prec,
   return SAGD_OK;
 }
 
-int exp_vae_update_timed(const exp_vae_core *s, uint64_t it0, uint64_t T, int every, double t0,
-                         double base, double *secs, double *seconds_row, char *eta, size_t cap) {
-  const double now = exp_now() - t0;
-  *secs = base + now;
-  *seconds_row = *secs;
-  if (every <= 0 || (s->iter % (uint64_t)every != 0 && s->iter != T)) {
-    return 0;
+int exp_vae_step(sagd_optimizer ot, const double *gt, size_t pt, double *theta, sagd_optimizer op,
+                 const double *gp, size_t pp, double *phi, double lr, double *gnorm) {
+  double g2 = 0;
+  if (gt != NULL) {
+    g2 += exp_norm2(gt, pt);
+    SAGD_CALL(sagd_optimizer_step(ot, lr, gt, theta));
   }
-  exp_format_seconds(now / (double)(s->iter - it0) * (double)(T - s->iter), eta, cap);
-  return 1;
+  if (gp != NULL) {
+    g2 += exp_norm2(gp, pp);
+    SAGD_CALL(sagd_optimizer_step(op, lr, gp, phi));
+  }
+  *gnorm = sqrt(g2);
+  return SAGD_OK;
+}
+
+int exp_vae_update_end(const sagd_run_info *info, sagd_checkpointer cp,
+                       const exp_vae_phase_clock *c, exp_vae_core *s, exp_vae_trace *t,
+                       const sagd_vae_stats *st, double gn, const char *extra) {
+  const uint64_t it = s->iter;
+  t->obj[it] = st->objective;
+  t->gnorm[it] = gn;
+  t->accept[it] = st->accept;
+  s->iter = it + 1;
+  s->total++;
+  const double now = exp_now() - c->t0;
+  *c->secs = c->base + now;
+  t->seconds[it] = *c->secs;
+  if (c->every > 0 && (s->iter % (uint64_t)c->every == 0 || s->iter == c->T)) {
+    char eta[32], acc[32] = "";
+    exp_format_seconds(now / (double)(s->iter - c->it0) * (double)(c->T - s->iter), eta,
+                       sizeof eta);
+    if (isfinite(st->accept)) {
+      snprintf(acc, sizeof acc, "  accept %.3f", st->accept);
+    }
+    exp_progress(info, "%-8s %llu/%llu: %s %.*f  |g| %.3e%s%s  ETA %s\n", c->name,
+                 (unsigned long long)s->iter, (unsigned long long)c->T, c->what, c->digits,
+                 st->objective, gn, extra, acc, eta);
+  }
+  char label[96];
+  snprintf(label, sizeof label, "%s %llu/%llu", c->name, (unsigned long long)s->iter,
+           (unsigned long long)c->T);
+  return sagd_checkpointer_tick(cp, s->total, label, 0);
 }

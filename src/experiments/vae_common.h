@@ -45,13 +45,6 @@ int exp_vae_optimizers(sagd_mlp gen, sagd_mlp enc, sagd_precision prec,
                        const sagd_optimizer_type *type, const sagd_optimizer_options *opt,
                        size_t *pt, size_t *pp, sagd_optimizer *ot, sagd_optimizer *op);
 
-/* The end of update s->iter of a phase that started at wall time t0 after `base` seconds of
- * earlier sessions and at update it0, of T: the phase's time (*secs, and the trace's
- * *seconds_row). Returns 1 when a progress line is due (every `every` updates, and the last;
- * every <= 0: never), with the time left at this pace in eta. */
-int exp_vae_update_timed(const exp_vae_core *s, uint64_t it0, uint64_t T, int every, double t0,
-                         double base, double *secs, double *seconds_row, char *eta, size_t cap);
-
 /* One phase's trace: per update the objective, |g|, the HMC acceptance and the wall time;
  * and a log-likelihood traced every `every` updates plus once at the phase end (nll rows;
  * NaN where not computed), with its SE where the experiment has one. */
@@ -76,6 +69,30 @@ int exp_vae_trace_register(exp_vae_trace *t, const exp_vae_trace_kind *k, sagd_s
  * log-likelihood rows that were computed: group/<ll_name>[, _se], <ll_name>_iter. */
 int exp_vae_trace_write(sagd_h5 f, const char *group, const exp_vae_trace *t,
                         const exp_vae_trace_kind *k, int accept, int elbo);
+
+/* Optimizer steps at rate lr of θ (pt values, gradient gt) and of φ (pp, gp); a NULL
+ * gradient leaves its parameters alone. *gnorm = |(g_θ, g_φ)| over what was stepped. */
+int exp_vae_step(sagd_optimizer ot, const double *gt, size_t pt, double *theta, sagd_optimizer op,
+                 const double *gp, size_t pp, double *phi, double lr, double *gnorm);
+
+/* How a phase reports its updates: its name, the objective's label and printed digits, the
+ * progress cadence (every `every` updates and the last; <= 0: never) and its clock: the
+ * session started at update it0 of T, at wall time t0, after `base` seconds of earlier
+ * sessions; *secs is the phase's time so far. */
+typedef struct {
+  const char *name, *what;
+  int digits, every;
+  uint64_t it0, T;
+  double t0, base;
+  double *secs;
+} exp_vae_phase_clock;
+
+/* The end of update `it` of phase c (s->iter == it): trace row it (objective, |g|, HMC
+ * acceptance, wall time), the counters past it, a progress line when due (`extra` appended,
+ * then the acceptance where finite) and the checkpointer's tick. */
+int exp_vae_update_end(const sagd_run_info *info, sagd_checkpointer cp,
+                       const exp_vae_phase_clock *c, exp_vae_core *s, exp_vae_trace *t,
+                       const sagd_vae_stats *st, double gn, const char *extra);
 
 /* Register a sagd_vae's carried state: the pre-rounded sums' grids (none with exact sums)
  * and the persistent chains (n data points × C chains, this rank's rows from i0·C). */

@@ -1051,6 +1051,27 @@ done:
   return dset_out_(rc, dset, out);
 }
 
+/* dset_open_read, then the shape the caller expects: [rows, cols] (`rows`), or at most cap
+ * dimensions; when the shape is not that, the dataset is closed and the error names both. */
+static int dset_open_shaped_(sagd_h5 f, const char *path, int cap, int rows, size_t cols,
+                             hid_t *dset, int *nd, hsize_t *hd) {
+  SAGD_CALL(dset_open_read(f, path, dset, nd, hd));
+  if (rows ? *nd == 2 && hd[1] == (hsize_t)cols : *nd <= cap) {
+    return SAGD_OK;
+  }
+  H5Dclose(*dset);
+  *dset = H5I_INVALID_HID;
+  char a[128], e[64];
+  shape_text(*nd, hd, a, sizeof a);
+  if (rows) {
+    snprintf(e, sizeof e, "[rows, %zu]", cols);
+  } else {
+    snprintf(e, sizeof e, "at most %d dimensions", cap);
+  }
+  SAGD_FAIL(SAGD_ERR_CORRUPT, "dataset '%s' in '%s' has shape %s: expected %s", path, f->path, a,
+            e);
+}
+
 /* Close the ids of a transfer; keep rc. */
 static void xfer_close(hid_t dset, hid_t fspace, hid_t mspace) {
   close_id_(mspace, H5Sclose);
@@ -1305,11 +1326,8 @@ int sagd_h5_shape(sagd_h5 f, const char *path, int ndims_cap, int *ndims, size_t
   hsize_t hd[H5S_MAX_RANK];
   int nd = 0;
   hid_t dset = H5I_INVALID_HID;
-  SAGD_CALL(dset_open_read(f, path, &dset, &nd, hd));
+  SAGD_CALL(dset_open_shaped_(f, path, ndims_cap, 0, 0, &dset, &nd, hd));
   H5Dclose(dset);
-  SAGD_CHECK(nd <= ndims_cap, SAGD_ERR_CORRUPT,
-             "dataset '%s' in '%s' has %d dimensions: expected at most %d", path, f->path, nd,
-             ndims_cap);
   *ndims = nd;
   for (int i = 0; i < nd; i++) {
     dims[i] = (size_t)hd[i];
@@ -1326,16 +1344,9 @@ int sagd_h5_read(sagd_h5 f, const char *path, int ndims_cap, int *ndims, size_t 
   hsize_t hd[H5S_MAX_RANK];
   int nd = 0;
   hid_t dset = H5I_INVALID_HID;
-  SAGD_CALL(dset_open_read(f, path, &dset, &nd, hd));
+  SAGD_CALL(dset_open_shaped_(f, path, dims == NULL ? 0 : ndims_cap, 0, 0, &dset, &nd, hd));
   int rc = SAGD_OK;
   double *buf = NULL;
-  if (nd > ndims_cap || (nd > 0 && dims == NULL)) {
-    char a[128];
-    shape_text(nd, hd, a, sizeof a);
-    SAGD_FAIL_GOTO(rc, done, SAGD_ERR_CORRUPT,
-                   "dataset '%s' in '%s' has shape %s: expected at most %d dimensions", path,
-                   f->path, a, ndims_cap);
-  }
   size_t total = 1;
   for (int i = 0; i < nd; i++) {
     /* a damaged dataspace may declare more elements than a size_t counts */
@@ -1381,15 +1392,8 @@ int sagd_h5_read_rows(sagd_h5 f, const char *path, size_t row0, size_t nrows, si
   hsize_t hd[H5S_MAX_RANK];
   int nd = 0;
   hid_t dset = H5I_INVALID_HID;
-  SAGD_CALL(dset_open_read(f, path, &dset, &nd, hd));
+  SAGD_CALL(dset_open_shaped_(f, path, 0, 1, cols, &dset, &nd, hd));
   int rc = SAGD_OK;
-  if (nd != 2 || hd[1] != (hsize_t)cols) {
-    char a[128];
-    shape_text(nd, hd, a, sizeof a);
-    SAGD_FAIL_GOTO(rc, done, SAGD_ERR_CORRUPT,
-                   "dataset '%s' in '%s' has shape %s: expected [rows, %zu]", path, f->path, a,
-                   cols);
-  }
   const size_t grows = (size_t)hd[0];
   SAGD_TRY(rc, done,
            h5_agree(f, rows_check_(f, path, grows, row0, nrows, cols, data), "read dataset",

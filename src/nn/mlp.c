@@ -283,6 +283,24 @@ static void bias_grad_(const double *dZ, size_t batch, size_t nout, double *gb, 
   }
 }
 
+/* dA *= D in place (D: the activation derivative of the layer below; NULL: identity) */
+static void times_deriv_(double *dA, const double *D, size_t n) {
+  if (D != NULL) {
+    for (size_t i = 0; i < n; i++) {
+      dA[i] *= D[i];
+    }
+  }
+}
+
+/* The layer below's dZ = (dZ W) ⊙ D into S (batch × nin) */
+static int delta_down_(sagd_mlp net, int B, size_t nin, size_t nout, const double *dZ,
+                       const double *W, const double *D, double *S) {
+  SAGD_CALL(dgemm_(net, CblasNoTrans, CblasNoTrans, B, (int)nin, (int)nout, dZ, (int)nout, W,
+                   (int)nin, 0.0, S, (int)nin));
+  times_deriv_(S, D, (size_t)B * nin);
+  return SAGD_OK;
+}
+
 static int backward_(sagd_mlp net, const double *params, size_t batch, const double *dY,
                      double *grad_params, double *dX, int accumulate, const sagd_nn_sink_ *sink) {
   SAGD_CHECK(net != NULL, SAGD_ERR_ARG, "sagd_mlp_backward: no network given");
@@ -339,13 +357,7 @@ static int backward_(sagd_mlp net, const double *params, size_t batch, const dou
       if (l == 0) {
         break;
       }
-      const double *D = net->D[l - 1];
-      if (D != NULL) {
-        const size_t n = batch * nin;
-        for (size_t i = 0; i < n; i++) {
-          dIn[i] *= D[i];
-        }
-      }
+      times_deriv_(dIn, net->D[l - 1], batch * nin);
       dZ = dIn;
       cur = nxt;
       continue;
@@ -370,19 +382,10 @@ static int backward_(sagd_mlp net, const double *params, size_t batch, const dou
       }
       break;
     }
-    /* dA_{l-1} into the scratch buffer not holding dZ, then ⊙ D_{l-1} in place. */
+    /* dZ_{l-1} into the scratch buffer not holding dZ */
     const int nxt = dZ == net->S[cur] ? 1 - cur : cur;
-    double *S = net->S[nxt];
-    SAGD_CALL(dgemm_(net, CblasNoTrans, CblasNoTrans, B, (int)nin, (int)nout, dZ, (int)nout, W,
-                     (int)nin, 0.0, S, (int)nin));
-    const double *D = net->D[l - 1];
-    if (D != NULL) {
-      const size_t n = batch * nin;
-      for (size_t i = 0; i < n; i++) {
-        S[i] *= D[i];
-      }
-    }
-    dZ = S;
+    SAGD_CALL(delta_down_(net, B, nin, nout, dZ, W, net->D[l - 1], net->S[nxt]));
+    dZ = net->S[nxt];
     cur = nxt;
   }
   return SAGD_OK;

@@ -72,6 +72,24 @@ static int forward_(sagd_mlp net, const double *params, size_t batch, const doub
   return SAGD_OK;
 }
 
+/* dA *= D in place (D: the activation derivative of the layer below; NULL: identity) */
+static void times_deriv_(float *dA, const float *D, size_t n) {
+  if (D != NULL) {
+    for (size_t i = 0; i < n; i++) {
+      dA[i] *= D[i];
+    }
+  }
+}
+
+/* The layer below's dZ = (dZ W) ⊙ D into S (batch × nin) */
+static int delta_down_(sagd_mlp net, int B, size_t nin, size_t nout, const float *dZ,
+                       const float *W, const float *D, float *S) {
+  SAGD_CALL(sgemm_(net, CblasNoTrans, CblasNoTrans, B, (int)nin, (int)nout, dZ, (int)nout, W,
+                   (int)nin, S, (int)nin));
+  times_deriv_(S, D, (size_t)B * nin);
+  return SAGD_OK;
+}
+
 static int backward_(sagd_mlp net, const double *params, size_t batch, const double *dY,
                      double *grad_params, double *dX, int accumulate, const sagd_nn_sink_ *sink) {
   SAGD_CALL(check_prepared_(net, params));
@@ -125,12 +143,7 @@ static int backward_(sagd_mlp net, const double *params, size_t batch, const dou
         }
         break;
       }
-      const float *D = net->Df[l - 1];
-      if (D != NULL) {
-        for (size_t i = 0; i < batch * nin; i++) {
-          dIn[i] *= D[i];
-        }
-      }
+      times_deriv_(dIn, net->Df[l - 1], batch * nin);
       dZ = dIn;
       cur = nxt;
       continue;
@@ -175,17 +188,8 @@ static int backward_(sagd_mlp net, const double *params, size_t batch, const dou
       break;
     }
     const int nxt = 1 - cur;
-    float *S = net->Sf[nxt];
-    SAGD_CALL(sgemm_(net, CblasNoTrans, CblasNoTrans, B, (int)nin, (int)nout, dZ, (int)nout, W,
-                     (int)nin, S, (int)nin));
-    const float *D = net->Df[l - 1];
-    if (D != NULL) {
-      const size_t n = batch * nin;
-      for (size_t i = 0; i < n; i++) {
-        S[i] *= D[i];
-      }
-    }
-    dZ = S;
+    SAGD_CALL(delta_down_(net, B, nin, nout, dZ, W, net->Df[l - 1], net->Sf[nxt]));
+    dZ = net->Sf[nxt];
     cur = nxt;
   }
   return SAGD_OK;
