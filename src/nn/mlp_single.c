@@ -72,22 +72,67 @@ static int forward_(sagd_mlp net, const double *params, size_t batch, const doub
   return SAGD_OK;
 }
 
-/* dA *= D in place (D: the activation derivative of the layer below; NULL: identity) */
-static void times_deriv_(float *dA, const float *D, size_t n) {
-  if (D != NULL) {
-    for (size_t i = 0; i < n; i++) {
-      dA[i] *= D[i];
+/* One pass over a layer's delta, rows × n: S ⊙= D (D NULL: identity) and, when gb is given,
+ * the bias gradient gb[j] += Σ_q S[q][j] in double, row after row. The vector clones give
+ * the bits of the scalar loop: the products are elementwise and each column's sum keeps its
+ * order (one pass instead of two over a delta that may be larger than the caches). */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void deriv_bias_(
+    float *restrict S, const float *restrict D, size_t rows, size_t n, double *restrict gb) {
+  for (size_t q = 0; q < rows; q++) {
+    float *restrict z = S + q * n;
+    if (D != NULL) {
+      const float *restrict d = D + q * n;
+      for (size_t j = 0; j < n; j++) {
+        z[j] *= d[j];
+      }
+    }
+    if (gb != NULL) {
+      for (size_t j = 0; j < n; j++) {
+        gb[j] += (double)z[j];
+      }
     }
   }
 }
 
-/* The layer below's dZ = (dZ W) ⊙ D into S (batch × nin) */
-static int delta_down_(sagd_mlp net, int B, size_t nin, size_t nout, const float *dZ,
-                       const float *W, const float *D, float *S) {
-  SAGD_CALL(sgemm_(net, CblasNoTrans, CblasNoTrans, B, (int)nin, (int)nout, dZ, (int)nout, W,
-                   (int)nin, S, (int)nin));
-  times_deriv_(S, D, (size_t)B * nin);
-  return SAGD_OK;
+/* The top layer's delta in float, dZ = dY ⊙ D (D NULL: identity), with its bias gradient as
+ * deriv_bias_ makes it. */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void top_delta_(
+    float *restrict dZ, const double *restrict dY, const float *restrict D, size_t rows, size_t n,
+    double *restrict gb) {
+  for (size_t q = 0; q < rows; q++) {
+    float *restrict z = dZ + q * n;
+    const double *restrict y = dY + q * n;
+    if (D != NULL) {
+      const float *restrict d = D + q * n;
+      for (size_t j = 0; j < n; j++) {
+        z[j] = (float)y[j] * d[j];
+      }
+    } else {
+      for (size_t j = 0; j < n; j++) {
+        z[j] = (float)y[j];
+      }
+    }
+    if (gb != NULL) {
+      for (size_t j = 0; j < n; j++) {
+        gb[j] += (double)z[j];
+      }
+    }
+  }
+}
+
+/* Where dense layer l's bias gradient goes (the sum's scratch, or the caller's vector, set to
+ * zero unless accumulating); NULL when no parameter gradient is wanted or l is convolutional
+ * (a convolution makes its own). */
+static double *bias_grad_(sagd_mlp net, size_t l, double *grad_params, int accumulate,
+                          const sagd_nn_sink_ *sink) {
+  if ((sink == NULL && grad_params == NULL) || net->conv[l] != NULL) {
+    return NULL;
+  }
+  double *gb = sink != NULL ? net->gd : grad_params + net->boff[l];
+  if (sink != NULL || !accumulate) {
+    memset(gb, 0, net->w[l + 1] * sizeof(double));
+  }
+  return gb;
 }
 
 static int backward_(sagd_mlp net, const double *params, size_t batch, const double *dY,
@@ -98,19 +143,9 @@ static int backward_(sagd_mlp net, const double *params, size_t batch, const dou
   /* dZ of the last layer: dY ⊙ D (or dY itself for an identity output), in float */
   int cur = 0;
   float *dZ = net->Sf[cur];
-  {
-    const size_t n = batch * net->w[L];
-    const float *D = net->Df[L - 1];
-    if (D != NULL) {
-      for (size_t i = 0; i < n; i++) {
-        dZ[i] = (float)dY[i] * D[i];
-      }
-    } else {
-      for (size_t i = 0; i < n; i++) {
-        dZ[i] = (float)dY[i];
-      }
-    }
-  }
+  /* gb: the bias gradient of the layer whose delta dZ is, made in the pass that made dZ */
+  double *gb = bias_grad_(net, L - 1, grad_params, accumulate, sink);
+  top_delta_(dZ, dY, net->Df[L - 1], batch, net->w[L], gb);
   for (size_t l = L; l-- > 0;) {
     const size_t nin = net->w[l], nout = net->w[l + 1];
     const float *W = net->pf + net->woff[l];
@@ -121,14 +156,15 @@ static int backward_(sagd_mlp net, const double *params, size_t batch, const dou
       const size_t nw = sagd_conv_nweights_(c), np = sagd_conv_nparams(c);
       const int want = sink != NULL || grad_params != NULL;
       float *gW = want ? net->gf + net->woff[l] : NULL;
-      double *gb = sink != NULL ? net->gd : (grad_params != NULL ? grad_params + net->boff[l] : NULL);
+      double *cgb =
+          sink != NULL ? net->gd : (grad_params != NULL ? grad_params + net->boff[l] : NULL);
       const int acc = sink == NULL && accumulate;
       const int nxt = 1 - cur;
       float *dIn = (l > 0 || dX != NULL) ? net->Sf[nxt] : NULL;
-      sagd_conv_bwd_f_(c, W, batch, dZ, Ain, gW, gb, acc, dIn);
+      sagd_conv_bwd_f_(c, W, batch, dZ, Ain, gW, cgb, acc, dIn);
       if (sink != NULL) {
         SAGD_CALL(sagd_psum_add_range_float(sink->sum, sink->offset + net->woff[l], nw, gW));
-        SAGD_CALL(sagd_psum_add_range(sink->sum, sink->offset + net->boff[l], np - nw, gb));
+        SAGD_CALL(sagd_psum_add_range(sink->sum, sink->offset + net->boff[l], np - nw, cgb));
       } else if (grad_params != NULL) {
         double *g = grad_params + net->woff[l];
         for (size_t i = 0; i < nw; i++) {
@@ -143,7 +179,8 @@ static int backward_(sagd_mlp net, const double *params, size_t batch, const dou
         }
         break;
       }
-      times_deriv_(dIn, net->Df[l - 1], batch * nin);
+      gb = bias_grad_(net, l - 1, grad_params, accumulate, sink);
+      deriv_bias_(dIn, net->Df[l - 1], batch, nin, gb);
       dZ = dIn;
       cur = nxt;
       continue;
@@ -153,18 +190,7 @@ static int backward_(sagd_mlp net, const double *params, size_t batch, const dou
       SAGD_CALL(sgemm_(net, CblasTrans, CblasNoTrans, (int)nout, (int)nin, B, dZ, (int)nout, Ain,
                        (int)nin, gW, (int)nin));
       const size_t nw = nout * nin;
-      /* biases: column sums of dZ in double, in row order; into the caller's vector, or into
-       * the scratch for the sum */
-      double *gb = sink != NULL ? net->gd : grad_params + net->boff[l];
-      if (sink != NULL || !accumulate) {
-        memset(gb, 0, nout * sizeof(double));
-      }
-      for (size_t q = 0; q < batch; q++) {
-        const float *dz = dZ + q * nout;
-        for (size_t j = 0; j < nout; j++) {
-          gb[j] += (double)dz[j];
-        }
-      }
+      /* the biases' gradient gb (column sums of dZ in double, in row order) came with dZ */
       if (sink != NULL) { /* into the sum while in cache (float, widened exactly) */
         SAGD_CALL(sagd_psum_add_range_float(sink->sum, sink->offset + net->woff[l], nw, gW));
         SAGD_CALL(sagd_psum_add_range(sink->sum, sink->offset + net->boff[l], nout, gb));
@@ -187,8 +213,12 @@ static int backward_(sagd_mlp net, const double *params, size_t batch, const dou
       }
       break;
     }
+    /* the layer below's delta (dZ W) ⊙ D, with its bias gradient */
     const int nxt = 1 - cur;
-    SAGD_CALL(delta_down_(net, B, nin, nout, dZ, W, net->Df[l - 1], net->Sf[nxt]));
+    SAGD_CALL(sgemm_(net, CblasNoTrans, CblasNoTrans, B, (int)nin, (int)nout, dZ, (int)nout, W,
+                     (int)nin, net->Sf[nxt], (int)nin));
+    gb = bias_grad_(net, l - 1, grad_params, accumulate, sink);
+    deriv_bias_(net->Sf[nxt], net->Df[l - 1], batch, nin, gb);
     dZ = net->Sf[nxt];
     cur = nxt;
   }
