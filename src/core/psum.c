@@ -41,6 +41,7 @@ struct sagd_psum_s {
                         allreduce: the union of all ranks', what the next zero clears) */
   size_t nspill;
   int full_zero;     /* 1: the exact accumulator was used densely, zero all of it */
+  int clean;         /* 1: acc and fmax are all zero (an allreduce left them so) */
   uint8_t *mark;     /* p: component listed in spill (all 0 between sums) */
   size_t *gath;      /* p: the ranks' spill lists, gathered */
   double *vals;      /* p: exact sums of the union's components */
@@ -142,27 +143,6 @@ void sagd_psum_counts(sagd_psum s, uint64_t *sums, uint64_t *exact_sums, size_t 
   }
 }
 
-void sagd_psum_zero(sagd_psum s) {
-  const double t0 = MPI_Wtime();
-  /* the kernels read the grid as int16 (a quarter of the bytes); the doubles may have been
-   * written (a checkpoint restored), so convert them at every zero */
-  for (size_t j = 0; j < s->p; j++) {
-    const double g = s->grid[j];
-    s->g16[j] = g >= PS_GMIN ? (int16_t)(g > PS_GMAX ? PS_GMAX : g) : INT16_MIN;
-  }
-  memset(s->acc, 0, (s->p + 1) * sizeof *s->acc);
-  memset(s->fmax, 0, s->p * sizeof *s->fmax);
-  if (s->full_zero) {
-    sagd_xsum_zero(s->exact);
-  } else {
-    sagd_xsum_zero_subset(s->exact, s->spill, s->nspill);
-  }
-  s->full_zero = 0;
-  s->nspill = 0;
-  s->nadd = 0;
-  s->seconds += MPI_Wtime() - t0;
-}
-
 /* The grid exponent G as an int, NO_GRID as INT_MIN/2 (never >= GMIN). */
 static inline int grid16_(int16_t g) { return g != INT16_MIN ? (int)g : -(1 << 30); }
 
@@ -261,6 +241,43 @@ __attribute__((target("avx512f,avx512dq"))) static int64_t add_avx512_(sagd_psum
   return o < 0 ? -1 : off + o;
 }
 
+/* finish_on_grid_ for components [0, n8), 8 at a time (the same bits: int64 -> double and
+ * the power-of-two scaling are exact roundings in either form). */
+__attribute__((target("avx512f,avx512dq"))) static void finish_avx512_(sagd_psum s, size_t n8,
+                                                                       double *out) {
+  const __m512i gmin = _mm512_set1_epi64(PS_GMIN), gmax = _mm512_set1_epi64(PS_GMAX);
+  const __m512i kexp = _mm512_set1_epi64(1023 + s->h - 62);
+  const __m512i kgrid = _mm512_set1_epi64(s->margin - 1022), zero = _mm512_setzero_si512();
+  for (size_t j = 0; j < n8; j += 8) {
+    const __m512i G = _mm512_cvtepi16_epi64(_mm_loadu_si128((const __m128i *)(s->g16 + j)));
+    const __mmask8 ok = _mm512_cmpge_epi64_mask(G, gmin);
+    const __m512d u = _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_add_epi64(G, kexp), 52));
+    const __m512d a = _mm512_cvtepi64_pd(_mm512_loadu_si512(s->acc + j));
+    _mm512_storeu_pd(out + j, _mm512_maskz_mul_pd(ok, a, u));
+    const __m512i f = _mm512_cvtepu16_epi64(_mm_loadu_si128((const __m128i *)(s->fmax + j)));
+    const __mmask8 seen = _mm512_cmpgt_epi64_mask(f, zero);
+    const __m512i Gn = _mm512_min_epi64(_mm512_max_epi64(_mm512_add_epi64(f, kgrid), gmin), gmax);
+    const __m512i Gk = _mm512_mask_blend_epi64(seen, G, Gn);
+    _mm_storeu_si128((__m128i *)(s->g16 + j), _mm512_cvtepi64_epi16(Gk));
+    _mm512_mask_storeu_pd(s->grid + j, seen, _mm512_cvtepi64_pd(Gn));
+    _mm512_storeu_si512(s->acc + j, zero);
+    _mm_storeu_si128((__m128i *)(s->fmax + j), _mm_setzero_si128());
+  }
+}
+
+/* The int16 grid from the doubles for components [0, n8) (sagd_psum_zero's loop). */
+__attribute__((target("avx512f,avx512dq"))) static void grid16_avx512_(sagd_psum s, size_t n8) {
+  const __m512d gmin = _mm512_set1_pd(PS_GMIN), gmax = _mm512_set1_pd(PS_GMAX);
+  const __m512i none = _mm512_set1_epi64(INT16_MIN);
+  for (size_t j = 0; j < n8; j += 8) {
+    const __m512d g = _mm512_loadu_pd(s->grid + j);
+    const __mmask8 ok = _mm512_cmp_pd_mask(g, gmin, _CMP_GE_OQ);
+    const __m512i t =
+        _mm512_mask_blend_epi64(ok, none, _mm512_cvttpd_epi64(_mm512_min_pd(g, gmax)));
+    _mm_storeu_si128((__m128i *)(s->g16 + j), _mm512_cvtepi64_epi16(t));
+  }
+}
+
 static int use_avx512_(void) {
   static _Atomic int cached = -1;
   int c = atomic_load_explicit(&cached, memory_order_relaxed);
@@ -274,9 +291,40 @@ static int use_avx512_(void) {
 }
 #endif
 
+void sagd_psum_zero(sagd_psum s) {
+  const double t0 = MPI_Wtime();
+  /* the kernels read the grid as int16 (a quarter of the bytes); the doubles may have been
+   * written (a checkpoint restored), so convert them at every zero */
+  size_t j0 = 0;
+#ifdef PS_AVX512
+  if (use_avx512_()) {
+    j0 = s->p & ~(size_t)7;
+    grid16_avx512_(s, j0);
+  }
+#endif
+  for (size_t j = j0; j < s->p; j++) {
+    const double g = s->grid[j];
+    s->g16[j] = g >= PS_GMIN ? (int16_t)(g > PS_GMAX ? PS_GMAX : g) : INT16_MIN;
+  }
+  if (!s->clean) {
+    memset(s->acc, 0, (s->p + 1) * sizeof *s->acc);
+    memset(s->fmax, 0, s->p * sizeof *s->fmax);
+  }
+  if (s->full_zero) {
+    sagd_xsum_zero(s->exact);
+  } else {
+    sagd_xsum_zero_subset(s->exact, s->spill, s->nspill);
+  }
+  s->full_zero = 0;
+  s->nspill = 0;
+  s->nadd = 0;
+  s->seconds += MPI_Wtime() - t0;
+}
+
 static int add_piece_(sagd_psum s, size_t j0, size_t n, const double *v, const float *vf) {
   SAGD_CHECK(j0 <= s->p && n <= s->p - j0, SAGD_ERR_ARG,
              "pre-rounded sum: components [%zu, %zu) outside 0 .. %zu", j0, j0 + n, s->p);
+  s->clean = 0;
   const double t0 = MPI_Wtime();
   size_t bad = 0;
   int64_t off;
@@ -403,6 +451,41 @@ static int exact_path_(sagd_psum s, MPI_Comm comm, double *out) {
 
 static int allreduce_(sagd_psum s, MPI_Comm comm, double *out);
 
+/* After an allreduce that needed no exact path, in one pass over the components: the result
+ * (as allreduce_'s loops make it), the next grid (its doubles and the int16 copy the kernels
+ * read, which sagd_psum_zero would make from them), and acc and fmax back to zero for the
+ * next sum. */
+static void finish_on_grid_(sagd_psum s, double *restrict out) {
+  const size_t p = s->p;
+  size_t j0 = 0;
+#ifdef PS_AVX512
+  if (use_avx512_()) {
+    j0 = p & ~(size_t)7;
+    finish_avx512_(s, j0, out);
+  }
+#endif
+  const int h = s->h, margin = s->margin;
+  int64_t *restrict acc = s->acc;
+  uint16_t *restrict fmax = s->fmax;
+  int16_t *restrict g16 = s->g16;
+  double *restrict grid = s->grid;
+  for (size_t j = j0; j < p; j++) {
+    const int G = grid16_(g16[j]);
+    out[j] = G >= PS_GMIN ? (double)acc[j] * pow2_(G + h - 62) : 0.0;
+    const int f = fmax[j];
+    if (f > 0) {
+      int Gn = f - 1022 + margin;
+      Gn = Gn < PS_GMIN ? PS_GMIN : (Gn > PS_GMAX ? PS_GMAX : Gn);
+      grid[j] = (double)Gn;
+      g16[j] = (int16_t)Gn;
+    }
+    acc[j] = 0;
+    fmax[j] = 0;
+  }
+  acc[p] = 0;
+  s->clean = 1;
+}
+
 int sagd_psum_allreduce(sagd_psum s, MPI_Comm comm, double *out) {
   const double t0 = MPI_Wtime();
   const int err = allreduce_(s, comm, out);
@@ -419,6 +502,11 @@ static int allreduce_(sagd_psum s, MPI_Comm comm, double *out) {
       MPI_Allreduce(MPI_IN_PLACE, s->fmax, (int)p, MPI_UNSIGNED_SHORT, MPI_MAX, comm));
   s->bytes = (p + 1) * sizeof(int64_t) + p * sizeof(uint16_t);
   const int h = s->h;
+  if (s->acc[p] == 0) { /* every term on the grid: one pass for the result and the next grid */
+    finish_on_grid_(s, out);
+    s->sums++;
+    return SAGD_OK;
+  }
   for (size_t j = 0; j < p; j++) {
     const int G = grid16_(s->g16[j]);
     out[j] = G >= PS_GMIN ? (double)s->acc[j] * pow2_(G + h - 62) : 0.0;
