@@ -172,26 +172,60 @@ __attribute__((target("avx2,fma"))) static void exp_kernel_avx2_(int kind, size_
 /* The float versions of the exp-based kernels: the same formulas with expf/log1pf, 16 (AVX-512)
  * or 8 (AVX2) lanes, short row tails zero-padded into the same vector code. z is updated in
  * place: z ← act(z + b), d ← act'(z + b). */
+/* 16 elements of the float kernel: x = z + b (lanes of mask k), z ← act(x), d ← act'(x). */
+__attribute__((target("avx512f"))) static inline void exp16_f_(int kind, __mmask16 k,
+                                                               const float *b, float *zr,
+                                                               float *dr) {
+  const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
+  const __m512 x = _mm512_add_ps(_mm512_maskz_loadu_ps(k, zr), _mm512_maskz_loadu_ps(k, b));
+  const __m512 e = _ZGVeN16v_expf(_mm512_sub_ps(zero, _mm512_abs_ps(x)));
+  const __mmask16 ge = _mm512_cmp_ps_mask(x, zero, _CMP_GE_OQ);
+  const __m512 sg = _mm512_div_ps(_mm512_mask_blend_ps(ge, e, one), _mm512_add_ps(one, e));
+  if (kind == NN_SOFTPLUS) {
+    _mm512_mask_storeu_ps(dr, k, sg);
+    _mm512_mask_storeu_ps(zr, k, _mm512_add_ps(_ZGVeN16v_log1pf(e), _mm512_max_ps(x, zero)));
+  } else {
+    _mm512_mask_storeu_ps(dr, k, _mm512_mul_ps(sg, _mm512_sub_ps(one, sg)));
+    _mm512_mask_storeu_ps(zr, k, sg);
+  }
+}
+
+/* The tiled bias of the flat pass holds lcm(n, 16) floats at the most this many. */
+#define NN_TILE_F 2048
+
 __attribute__((target("avx512f"))) static void exp_kernel_f_avx512_(int kind, size_t rows,
                                                                     size_t n, const float *b,
                                                                     float *z, float *d) {
-  const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
+  size_t g = n, t = 16; /* gcd(n, 16) */
+  while (t != 0) {
+    const size_t r = g % t;
+    g = t;
+    t = r;
+  }
+  const size_t period = n / g * 16; /* lcm(n, 16): b[i % n] repeats with it */
+  if (n % 16 != 0 && rows > 1 && period <= NN_TILE_F) {
+    /* rows × n is contiguous: one flat pass in full vectors (one tail in all, not one per row),
+     * the bias read from a tile of it repeated period / n times; the same lanes' arithmetic */
+    float tile[NN_TILE_F];
+    for (size_t i = 0; i < period; i++) {
+      tile[i] = b[i % n];
+    }
+    const size_t total = rows * n;
+    size_t i = 0, o = 0; /* o = i mod period */
+    for (; i + 16 <= total; i += 16) {
+      exp16_f_(kind, (__mmask16)0xffff, tile + o, z + i, d + i);
+      o = o + 16 == period ? 0 : o + 16;
+    }
+    if (i < total) {
+      exp16_f_(kind, (__mmask16)((1u << (total - i)) - 1u), tile + o, z + i, d + i);
+    }
+    return;
+  }
   for (size_t q = 0; q < rows; q++) {
     float *zr = z + q * n, *dr = d + q * n;
     for (size_t i = 0; i < n; i += 16) {
       const size_t m = n - i < 16 ? n - i : 16;
-      const __mmask16 k = (__mmask16)(m == 16 ? 0xffff : (1u << m) - 1u);
-      const __m512 x = _mm512_add_ps(_mm512_maskz_loadu_ps(k, zr + i), _mm512_maskz_loadu_ps(k, b + i));
-      const __m512 e = _ZGVeN16v_expf(_mm512_sub_ps(zero, _mm512_abs_ps(x)));
-      const __mmask16 ge = _mm512_cmp_ps_mask(x, zero, _CMP_GE_OQ);
-      const __m512 sg = _mm512_div_ps(_mm512_mask_blend_ps(ge, e, one), _mm512_add_ps(one, e));
-      if (kind == NN_SOFTPLUS) {
-        _mm512_mask_storeu_ps(dr + i, k, sg);
-        _mm512_mask_storeu_ps(zr + i, k, _mm512_add_ps(_ZGVeN16v_log1pf(e), _mm512_max_ps(x, zero)));
-      } else {
-        _mm512_mask_storeu_ps(dr + i, k, _mm512_mul_ps(sg, _mm512_sub_ps(one, sg)));
-        _mm512_mask_storeu_ps(zr + i, k, sg);
-      }
+      exp16_f_(kind, (__mmask16)(m == 16 ? 0xffff : (1u << m) - 1u), b + i, zr + i, dr + i);
     }
   }
 }
