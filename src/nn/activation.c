@@ -78,40 +78,78 @@ static int simd_level_(void) {
  *   softplus: a = log1p(e) + max(x, 0), d = s;     sigmoid: a = s, d = s·(1 - s).
  * a (may alias z) and d may be NULL (not wanted). The scalar fallback does the same IEEE
  * operations with libm's exp/log1p. */
+/* 8 elements of the double kernel: x = z (+ b) in the lanes of mask k; a, d may be NULL. */
+__attribute__((target("avx512f"))) static inline void exp8_d_(int kind, __mmask8 k, const double *b,
+                                                              const double *z, double *a,
+                                                              double *d) {
+  const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
+  __m512d x = _mm512_maskz_loadu_pd(k, z);
+  if (b != NULL) {
+    x = _mm512_add_pd(x, _mm512_maskz_loadu_pd(k, b));
+  }
+  const __m512d e = _ZGVeN8v_exp(_mm512_sub_pd(zero, _mm512_abs_pd(x)));
+  const __mmask8 ge = _mm512_cmp_pd_mask(x, zero, _CMP_GE_OQ);
+  const __m512d s = _mm512_div_pd(_mm512_mask_blend_pd(ge, e, one), _mm512_add_pd(one, e));
+  if (kind == NN_SOFTPLUS) {
+    if (d != NULL) {
+      _mm512_mask_storeu_pd(d, k, s);
+    }
+    if (a != NULL) {
+      _mm512_mask_storeu_pd(a, k, _mm512_add_pd(_ZGVeN8v_log1p(e), _mm512_max_pd(x, zero)));
+    }
+  } else {
+    if (d != NULL) {
+      _mm512_mask_storeu_pd(d, k, _mm512_mul_pd(s, _mm512_sub_pd(one, s)));
+    }
+    if (a != NULL) {
+      _mm512_mask_storeu_pd(a, k, s);
+    }
+  }
+}
+
+/* gcd(n, w) for the flat passes' bias tiles (w a power of two) */
+static size_t gcd_(size_t n, size_t w) {
+  while (w != 0) {
+    const size_t r = n % w;
+    n = w;
+    w = r;
+  }
+  return n;
+}
+
+/* The tiled bias of a flat pass holds lcm(n, lanes) values at the most this many. */
+#define NN_TILE 2048
+
 __attribute__((target("avx512f"))) static void exp_kernel_avx512_(int kind, size_t rows,
                                                                    size_t n, const double *b,
                                                                    const double *z, double *a,
                                                                    double *d) {
-  const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
+  const size_t period = n / gcd_(n, 8) * 8; /* lcm(n, 8): b[i % n] repeats with it */
+  if (n % 8 != 0 && rows > 1 && period <= NN_TILE) {
+    /* rows × n is contiguous: one flat pass in full vectors (one tail in all, not one per row),
+     * the bias read from a tile of it; the same lanes' arithmetic */
+    double tile[NN_TILE];
+    if (b != NULL) {
+      for (size_t i = 0; i < period; i++) {
+        tile[i] = b[i % n];
+      }
+    }
+    const size_t total = rows * n;
+    size_t i = 0, o = 0; /* o = i mod period */
+    for (; i < total; i += 8) {
+      const __mmask8 k = (__mmask8)(total - i >= 8 ? 0xff : (1u << (total - i)) - 1u);
+      exp8_d_(kind, k, b != NULL ? tile + o : NULL, z + i, a != NULL ? a + i : NULL,
+              d != NULL ? d + i : NULL);
+      o = o + 8 == period ? 0 : o + 8;
+    }
+    return;
+  }
   for (size_t q = 0; q < rows; q++) {
     const size_t o = q * n;
     for (size_t i = 0; i < n; i += 8) {
       const size_t m = n - i < 8 ? n - i : 8;
-      const __mmask8 k = (__mmask8)(m == 8 ? 0xff : (1u << m) - 1u);
-      __m512d x = _mm512_maskz_loadu_pd(k, z + o + i);
-      if (b != NULL) {
-        x = _mm512_add_pd(x, _mm512_maskz_loadu_pd(k, b + i));
-      }
-      const __m512d e = _ZGVeN8v_exp(_mm512_sub_pd(zero, _mm512_abs_pd(x)));
-      const __mmask8 ge = _mm512_cmp_pd_mask(x, zero, _CMP_GE_OQ);
-      const __m512d s =
-          _mm512_div_pd(_mm512_mask_blend_pd(ge, e, one), _mm512_add_pd(one, e));
-      if (kind == NN_SOFTPLUS) {
-        if (d != NULL) {
-          _mm512_mask_storeu_pd(d + o + i, k, s);
-        }
-        if (a != NULL) {
-          const __m512d l = _ZGVeN8v_log1p(e);
-          _mm512_mask_storeu_pd(a + o + i, k, _mm512_add_pd(l, _mm512_max_pd(x, zero)));
-        }
-      } else {
-        if (d != NULL) {
-          _mm512_mask_storeu_pd(d + o + i, k, _mm512_mul_pd(s, _mm512_sub_pd(one, s)));
-        }
-        if (a != NULL) {
-          _mm512_mask_storeu_pd(a + o + i, k, s);
-        }
-      }
+      exp8_d_(kind, (__mmask8)(m == 8 ? 0xff : (1u << m) - 1u), b != NULL ? b + i : NULL, z + o + i,
+              a != NULL ? a + o + i : NULL, d != NULL ? d + o + i : NULL);
     }
   }
 }
@@ -190,23 +228,14 @@ __attribute__((target("avx512f"))) static inline void exp16_f_(int kind, __mmask
   }
 }
 
-/* The tiled bias of the flat pass holds lcm(n, 16) floats at the most this many. */
-#define NN_TILE_F 2048
-
 __attribute__((target("avx512f"))) static void exp_kernel_f_avx512_(int kind, size_t rows,
                                                                     size_t n, const float *b,
                                                                     float *z, float *d) {
-  size_t g = n, t = 16; /* gcd(n, 16) */
-  while (t != 0) {
-    const size_t r = g % t;
-    g = t;
-    t = r;
-  }
-  const size_t period = n / g * 16; /* lcm(n, 16): b[i % n] repeats with it */
-  if (n % 16 != 0 && rows > 1 && period <= NN_TILE_F) {
+  const size_t period = n / gcd_(n, 16) * 16; /* lcm(n, 16): b[i % n] repeats with it */
+  if (n % 16 != 0 && rows > 1 && period <= NN_TILE) {
     /* rows × n is contiguous: one flat pass in full vectors (one tail in all, not one per row),
      * the bias read from a tile of it repeated period / n times; the same lanes' arithmetic */
-    float tile[NN_TILE_F];
+    float tile[NN_TILE];
     for (size_t i = 0; i < period; i++) {
       tile[i] = b[i % n];
     }
