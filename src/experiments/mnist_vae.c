@@ -189,15 +189,9 @@ static int run_phase_(mv_run *R, uint64_t ph) {
   if (s->core.iter == 0) {
     SAGD_CALL(phase_start_(R, ph));
   }
-  const exp_vae_phase_clock clock = {.name = phase_names_[ph],
-                                     .what = ph == 1 ? "log p(x, u)" : "ELBO",
-                                     .digits = 3,
-                                     .every = c->every,
-                                     .it0 = s->core.iter,
-                                     .T = T,
-                                     .t0 = exp_now(),
-                                     .base = s->secs[ph],
-                                     .secs = &s->secs[ph]};
+  const exp_vae_phase_clock clock =
+      exp_vae_clock(phase_names_[ph], ph == 1 ? "log p(x, u)" : "ELBO", 3, c->every, s->core.iter,
+                    T, &s->secs[ph]);
   while (s->core.iter < T) {
     const uint64_t it = s->core.iter;
     sagd_vae_stats st;

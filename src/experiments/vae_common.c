@@ -229,6 +229,20 @@ int exp_vae_step(sagd_optimizer ot, const double *gt, size_t pt, double *theta, 
   return SAGD_OK;
 }
 
+exp_vae_phase_clock exp_vae_clock(const char *name, const char *what, int digits, int every,
+                                  uint64_t it0, uint64_t T, double *secs) {
+  const exp_vae_phase_clock c = {.name = name,
+                                 .what = what,
+                                 .digits = digits,
+                                 .every = every,
+                                 .it0 = it0,
+                                 .T = T,
+                                 .t0 = exp_now(),
+                                 .base = *secs,
+                                 .secs = secs};
+  return c;
+}
+
 int exp_vae_update_end(const sagd_run_info *info, sagd_checkpointer cp,
                        const exp_vae_phase_clock *c, exp_vae_core *s, exp_vae_trace *t,
                        const sagd_vae_stats *st, double gn, const char *extra) {

@@ -87,6 +87,11 @@ typedef struct {
   double *secs;
 } exp_vae_phase_clock;
 
+/* The clock of a phase that starts (or resumes) now at update it0 of T, its time so far in
+ * *secs. */
+exp_vae_phase_clock exp_vae_clock(const char *name, const char *what, int digits, int every,
+                                  uint64_t it0, uint64_t T, double *secs);
+
 /* The end of update `it` of phase c (s->iter == it): trace row it (objective, |g|, HMC
  * acceptance, wall time), the counters past it, a progress line when due (`extra` appended,
  * then the acceptance where finite) and the checkpointer's tick. */
