@@ -241,8 +241,9 @@ __attribute__((target("avx512f,avx512dq"))) static int64_t add_avx512_(sagd_psum
   return o < 0 ? -1 : off + o;
 }
 
-/* finish_on_grid_ for components [0, n8), 8 at a time (the same bits: int64 -> double and
- * the power-of-two scaling are exact roundings in either form). */
+/* finish_on_grid_ for components [0, n8), 8 at a time: grid_sum_ and next_grid_ in vectors,
+ * the same bits (int64 -> double and the power-of-two scaling are exact roundings in either
+ * form). */
 __attribute__((target("avx512f,avx512dq"))) static void finish_avx512_(sagd_psum s, size_t n8,
                                                                        double *out) {
   const __m512i gmin = _mm512_set1_epi64(PS_GMIN), gmax = _mm512_set1_epi64(PS_GMAX);
@@ -451,10 +452,23 @@ static int exact_path_(sagd_psum s, MPI_Comm comm, double *out) {
 
 static int allreduce_(sagd_psum s, MPI_Comm comm, double *out);
 
+/* Component j's grid sum as a double (acc[j] multiples of u_j; 0 without a grid). */
+static inline double grid_sum_(const sagd_psum s, size_t j) {
+  const int G = grid16_(s->g16[j]);
+  return G >= PS_GMIN ? (double)s->acc[j] * pow2_(G + s->h - 62) : 0.0;
+}
+
+/* The next grid exponent of a component whose largest term had exponent field f > 0: this
+ * sum's max exponent + margin, clamped to [GMIN, GMAX]. */
+static inline int next_grid_(const sagd_psum s, int f) {
+  const int G = f - 1022 + s->margin;
+  return G < PS_GMIN ? PS_GMIN : (G > PS_GMAX ? PS_GMAX : G);
+}
+
 /* After an allreduce that needed no exact path, in one pass over the components: the result
- * (as allreduce_'s loops make it), the next grid (its doubles and the int16 copy the kernels
- * read, which sagd_psum_zero would make from them), and acc and fmax back to zero for the
- * next sum. */
+ * (grid_sum_), the next grid (next_grid_: its doubles and the int16 copy the kernels read,
+ * which sagd_psum_zero would make from them), and acc and fmax back to zero for the next
+ * sum. */
 static void finish_on_grid_(sagd_psum s, double *restrict out) {
   const size_t p = s->p;
   size_t j0 = 0;
@@ -464,25 +478,17 @@ static void finish_on_grid_(sagd_psum s, double *restrict out) {
     finish_avx512_(s, j0, out);
   }
 #endif
-  const int h = s->h, margin = s->margin;
-  int64_t *restrict acc = s->acc;
-  uint16_t *restrict fmax = s->fmax;
-  int16_t *restrict g16 = s->g16;
-  double *restrict grid = s->grid;
   for (size_t j = j0; j < p; j++) {
-    const int G = grid16_(g16[j]);
-    out[j] = G >= PS_GMIN ? (double)acc[j] * pow2_(G + h - 62) : 0.0;
-    const int f = fmax[j];
-    if (f > 0) {
-      int Gn = f - 1022 + margin;
-      Gn = Gn < PS_GMIN ? PS_GMIN : (Gn > PS_GMAX ? PS_GMAX : Gn);
-      grid[j] = (double)Gn;
-      g16[j] = (int16_t)Gn;
+    out[j] = grid_sum_(s, j);
+    if (s->fmax[j] > 0) {
+      const int G = next_grid_(s, s->fmax[j]);
+      s->grid[j] = (double)G;
+      s->g16[j] = (int16_t)G;
     }
-    acc[j] = 0;
-    fmax[j] = 0;
+    s->acc[j] = 0;
+    s->fmax[j] = 0;
   }
-  acc[p] = 0;
+  s->acc[p] = 0;
   s->clean = 1;
 }
 
@@ -501,27 +507,18 @@ static int allreduce_(sagd_psum s, MPI_Comm comm, double *out) {
   SAGD_CHECK_MPI(
       MPI_Allreduce(MPI_IN_PLACE, s->fmax, (int)p, MPI_UNSIGNED_SHORT, MPI_MAX, comm));
   s->bytes = (p + 1) * sizeof(int64_t) + p * sizeof(uint16_t);
-  const int h = s->h;
   if (s->acc[p] == 0) { /* every term on the grid: one pass for the result and the next grid */
     finish_on_grid_(s, out);
-    s->sums++;
-    return SAGD_OK;
-  }
-  for (size_t j = 0; j < p; j++) {
-    const int G = grid16_(s->g16[j]);
-    out[j] = G >= PS_GMIN ? (double)s->acc[j] * pow2_(G + h - 62) : 0.0;
-  }
-  if (s->acc[p] != 0) {
+  } else {
+    for (size_t j = 0; j < p; j++) {
+      out[j] = grid_sum_(s, j);
+    }
     SAGD_CALL(exact_path_(s, comm, out));
     s->exact_sums++;
-  }
-  /* the next grid: this sum's max exponent + margin (kept where every term was zero) */
-  for (size_t j = 0; j < p; j++) {
-    const int f = s->fmax[j];
-    if (f > 0) {
-      int G = f - 1022 + s->margin;
-      G = G < PS_GMIN ? PS_GMIN : (G > PS_GMAX ? PS_GMAX : G);
-      s->grid[j] = (double)G;
+    for (size_t j = 0; j < p; j++) { /* the next grid (kept where every term was zero) */
+      if (s->fmax[j] > 0) {
+        s->grid[j] = (double)next_grid_(s, s->fmax[j]);
+      }
     }
   }
   s->sums++;

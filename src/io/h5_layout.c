@@ -116,10 +116,10 @@ int sagd_h5_layout_check(const char *path, size_t sa, size_t ss, uint64_t base, 
   size_t nb = 0, next = 0;
   int v2 = 0, order = 0; /* v2: messages carry a creation order (header flags bit 2) */
   uint64_t nmsgs = UINT64_MAX, seen = 0;
-  if (bad == 0 && !read_at_(fp, base + addr, pre, sizeof pre)) {
+  if (!read_at_(fp, base + addr, pre, sizeof pre)) {
     snprintf(why, cap, "an object header past the end of the file");
     bad = 1;
-  } else if (bad == 0 && memcmp(pre, "OHDR", 4) == 0) {
+  } else if (memcmp(pre, "OHDR", 4) == 0) {
     v2 = 1;
     const unsigned flags = pre[5];
     order = (flags & 0x04) != 0;
@@ -134,12 +134,12 @@ int sagd_h5_layout_check(const char *path, size_t sa, size_t ss, uint64_t base, 
       len[0] = le_(s, szlen) + 4; /* messages, then the checksum */
       nb = 1;
     }
-  } else if (bad == 0 && pre[0] == 1) {
+  } else if (pre[0] == 1) {
     nmsgs = le_(pre + 2, 2);
     at[0] = base + addr + 16;
     len[0] = le_(pre + 8, 4);
     nb = 1;
-  } else if (bad == 0) {
+  } else {
     snprintf(why, cap, "an object header of version %u", pre[0]);
     bad = 1;
   }

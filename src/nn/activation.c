@@ -72,12 +72,31 @@ static int simd_level_(void) {
 }
 
 /* The exp-based kernels on a rows × n row-major block, element (q, j) taking the argument
- * x = z[q n + j] (+ b[j] if b is given), one vector at a time; a row's short tail is
- * zero-padded into the same vector code, so every element gets the same arithmetic. With
+ * x = z[q n + j] (+ b[j] if b is given), one vector at a time; a short tail is zero-padded
+ * into the same vector code, so every element gets the same arithmetic. With
  * e = exp(-|x|) and s = (x >= 0 ? 1 : e)/(1 + e) = sigmoid(x):
  *   softplus: a = log1p(e) + max(x, 0), d = s;     sigmoid: a = s, d = s·(1 - s).
  * a (may alias z) and d may be NULL (not wanted). The scalar fallback does the same IEEE
- * operations with libm's exp/log1p. */
+ * operations with libm's exp/log1p.
+ *
+ * The AVX-512 kernels treat the block as one flat array (it is contiguous), in full vectors
+ * but the last: element i's bias b[i % n] comes from a period of the bias row, b itself when
+ * the lane count divides n, else a tile of lcm(n, lanes) values (bias_period_); only when
+ * that tile would exceed NN_TILE values do they go row by row, each row's tail padded. */
+
+/* lcm(n, lanes) for a power-of-two lane count: n itself when the lanes divide it. */
+static size_t bias_period_(size_t n, size_t lanes) {
+  size_t g = n, w = lanes; /* gcd(n, lanes) */
+  while (w != 0) {
+    const size_t r = g % w;
+    g = w;
+    w = r;
+  }
+  return n / g * lanes;
+}
+
+#define NN_TILE 2048
+
 /* 8 elements of the double kernel: x = z (+ b) in the lanes of mask k; a, d may be NULL. */
 __attribute__((target("avx512f"))) static inline void exp8_d_(int kind, __mmask8 k, const double *b,
                                                               const double *z, double *a,
@@ -107,50 +126,38 @@ __attribute__((target("avx512f"))) static inline void exp8_d_(int kind, __mmask8
   }
 }
 
-/* gcd(n, w) for the flat passes' bias tiles (w a power of two) */
-static size_t gcd_(size_t n, size_t w) {
-  while (w != 0) {
-    const size_t r = n % w;
-    n = w;
-    w = r;
-  }
-  return n;
+static inline __mmask8 mask8_(size_t m) {
+  return (__mmask8)(m >= 8 ? 0xffu : (1u << m) - 1u);
 }
-
-/* The tiled bias of a flat pass holds lcm(n, lanes) values at the most this many. */
-#define NN_TILE 2048
 
 __attribute__((target("avx512f"))) static void exp_kernel_avx512_(int kind, size_t rows,
                                                                    size_t n, const double *b,
                                                                    const double *z, double *a,
                                                                    double *d) {
-  const size_t period = n / gcd_(n, 8) * 8; /* lcm(n, 8): b[i % n] repeats with it */
-  if (n % 8 != 0 && rows > 1 && period <= NN_TILE) {
-    /* rows × n is contiguous: one flat pass in full vectors (one tail in all, not one per row),
-     * the bias read from a tile of it; the same lanes' arithmetic */
-    double tile[NN_TILE];
-    if (b != NULL) {
-      for (size_t i = 0; i < period; i++) {
-        tile[i] = b[i % n];
+  const size_t period = bias_period_(n, 8);
+  if (b != NULL && period > NN_TILE) {
+    for (size_t q = 0; q < rows; q++) {
+      const size_t o = q * n;
+      for (size_t i = 0; i < n; i += 8) {
+        exp8_d_(kind, mask8_(n - i), b + i, z + o + i, a != NULL ? a + o + i : NULL,
+                d != NULL ? d + o + i : NULL);
       }
-    }
-    const size_t total = rows * n;
-    size_t i = 0, o = 0; /* o = i mod period */
-    for (; i < total; i += 8) {
-      const __mmask8 k = (__mmask8)(total - i >= 8 ? 0xff : (1u << (total - i)) - 1u);
-      exp8_d_(kind, k, b != NULL ? tile + o : NULL, z + i, a != NULL ? a + i : NULL,
-              d != NULL ? d + i : NULL);
-      o = o + 8 == period ? 0 : o + 8;
     }
     return;
   }
-  for (size_t q = 0; q < rows; q++) {
-    const size_t o = q * n;
-    for (size_t i = 0; i < n; i += 8) {
-      const size_t m = n - i < 8 ? n - i : 8;
-      exp8_d_(kind, (__mmask8)(m == 8 ? 0xff : (1u << m) - 1u), b != NULL ? b + i : NULL, z + o + i,
-              a != NULL ? a + o + i : NULL, d != NULL ? d + o + i : NULL);
+  double tile[NN_TILE];
+  const double *bp = b;
+  if (b != NULL && period != n) {
+    for (size_t i = 0; i < period; i++) {
+      tile[i] = b[i % n];
     }
+    bp = tile;
+  }
+  const size_t total = rows * n;
+  for (size_t i = 0, o = 0; i < total; i += 8) { /* o = i mod period */
+    exp8_d_(kind, mask8_(total - i), bp != NULL ? bp + o : NULL, z + i, a != NULL ? a + i : NULL,
+            d != NULL ? d + i : NULL);
+    o = o + 8 == period ? 0 : o + 8;
   }
 }
 
@@ -207,9 +214,6 @@ __attribute__((target("avx2,fma"))) static void exp_kernel_avx2_(int kind, size_
     }
   }
 }
-/* The float versions of the exp-based kernels: the same formulas with expf/log1pf, 16 (AVX-512)
- * or 8 (AVX2) lanes, short row tails zero-padded into the same vector code. z is updated in
- * place: z ← act(z + b), d ← act'(z + b). */
 /* 16 elements of the float kernel: x = z + b (lanes of mask k), z ← act(x), d ← act'(x). */
 __attribute__((target("avx512f"))) static inline void exp16_f_(int kind, __mmask16 k,
                                                                const float *b, float *zr,
@@ -228,34 +232,37 @@ __attribute__((target("avx512f"))) static inline void exp16_f_(int kind, __mmask
   }
 }
 
+static inline __mmask16 mask16_(size_t m) {
+  return (__mmask16)(m >= 16 ? 0xffffu : (1u << m) - 1u);
+}
+
+/* The float versions of the exp-based kernels: the same formulas with expf/log1pf, 16 (AVX-512,
+ * flat as above) or 8 (AVX2, row by row) lanes, short tails zero-padded into the same vector
+ * code. z is updated in place: z ← act(z + b), d ← act'(z + b). */
 __attribute__((target("avx512f"))) static void exp_kernel_f_avx512_(int kind, size_t rows,
                                                                     size_t n, const float *b,
                                                                     float *z, float *d) {
-  const size_t period = n / gcd_(n, 16) * 16; /* lcm(n, 16): b[i % n] repeats with it */
-  if (n % 16 != 0 && rows > 1 && period <= NN_TILE) {
-    /* rows × n is contiguous: one flat pass in full vectors (one tail in all, not one per row),
-     * the bias read from a tile of it repeated period / n times; the same lanes' arithmetic */
-    float tile[NN_TILE];
-    for (size_t i = 0; i < period; i++) {
-      tile[i] = b[i % n];
-    }
-    const size_t total = rows * n;
-    size_t i = 0, o = 0; /* o = i mod period */
-    for (; i + 16 <= total; i += 16) {
-      exp16_f_(kind, (__mmask16)0xffff, tile + o, z + i, d + i);
-      o = o + 16 == period ? 0 : o + 16;
-    }
-    if (i < total) {
-      exp16_f_(kind, (__mmask16)((1u << (total - i)) - 1u), tile + o, z + i, d + i);
+  const size_t period = bias_period_(n, 16);
+  if (period > NN_TILE) {
+    for (size_t q = 0; q < rows; q++) {
+      for (size_t i = 0; i < n; i += 16) {
+        exp16_f_(kind, mask16_(n - i), b + i, z + q * n + i, d + q * n + i);
+      }
     }
     return;
   }
-  for (size_t q = 0; q < rows; q++) {
-    float *zr = z + q * n, *dr = d + q * n;
-    for (size_t i = 0; i < n; i += 16) {
-      const size_t m = n - i < 16 ? n - i : 16;
-      exp16_f_(kind, (__mmask16)(m == 16 ? 0xffff : (1u << m) - 1u), b + i, zr + i, dr + i);
+  float tile[NN_TILE];
+  const float *bp = b;
+  if (period != n) {
+    for (size_t i = 0; i < period; i++) {
+      tile[i] = b[i % n];
     }
+    bp = tile;
+  }
+  const size_t total = rows * n;
+  for (size_t i = 0, o = 0; i < total; i += 16) { /* o = i mod period */
+    exp16_f_(kind, mask16_(total - i), bp + o, z + i, d + i);
+    o = o + 16 == period ? 0 : o + 16;
   }
 }
 

@@ -153,6 +153,57 @@ static void test_position_independence(void) {
   free(d);
 }
 
+/* The float block kernel (bias_fdf_f) on rows × n: each element as when its row is passed
+ * alone, bit for bit, at widths the lanes divide and not (the vector path treats the block as
+ * one flat array with the bias from a tile of it: a wrong tile offset changes values), and
+ * close to the double activation of the same float argument. */
+static void test_block_kernel_float(void) {
+  const size_t widths[] = {1, 5, 16, 50, 100, 256, 300}, nrows = 37;
+  const sagd_activation_type *acts[] = {&sagd_act_softplus, &sagd_act_sigmoid, &sagd_act_tanh,
+                                        &sagd_act_relu, &sagd_act_identity};
+  for (size_t w = 0; w < sizeof widths / sizeof *widths; w++) {
+    const size_t n = widths[w], total = nrows * n;
+    float *z = malloc(total * sizeof(float)), *d = malloc(total * sizeof(float));
+    float *z1 = malloc(n * sizeof(float)), *d1 = malloc(n * sizeof(float));
+    float *b = malloc(n * sizeof(float)), *z0 = malloc(total * sizeof(float));
+    REQUIRE_OK(z && d && z1 && d1 && b && z0 ? SAGD_OK : SAGD_ERR_MEM);
+    for (size_t j = 0; j < n; j++) {
+      b[j] = (float)(0.5 * cos(0.7 * (double)j));
+    }
+    for (size_t i = 0; i < total; i++) {
+      z0[i] = (float)(6.0 * sin(0.31 * (double)i + 0.2));
+    }
+    for (size_t k = 0; k < sizeof acts / sizeof *acts; k++) {
+      memcpy(z, z0, total * sizeof(float));
+      acts[k]->bias_fdf_f(nrows, n, b, z, d);
+      size_t bad = 0;
+      double err = 0;
+      for (size_t q = 0; q < nrows; q++) {
+        memcpy(z1, z0 + q * n, n * sizeof(float));
+        acts[k]->bias_fdf_f(1, n, b, z1, d1);
+        bad += memcmp(z1, z + q * n, n * sizeof(float)) != 0;
+        bad += memcmp(d1, d + q * n, n * sizeof(float)) != 0;
+        for (size_t j = 0; j < n; j++) {
+          const double x = (double)(z0[q * n + j] + b[j]), r = ref_f_(acts[k]->name, x);
+          err = fmax(err, fabs((double)z[q * n + j] - r) / fmax(fabs(r), 1.0));
+        }
+      }
+      if (bad || err > 1e-6) {
+        fprintf(stderr, "%s, width %zu: %zu rows differ from the row alone, max error %.3g\n",
+                acts[k]->name, n, bad, err);
+      }
+      CHECK(bad == 0);
+      CHECK(err <= 1e-6);
+    }
+    free(z);
+    free(d);
+    free(z1);
+    free(d1);
+    free(b);
+    free(z0);
+  }
+}
+
 /* argv[1], if given, caps the vector path (SAGD_SIMD: avx2, none) so that each path the
  * library may take on some CPU is tested here; set before the first activation call. */
 int main(int argc, char **argv) {
@@ -164,5 +215,6 @@ int main(int argc, char **argv) {
   test_values_and_derivatives();
   test_stability();
   test_position_independence();
+  test_block_kernel_float();
   return TEST_EXIT();
 }
