@@ -31,19 +31,22 @@ typedef struct {
 
 /** Independent streams: one per purpose, so adding a purpose never shifts another's draws. */
 typedef enum {
-  SAGD_STREAM_DATA = 1,      /**< synthetic data sets, id = data index */
-  SAGD_STREAM_CHAIN_INIT,    /**< initial chain states, id = global chain id */
-  SAGD_STREAM_LANGEVIN,      /**< Langevin noise, id = global chain id, t, k = step */
-  SAGD_STREAM_BURNIN,        /**< burn-in noise, id = chain, t = phase counter, k = step */
-  SAGD_STREAM_MINIBATCH,     /**< minibatch selection, id = 0, t = iteration */
-  SAGD_STREAM_NN_INIT,       /**< network initialisation, id = layer */
-  SAGD_STREAM_SAMPLE,        /**< generated samples for metrics */
-  SAGD_STREAM_ACCEPT,        /**< Metropolis accept/reject uniforms */
-  SAGD_STREAM_REPARAM,       /**< VAE/IWAE reparameterisation noise, id = data index,
-                                  t = iteration, k = sample */
-  SAGD_STREAM_MOMENTUM,      /**< HMC momentum refreshes, id = chain, t = iteration,
-                                  k = transition */
-  SAGD_STREAM_TEST = 100     /**< reserved for tests and benchmarks */
+  SAGD_STREAM_DATA = 1,   /**< synthetic data sets, id = data index */
+  SAGD_STREAM_CHAIN_INIT, /**< initial chain states, id = global chain id */
+  SAGD_STREAM_LANGEVIN,   /**< Langevin noise, id = global chain id, t, k = step */
+  SAGD_STREAM_BURNIN,     /**< burn-in noise, id = chain, t = phase counter, k = step */
+  SAGD_STREAM_MINIBATCH,  /**< minibatch selection, id = 0, t = iteration */
+  SAGD_STREAM_NN_INIT,    /**< network initialisation, id = layer */
+  SAGD_STREAM_SAMPLE,     /**< generated samples for metrics */
+  SAGD_STREAM_ACCEPT,     /**< Metropolis accept/reject uniforms */
+  SAGD_STREAM_REPARAM,    /**< VAE/IWAE reparameterisation noise, id = data index,
+                               t = iteration, k = sample */
+  SAGD_STREAM_MOMENTUM,   /**< HMC momentum refreshes, id = chain, t = iteration,
+                               k = transition */
+  SAGD_STREAM_COUPLED,    /**< coupled ISIR chains, id = data index, t = iteration,
+                               k = 0/1 initial states, 2s proposals and 2s+1 resampling
+                               uniforms of step s */
+  SAGD_STREAM_TEST = 100  /**< reserved for tests and benchmarks */
 } sagd_rng_stream;
 
 /** A reusable GSL generator handle whose draws are set by sagd_rng_gsl_reset(). */

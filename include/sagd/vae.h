@@ -16,6 +16,15 @@
  *   sagd : the same average over K Langevin steps (∇θ f at the state before each step) of
  *          persistent chains started from the encoder by start(); the target follows θ
  *          (direct MLE); generator only
+ *   coupled: the unbiased estimate of E_{p(u|x;θ)}[∇_θ f] of Ruiz, Titsias, Cemgil & Doucet
+ *          (UAI 2021): two ISIR chains (S proposals from the encoder, the state one of them)
+ *          coupled by common proposals and a maximal coupling of the resampling index, lag L,
+ *          meeting at τ; H = (1/(m-k+1)) [Σ_{t=k}^{m} h(X_t) + Σ_{t=k+L}^{τ} v_t
+ *          (h(X_t) - h(Y_{t-L}))], v_t = ⌊(t-k)/L⌋ - ⌈max(L, t-m)/L⌉ + 1 (= min(m-k+1, t-k)
+ *          for L = 1), with h Rao-Blackwellised (the S weighted
+ *          proposals of the step; the step that meets is the last correction: before its
+ *          resampling the pair had not met). Chains from the encoder at every update;
+ *          generator only (see vae_coupled.c)
  * where f = -log p(x, u; θ) (deconv.h). Every value is a mean over the update's data points.
  *
  * Parallel shape (DESIGN.md §2): the shard is sagd_shard_range(n, block); each update's sums
@@ -56,6 +65,16 @@ extern "C" {
  *  term (h = bits of the number of blocks). */
 #define SAGD_VAE_PSUM_MARGIN 6
 
+/** The coupled ISIR estimator's settings (method coupled). */
+typedef struct {
+  size_t S;         /**< proposals per ISIR step, the chain's state included (>= 2); 0: the
+                         method is not used (no scratch) */
+  uint64_t k, m;    /**< the estimator's first and last averaged step (1 <= k <= m) */
+  uint64_t L;       /**< lag between the chains (>= 1) */
+  uint64_t tau_max; /**< cap on the meeting time (>= m): a pair that has not met by then
+                         stops there (its estimate is then biased) and is counted */
+} sagd_vae_coupled_options;
+
 typedef struct {
   size_t block;    /**< data points per reduction block (>= 1) */
   size_t batches;  /**< M, minibatches per epoch (1 = full batch; <= block) */
@@ -73,6 +92,7 @@ typedef struct {
                         (sagd_psum, its grid carried from one update to the next) */
   const sagd_likelihood_type *likelihood; /**< p(x | h_θ(u)); NULL: Gaussian N(h_θ(u), I) */
   sagd_rng_key key;
+  sagd_vae_coupled_options coupled;
 } sagd_vae_options;
 
 /** Statistics of one update (global, exact sums over the update's data points). */
@@ -86,6 +106,9 @@ typedef struct {
                               before the allreduce (not in reduce_seconds) */
   int exact_path;        /**< 1 if the pre-rounded sum took its exact path (or exact sums) */
   size_t reduce_bytes;   /**< bytes this rank sent in the sum's allreduce */
+  double meeting;        /**< coupled: mean meeting time τ over the update's points (capped
+                              pairs count tau_max); NaN for the other methods */
+  double capped;         /**< coupled: pairs of the update stopped at tau_max; 0 otherwise */
 } sagd_vae_stats;
 
 typedef struct sagd_vae_s *sagd_vae;
@@ -100,7 +123,7 @@ int sagd_vae_create(MPI_Comm comm, sagd_mlp gen, sagd_mlp enc, const double *x_l
 void sagd_vae_destroy(sagd_vae *v);
 
 /** The most rows a network is given at once by a sagd_vae with these options: the largest
- *  minibatch part of a block times max(S, k, C). */
+ *  minibatch part of a block times max(S, k, C, coupled S + 1). */
 size_t sagd_vae_max_rows(const sagd_vae_options *opt, size_t n);
 
 /** The data points [*i0, *i1) of global block b used by update t (1-based) with M parts per
@@ -127,9 +150,9 @@ typedef struct sagd_vae_method_type_s {
   sagd_config_type_keys keys;
 } sagd_vae_method_type;
 
-extern const sagd_vae_method_type sagd_vae_method_vae, sagd_vae_method_iwae,
-    sagd_vae_method_hmc, sagd_vae_method_sagd;
-/** Find by name ("vae", "iwae", "hmc", "sagd"); NULL if unknown. */
+extern const sagd_vae_method_type sagd_vae_method_vae, sagd_vae_method_iwae, sagd_vae_method_hmc,
+    sagd_vae_method_sagd, sagd_vae_method_coupled;
+/** Find by name ("vae", "iwae", "hmc", "sagd", "coupled"); NULL if unknown. */
 const sagd_vae_method_type *sagd_vae_method_find(const char *name);
 /** The registry (registry.h): the methods, NULL-terminated. */
 const sagd_vae_method_type *const *sagd_vae_method_list(void);
@@ -156,6 +179,10 @@ void sagd_vae_reset_sums(sagd_vae v);
  *  of the sums with and without the encoder's gradient, writable; NULL, 0 with exact sums. */
 void sagd_vae_sum_state(sagd_vae v, double **grid_full, size_t *n_full, double **grid_theta,
                         size_t *n_theta);
+/** The coupled method: each local point's meeting time at the latest update that used it
+ *  (NaN before any), nloc values in global order from i_begin; writable (checkpoint
+ *  restore). NULL, 0 when opt.coupled.S < 2. */
+void sagd_vae_meeting_times(sagd_vae v, double **tau, size_t *nloc);
 /** The local persistent chains: nloc*C chains of dimension r, chain-major in global chain id
  *  order from i_begin*C. Writable (checkpoint restore). */
 void sagd_vae_chains(sagd_vae v, double **xi, double **rho, size_t *nchains, size_t *r);

@@ -126,16 +126,7 @@ static int read_config_(const sagd_run_info *info, dv_config *c) {
 
   sagd_vae_options *o = &c->vo;
   SAGD_CALL(exp_vae_options(info, o, &c->batches));
-  o->iwae_k = 1; /* unless a method listed reads them */
-  o->leapfrog = 1;
-  for (size_t m = 0; m < c->nm; m++) {
-    if (sagd_config_type_reads(c->methods[m]->keys, "iwae", "k")) {
-      o->iwae_k = (size_t)sagd_config_int(cfg, "iwae", "k");
-    }
-    if (sagd_config_type_reads(c->methods[m]->keys, "hmc", "leapfrog")) {
-      o->leapfrog = (size_t)sagd_config_int(cfg, "hmc", "leapfrog");
-    }
-  }
+  SAGD_CALL(exp_vae_method_options(cfg, c->methods, c->nm, o));
   SAGD_CALL(exp_optimizer_type_from_config(cfg, &c->otype, &c->oopt));
   c->msamples = (size_t)sagd_config_int(cfg, "metrics", "samples");
   c->nodes = (size_t)sagd_config_int(cfg, "metrics", "nodes");
@@ -545,6 +536,12 @@ static int write_result_(dv_run *R, const double *x, const double *z, dv_metric 
       SAGD_CALL(sagd_h5_write_rows(f, "/chains/sagd/xi", c->n * C, r, R->i0 * C, nch, xi));
       SAGD_CALL(sagd_h5_write_rows(f, "/chains/sagd/rho", c->n * C, r, R->i0 * C, nch, rho));
     }
+    if (s->tr[ph].coupled) { /* each point's meeting time at its last update */
+      double *tau;
+      size_t nt;
+      sagd_vae_meeting_times(R->v, &tau, &nt);
+      SAGD_CALL(sagd_h5_write_rows(f, "/results/coupled/meeting_time", c->n, 1, R->i0, nt, tau));
+    }
   }
   SAGD_CALL(sagd_runfile_commit(R->info, "result.h5", 0, &f));
   free(ks);
@@ -600,6 +597,7 @@ static int state_alloc_(dv_run *R) {
   }
   for (uint64_t ph = 0; ph <= c->nm; ph++) {
     SAGD_CALL(exp_vae_trace_alloc(&s->tr[ph], (size_t)phase_iters_(c, ph), c->ll_every));
+    s->tr[ph].coupled = ph > 0 && c->methods[ph - 1] == &sagd_vae_method_coupled;
   }
   for (size_t ph = 0; ph < NPHASE; ph++) {
     s->loglik_fin[ph] = NAN;
@@ -644,7 +642,8 @@ static void net_sizes_(const size_t *w, size_t nw, double *acts, double *maxw, d
 static int check_memory_(const sagd_run_info *info, const dv_config *c, size_t nloc) {
   const double nl = (double)nloc, p = (double)c->p, r = (double)c->r;
   const double C = (double)c->vo.chains, S = (double)c->vo.samples, k = (double)c->vo.iwae_k;
-  const double widest = fmax(S, fmax(k, C));
+  const double cS = c->vo.coupled.S >= 2 ? (double)c->vo.coupled.S + 1 : 0;
+  const double widest = fmax(fmax(S, cS), fmax(k, C));
   const double part = ceil((double)c->vo.block / (double)c->vo.batches);
   const double rows = part * widest, gmax = fmax(fmax(rows, (double)c->nodes), 1024);
   double acts_g = 0, acts_e = 0, params = 0, maxw = 0;
@@ -654,12 +653,11 @@ static int check_memory_(const sagd_run_info *info, const dv_config *c, size_t n
   const exp_mem_item items[] = {
       {"data", "data.n, data.dim", 8 * 3 * nl * p},
       {"chains", "data.n, sagd.chains, model.generator", 8 * 2 * nl * C * r},
-      {"per-update buffers", "sagd.block, vae.batches, vae.samples, iwae.k, sagd.chains",
-       8 * (rows * (3 * r + 2 * p + 1) + part * C * (2 * r + 1) + part * 6 * r)},
-      {"network activations", "model.generator, model.encoder, iwae.k, sagd.chains",
+      {"per-update buffers", "sagd.block, vae.batches, vae.samples, iwae.k, sagd.chains, coupled.S",
+       8 * (rows * (3 * r + 2 * p + 3) + part * C * (2 * r + 1) + part * 10 * r)},
+      {"network activations", "model.generator, model.encoder, iwae.k, sagd.chains, coupled.S",
        prec * 8 * (2 * gmax * (acts_g + maxw) + 2 * rows * (acts_e + maxw))},
-      {"parameters and optimizer state", "model.generator, model.encoder",
-       8 * 16 * params},
+      {"parameters and optimizer state", "model.generator, model.encoder", 8 * 16 * params},
       {"generated samples", "metrics.samples",
        8 * ((1.0 + (double)c->vo.likelihood->outputs) * (double)c->msamples * p + gmax * r)},
       {"traces", "vae.pretrain_epochs, vae.finetune_epochs, vae.batches",

@@ -52,6 +52,39 @@ int exp_vae_precision(sagd_config cfg, sagd_precision *prec) {
   return SAGD_OK;
 }
 
+int exp_vae_method_options(sagd_config cfg, const sagd_vae_method_type *const *methods, size_t nm,
+                           sagd_vae_options *o) {
+  o->iwae_k = 1;
+  o->leapfrog = 1;
+  memset(&o->coupled, 0, sizeof o->coupled);
+  for (size_t m = 0; m < nm; m++) {
+    sagd_config_type_keys keys = methods[m]->keys;
+    if (sagd_config_type_reads(keys, "iwae", "k")) {
+      o->iwae_k = (size_t)sagd_config_int(cfg, "iwae", "k");
+    }
+    if (sagd_config_type_reads(keys, "hmc", "leapfrog")) {
+      o->leapfrog = (size_t)sagd_config_int(cfg, "hmc", "leapfrog");
+    }
+    if (sagd_config_type_reads(keys, "coupled", "S")) {
+      sagd_vae_coupled_options *c = &o->coupled;
+      c->S = (size_t)sagd_config_int(cfg, "coupled", "S");
+      c->k = (uint64_t)sagd_config_int(cfg, "coupled", "k");
+      c->m = (uint64_t)sagd_config_int(cfg, "coupled", "m");
+      c->L = (uint64_t)sagd_config_int(cfg, "coupled", "L");
+      c->tau_max = (uint64_t)sagd_config_int(cfg, "coupled", "tau_max");
+      SAGD_CHECK(c->S >= 2, SAGD_ERR_CONFIG,
+                 "coupled.S = %zu: expected at least 2 proposals (the state and one more)", c->S);
+      SAGD_CHECK(c->k <= c->m, SAGD_ERR_CONFIG,
+                 "coupled.k = %llu, coupled.m = %llu: expected k <= m", (unsigned long long)c->k,
+                 (unsigned long long)c->m);
+      SAGD_CHECK(c->tau_max >= c->m, SAGD_ERR_CONFIG,
+                 "coupled.tau_max = %llu: expected at least coupled.m = %llu",
+                 (unsigned long long)c->tau_max, (unsigned long long)c->m);
+    }
+  }
+  return SAGD_OK;
+}
+
 double exp_norm2(const double *g, size_t n) {
   double s = 0;
   for (size_t j = 0; j < n; j++) {
@@ -67,6 +100,8 @@ int exp_vae_trace_alloc(exp_vae_trace *t, size_t T, uint64_t every) {
   SAGD_CALLOC(t->gnorm, T, "trace |g|");
   SAGD_CALLOC(t->accept, T, "trace acceptance");
   SAGD_CALLOC(t->seconds, T, "trace seconds");
+  SAGD_CALLOC(t->meeting, T, "trace meeting times");
+  SAGD_CALLOC(t->capped, T, "trace capped pairs");
   SAGD_CALLOC(t->ll, t->nll, "trace log-likelihood");
   SAGD_CALLOC(t->ll_se, t->nll, "trace log-likelihood SE");
   SAGD_CALLOC(t->ll_iter, t->nll, "trace log-likelihood iterations");
@@ -81,6 +116,8 @@ void exp_vae_trace_free(exp_vae_trace *t) {
   free(t->gnorm);
   free(t->accept);
   free(t->seconds);
+  free(t->meeting);
+  free(t->capped);
   free(t->ll);
   free(t->ll_se);
   free(t->ll_iter);
@@ -97,10 +134,15 @@ int exp_vae_trace_register(exp_vae_trace *t, const exp_vae_trace_kind *k, sagd_s
     double *buf;
     size_t len;
     int on;
-  } cols[] = {{"objective", t->obj, t->T, 1},    {"grad_norm", t->gnorm, t->T, 1},
-              {"accept", t->accept, t->T, k->accept}, {"seconds", t->seconds, t->T, 1},
-              {k->ll_name, t->ll, t->nll, 1},   {se, t->ll_se, t->nll, k->se},
-              {it, t->ll_iter, t->nll, 1}};
+  } cols[] = {{"objective", t->obj, t->T, 1},
+              {"grad_norm", t->gnorm, t->T, 1},
+              {"accept", t->accept, t->T, k->accept},
+              {"seconds", t->seconds, t->T, 1},
+              {k->ll_name, t->ll, t->nll, 1},
+              {se, t->ll_se, t->nll, k->se},
+              {it, t->ll_iter, t->nll, 1},
+              {"meeting_time", t->meeting, t->T, t->coupled},
+              {"capped", t->capped, t->T, t->coupled}};
   for (size_t j = 0; j < sizeof cols / sizeof cols[0]; j++) {
     if (!cols[j].on) {
       continue;
@@ -125,6 +167,12 @@ int exp_vae_trace_write(sagd_h5 f, const char *group, const exp_vae_trace *t,
   if (accept) {
     snprintf(path, sizeof path, "%s/accept", group);
     SAGD_CALL(sagd_h5_write(f, path, 1, d, t->accept));
+  }
+  if (t->coupled) {
+    snprintf(path, sizeof path, "%s/meeting_time", group);
+    SAGD_CALL(sagd_h5_write(f, path, 1, d, t->meeting));
+    snprintf(path, sizeof path, "%s/capped", group);
+    SAGD_CALL(sagd_h5_write(f, path, 1, d, t->capped));
   }
   /* the log-likelihood rows that were computed, with their iterations */
   double *buf = NULL;
@@ -167,6 +215,12 @@ int exp_vae_register_state(sagd_state st, sagd_vae v, size_t n, size_t C, size_t
   sagd_vae_chains(v, &xi, &rho, &nch, &r);
   SAGD_CALL(sagd_state_add_rows(st, "chains/xi", xi, n * C, r, i0 * C, nch));
   SAGD_CALL(sagd_state_add_rows(st, "chains/rho", rho, n * C, r, i0 * C, nch));
+  double *tau;
+  size_t nloc;
+  sagd_vae_meeting_times(v, &tau, &nloc);
+  if (tau != NULL) {
+    SAGD_CALL(sagd_state_add_rows(st, "coupled/meeting_time", tau, n, 1, i0, nloc));
+  }
   return SAGD_OK;
 }
 
@@ -250,6 +304,8 @@ int exp_vae_update_end(const sagd_run_info *info, sagd_checkpointer cp,
   t->obj[it] = st->objective;
   t->gnorm[it] = gn;
   t->accept[it] = st->accept;
+  t->meeting[it] = st->meeting;
+  t->capped[it] = st->capped;
   s->iter = it + 1;
   s->total++;
   const double now = exp_now() - c->t0;
@@ -261,6 +317,8 @@ int exp_vae_update_end(const sagd_run_info *info, sagd_checkpointer cp,
                        sizeof eta);
     if (isfinite(st->accept)) {
       snprintf(acc, sizeof acc, "  accept %.3f", st->accept);
+    } else if (isfinite(st->meeting)) {
+      snprintf(acc, sizeof acc, "  tau %.2f capped %.0f", st->meeting, st->capped);
     }
     exp_progress(info, "%-8s %llu/%llu: %s %.*f  |g| %.3e%s%s  ETA %s\n", c->name,
                  (unsigned long long)s->iter, (unsigned long long)c->T, c->what, c->digits,

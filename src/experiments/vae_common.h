@@ -25,6 +25,11 @@
  * from the run. Also returns vae.batches. iwae_k, leapfrog and the likelihood are the
  * caller's. Messages name the keys. */
 int exp_vae_options(const sagd_run_info *info, sagd_vae_options *o, uint64_t *batches);
+/* The options the listed methods read from their own sections (iwae.k, hmc.leapfrog,
+ * coupled.*); what no listed method reads keeps a neutral value (k = L = 1, coupled.S = 0).
+ * Messages name the keys. */
+int exp_vae_method_options(sagd_config cfg, const sagd_vae_method_type *const *methods, size_t nm,
+                           sagd_vae_options *o);
 /* [model] precision: double or single. */
 int exp_vae_precision(sagd_config cfg, sagd_precision *prec);
 /* What every VAE-family run keeps and checkpoints alike. */
@@ -50,7 +55,9 @@ int exp_vae_optimizers(sagd_mlp gen, sagd_mlp enc, sagd_precision prec,
  * NaN where not computed), with its SE where the experiment has one. */
 typedef struct {
   size_t T, nll;
+  int coupled;                            /* the phase of the coupled method: meeting times */
   double *obj, *gnorm, *accept, *seconds; /* [T] */
+  double *meeting, *capped;               /* [T], coupled: mean τ and capped pairs */
   double *ll, *ll_se, *ll_iter;           /* [nll] */
 } exp_vae_trace;
 
@@ -62,10 +69,12 @@ typedef struct {
   int accept; /* the acceptance column */
   int se;     /* the log-likelihood's SE */
 } exp_vae_trace_kind;
-/* Register the trace in a checkpoint state as "trace/<phase>/<column>". */
+/* Register the trace in a checkpoint state as "trace/<phase>/<column>" (the coupled
+ * columns only when t->coupled). */
 int exp_vae_trace_register(exp_vae_trace *t, const exp_vae_trace_kind *k, sagd_state st,
                            const char *phase);
-/* **Collective.** Write group/{elbo|objective, grad_norm, seconds[, accept]} and the
+/* **Collective.** Write group/{elbo|objective, grad_norm, seconds[, accept][, meeting_time,
+ * capped]} and the
  * log-likelihood rows that were computed: group/<ll_name>[, _se], <ll_name>_iter. */
 int exp_vae_trace_write(sagd_h5 f, const char *group, const exp_vae_trace *t,
                         const exp_vae_trace_kind *k, int accept, int elbo);
@@ -93,14 +102,16 @@ exp_vae_phase_clock exp_vae_clock(const char *name, const char *what, int digits
                                   uint64_t it0, uint64_t T, double *secs);
 
 /* The end of update `it` of phase c (s->iter == it): trace row it (objective, |g|, HMC
- * acceptance, wall time), the counters past it, a progress line when due (`extra` appended,
- * then the acceptance where finite) and the checkpointer's tick. */
+ * acceptance, meeting time, wall time), the counters past it, a progress line when due
+ * (`extra` appended, then the acceptance or meeting time where finite) and the
+ * checkpointer's tick. */
 int exp_vae_update_end(const sagd_run_info *info, sagd_checkpointer cp,
                        const exp_vae_phase_clock *c, exp_vae_core *s, exp_vae_trace *t,
                        const sagd_vae_stats *st, double gn, const char *extra);
 
-/* Register a sagd_vae's carried state: the pre-rounded sums' grids (none with exact sums)
- * and the persistent chains (n data points × C chains, this rank's rows from i0·C). */
+/* Register a sagd_vae's carried state: the pre-rounded sums' grids (none with exact sums),
+ * the persistent chains (n data points × C chains, this rank's rows from i0·C) and, with the
+ * coupled method, each point's latest meeting time. */
 int exp_vae_register_state(sagd_state st, sagd_vae v, size_t n, size_t C, size_t i0);
 
 /* Σ g_j² */

@@ -14,43 +14,7 @@
 #include "sagd/model.h"
 #include "sagd/psum.h"
 #include "sagd/reduce.h"
-
-/* Extra sums carried with every gradient: [objective, points, accepted, proposals]. */
-enum { X_OBJ = 0, X_PTS, X_ACC, X_PROP, X_N };
-
-struct sagd_vae_s {
-  MPI_Comm comm;
-  sagd_mlp gen, enc; /* borrowed */
-  sagd_vae_options opt;
-  size_t r, p, pt, pp; /* latent, data dimension, |θ|, |φ| */
-  size_t w;            /* decoder outputs: likelihood->outputs · p */
-  size_t n, i_begin, i_end, nloc, maxpart;
-  double *x;           /* nloc*p */
-  sagd_model model;    /* the deconvolution model over the shard (owned) */
-  sagd_sampler sampler;
-  sagd_hmc hmc;
-  double *xi, *rho;    /* persistent SAGD chains, nloc*C*r each */
-  sagd_xsum acc_full;  /* X_N + pt + pp (exact sums) */
-  sagd_xsum acc_theta; /* X_N + pt */
-  sagd_psum ps_full;   /* the same, pre-rounded (the default) */
-  sagd_psum ps_theta;
-  int time_waits;      /* sagd_vae_time_waits */
-  sagd_psum sink;      /* during an ELBO/IWAE update with pre-rounded sums: the networks'
-                          parameter gradients go straight into it, layer by layer */
-  sagd_xsum acc_one;   /* 1 (log-likelihood) */
-  double *blk;         /* X_N + pt + pp: one block's sums */
-  double *red;         /* X_N + pt + pp: reduced sums */
-  sagd_rng_gsl rng;
-  size_t *perm;        /* M */
-  /* scratch for one part of a block: m <= maxpart points, R = maxpart*max(S,k,C) rows */
-  double *eo, *deo;    /* maxpart*2r: encoder outputs (μ, log σ²) and their gradients */
-  double *u, *eps, *du; /* R*r */
-  double *h, *dh;      /* R*w */
-  double *lw;          /* R */
-  double *sig, *elv;   /* maxpart*r: σ = exp(lv/2) and exp(lv) of the part's points */
-  double *cV, *cgrad, *cxi; /* HMC chain states: maxpart*C, maxpart*C*r (x2) */
-};
-
+#include "vae_impl.h"
 
 static size_t max3_(size_t a, size_t b, size_t c) {
   size_t m = a > b ? a : b;
@@ -64,7 +28,11 @@ static size_t max_part_(const sagd_vae_options *opt, size_t n) {
 }
 
 size_t sagd_vae_max_rows(const sagd_vae_options *opt, size_t n) {
-  return max_part_(opt, n) * max3_(opt->samples, opt->iwae_k, opt->chains);
+  size_t per = max3_(opt->samples, opt->iwae_k, opt->chains);
+  if (opt->coupled.S >= 2 && opt->coupled.S + 1 > per) {
+    per = opt->coupled.S + 1;
+  }
+  return max_part_(opt, n) * per;
 }
 
 void sagd_minibatch_part(sagd_rng_gsl r, sagd_rng_key key, size_t n, size_t block, size_t M,
@@ -108,6 +76,18 @@ int sagd_vae_create(MPI_Comm comm, sagd_mlp gen, sagd_mlp enc, const double *x_l
              (unsigned long long)opt->K);
   SAGD_CHECK(isfinite(opt->delta) && opt->delta > 0, SAGD_ERR_ARG,
              "vae: step size delta = %g, expected a finite value > 0", opt->delta);
+  const sagd_vae_coupled_options *co = &opt->coupled;
+  if (co->S != 0) {
+    SAGD_CHECK(co->S >= 2, SAGD_ERR_ARG, "coupled: S = %zu proposals, expected >= 2", co->S);
+    SAGD_CHECK(co->k >= 1 && co->k <= co->m, SAGD_ERR_ARG,
+               "coupled: k = %llu, m = %llu, expected 1 <= k <= m", (unsigned long long)co->k,
+               (unsigned long long)co->m);
+    SAGD_CHECK(co->L >= 1, SAGD_ERR_ARG, "coupled: lag L = %llu, expected >= 1",
+               (unsigned long long)co->L);
+    SAGD_CHECK(co->tau_max >= co->m, SAGD_ERR_ARG,
+               "coupled: tau_max = %llu, expected at least m = %llu",
+               (unsigned long long)co->tau_max, (unsigned long long)co->m);
+  }
   const sagd_likelihood_type *lik0 =
       opt->likelihood != NULL ? opt->likelihood : &sagd_likelihood_gaussian;
   const size_t r = sagd_mlp_in(gen), w = sagd_mlp_out(gen), p = w / lik0->outputs;
@@ -183,6 +163,9 @@ int sagd_vae_create(MPI_Comm comm, sagd_mlp gen, sagd_mlp enc, const double *x_l
   SAGD_CALLOC_GOTO(err, fail, v->cV, maxpart * C, "HMC potentials");
   SAGD_CALLOC_GOTO(err, fail, v->cgrad, maxpart * C * r, "HMC gradients");
   SAGD_CALLOC_GOTO(err, fail, v->cxi, maxpart * C * r, "HMC chain states");
+  if (opt->coupled.S >= 2 && (err = sagd_vae_coupled_alloc_(v)) != SAGD_OK) {
+    goto fail;
+  }
   /* one term per global block and update */
   const uint64_t nblocks = (uint64_t)((n + opt->block - 1) / opt->block);
   if ((!opt->exact_sum &&
@@ -242,6 +225,7 @@ void sagd_vae_destroy(sagd_vae *pv) {
   free(v->cV);
   free(v->cgrad);
   free(v->cxi);
+  sagd_vae_coupled_free_(v);
   free(v);
   *pv = NULL;
 }
@@ -265,6 +249,11 @@ void sagd_vae_sum_state(sagd_vae v, double **grid_full, size_t *n_full, double *
   }
 }
 
+void sagd_vae_meeting_times(sagd_vae v, double **tau, size_t *nloc) {
+  *tau = v->cp.meeting;
+  *nloc = v->cp.meeting != NULL ? v->nloc : 0;
+}
+
 void sagd_vae_chains(sagd_vae v, double **xi, double **rho, size_t *nchains, size_t *r) {
   *xi = v->xi;
   *rho = v->rho;
@@ -284,15 +273,9 @@ static int prepare_(sagd_vae v, const double *theta, const double *phi) {
   return SAGD_OK;
 }
 
-/* One part [a, e) of a block into blk = [extras | gθ | gφ]: the extras are added to (they
- * start at zero); gθ and gφ are overwritten by the parts that train the encoder (ELBO, IWAE:
- * one backward pass per network) and added to by the others (they start at zero). */
-typedef int (*part_fn)(sagd_vae v, const double *theta, const double *phi, uint64_t t,
-                       size_t a, size_t e, double *blk);
-
-static int run_parts_(sagd_vae v, const double *theta, const double *phi, uint64_t t,
-                      int with_phi, part_fn fn, double *g_theta, double *g_phi,
-                      sagd_vae_stats *stats, double grad_scale) {
+int sagd_vae_run_parts_(sagd_vae v, const double *theta, const double *phi, uint64_t t,
+                        int with_phi, sagd_vae_part_fn_ fn, double *g_theta, double *g_phi,
+                        sagd_vae_stats *stats, double grad_scale) {
   SAGD_CHECK(t >= 1, SAGD_ERR_ARG, "vae: update t = 0, expected t >= 1");
   SAGD_CALL(prepare_(v, theta, phi));
   size_t len = X_N + v->pt + (with_phi ? v->pp : 0);
@@ -374,6 +357,8 @@ static int run_parts_(sagd_vae v, const double *theta, const double *phi, uint64
     stats->wait_seconds = wait;
     stats->exact_path = ps == NULL || ex1 > ex0;
     stats->reduce_bytes = bytes;
+    stats->meeting = NAN;
+    stats->capped = 0;
   }
   return SAGD_OK;
 }
@@ -398,8 +383,7 @@ static int backward_enc_(sagd_vae v, const double *phi, size_t m, double *blk) {
   return SAGD_OK;
 }
 
-/* Encoder on the part's m points: eo = (μ, log σ²) rows of 2r. */
-static int encode_(sagd_vae v, const double *phi, size_t a, size_t m) {
+int sagd_vae_encode_(sagd_vae v, const double *phi, size_t a, size_t m) {
   SAGD_CALL(sagd_mlp_forward(v->enc, phi, m, v->x + (a - v->i_begin) * v->p, v->eo));
   return SAGD_OK;
 }
@@ -429,7 +413,7 @@ static void reparam_(sagd_vae v, size_t a, size_t m, size_t S, uint64_t t) {
 static int elbo_part_(sagd_vae v, const double *theta, const double *phi, uint64_t t, size_t a,
                       size_t e, double *blk) {
   const size_t m = e - a, S = v->opt.samples, r = v->r, p = v->p, rows = m * S;
-  SAGD_CALL(encode_(v, phi, a, m));
+  SAGD_CALL(sagd_vae_encode_(v, phi, a, m));
   reparam_(v, a, m, S, t);
   SAGD_CALL(sagd_mlp_forward(v->gen, theta, rows, v->u, v->h));
   const double invS = 1.0 / (double)S;
@@ -477,7 +461,7 @@ static int elbo_part_(sagd_vae v, const double *theta, const double *phi, uint64
 static int iwae_part_(sagd_vae v, const double *theta, const double *phi, uint64_t t, size_t a,
                       size_t e, double *blk) {
   const size_t m = e - a, k = v->opt.iwae_k, r = v->r, p = v->p, rows = m * k;
-  SAGD_CALL(encode_(v, phi, a, m));
+  SAGD_CALL(sagd_vae_encode_(v, phi, a, m));
   reparam_(v, a, m, k, t);
   SAGD_CALL(sagd_mlp_forward(v->gen, theta, rows, v->u, v->h));
   double obj = 0;
@@ -566,7 +550,7 @@ static void chains_from_eo_(sagd_vae v, size_t a, size_t m, uint64_t t, uint64_t
 static int hmc_part_(sagd_vae v, const double *theta, const double *phi, uint64_t t, size_t a,
                      size_t e, double *blk) {
   const size_t m = e - a, nc = m * v->opt.chains;
-  SAGD_CALL(encode_(v, phi, a, m));
+  SAGD_CALL(sagd_vae_encode_(v, phi, a, m));
   chains_from_eo_(v, a, m, t, 0, v->cxi);
   SAGD_CALL(sagd_hmc_prepare(v->hmc, theta, a, m, v->cxi, v->cV, v->cgrad));
   size_t acc = 0;
@@ -624,7 +608,7 @@ static int sagd_part_(sagd_vae v, const double *theta, const double *phi, uint64
 
 int sagd_vae_elbo_grad(sagd_vae v, const double *theta, const double *phi, uint64_t t,
                        double *g_theta, double *g_phi, sagd_vae_stats *stats) {
-  SAGD_CALL(run_parts_(v, theta, phi, t, 1, elbo_part_, g_theta, g_phi, stats, 1.0));
+  SAGD_CALL(sagd_vae_run_parts_(v, theta, phi, t, 1, elbo_part_, g_theta, g_phi, stats, 1.0));
   if (stats != NULL) {
     stats->accept = NAN;
   }
@@ -633,7 +617,7 @@ int sagd_vae_elbo_grad(sagd_vae v, const double *theta, const double *phi, uint6
 
 int sagd_vae_iwae_grad(sagd_vae v, const double *theta, const double *phi, uint64_t t,
                        double *g_theta, double *g_phi, sagd_vae_stats *stats) {
-  SAGD_CALL(run_parts_(v, theta, phi, t, 1, iwae_part_, g_theta, g_phi, stats, 1.0));
+  SAGD_CALL(sagd_vae_run_parts_(v, theta, phi, t, 1, iwae_part_, g_theta, g_phi, stats, 1.0));
   if (stats != NULL) {
     stats->accept = NAN;
   }
@@ -649,7 +633,7 @@ int sagd_vae_chains_from_encoder(sagd_vae v, const double *phi) {
     size_t b1 = v->i_end - b0 < v->opt.block ? v->i_end : b0 + v->opt.block;
     for (size_t a = b0; a < b1; a += v->maxpart) {
       size_t m = b1 - a < v->maxpart ? b1 - a : v->maxpart;
-      SAGD_CALL(encode_(v, phi, a, m));
+      SAGD_CALL(sagd_vae_encode_(v, phi, a, m));
       size_t off = (a - v->i_begin) * C * r;
       chains_from_eo_(v, a, m, 0, 0, v->xi + off);
       for (size_t qc = 0; qc < m * C; qc++) {
@@ -679,16 +663,16 @@ static int start_sagd_(sagd_vae v, const double *theta, const double *phi) {
 static int grad_hmc_(sagd_vae v, const double *theta, const double *phi, uint64_t t,
                      double *g_theta, double *g_phi, sagd_vae_stats *stats) {
   (void)g_phi;
-  SAGD_CALL(run_parts_(v, theta, phi, t, 0, hmc_part_, g_theta, NULL, stats,
-                       (double)v->opt.K * (double)v->opt.chains));
+  SAGD_CALL(sagd_vae_run_parts_(v, theta, phi, t, 0, hmc_part_, g_theta, NULL, stats,
+                                (double)v->opt.K * (double)v->opt.chains));
   return SAGD_OK;
 }
 
 static int grad_sagd_(sagd_vae v, const double *theta, const double *phi, uint64_t t,
                       double *g_theta, double *g_phi, sagd_vae_stats *stats) {
   (void)g_phi;
-  SAGD_CALL(run_parts_(v, theta, phi, t, 0, sagd_part_, g_theta, NULL, stats,
-                       (double)v->opt.K * (double)v->opt.chains));
+  SAGD_CALL(sagd_vae_run_parts_(v, theta, phi, t, 0, sagd_part_, g_theta, NULL, stats,
+                                (double)v->opt.K * (double)v->opt.chains));
   if (stats != NULL) {
     stats->accept = NAN;
   }
@@ -730,8 +714,8 @@ const sagd_vae_method_type sagd_vae_method_sagd = {.name = "sagd",
                                                    .keys = NULL};
 
 static const sagd_vae_method_type *const methods_[] = {
-    &sagd_vae_method_vae, &sagd_vae_method_iwae, &sagd_vae_method_hmc, &sagd_vae_method_sagd,
-    NULL};
+    &sagd_vae_method_vae,  &sagd_vae_method_iwae,    &sagd_vae_method_hmc,
+    &sagd_vae_method_sagd, &sagd_vae_method_coupled, NULL};
 
 _Static_assert(sizeof methods_ / sizeof methods_[0] <= SAGD_VAE_METHODS_MAX + 1,
                "raise SAGD_VAE_METHODS_MAX");

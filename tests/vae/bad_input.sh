@@ -7,6 +7,15 @@ cfg="$SRC/data/table1-exp.ini"
 expect_bad "unknown method" "'gibbs'" "$cfg" --set vae.methods="vae, gibbs"
 expect_bad "method listed twice" "'sagd' is listed twice" "$cfg" --set vae.methods="sagd, vae, sagd"
 expect_bad "IWAE k = 0" "iwae.k" "$cfg" --set iwae.k=0
+co=(--set vae.methods="vae, iwae, hmc, coupled")
+expect_bad "coupled S = 1" "coupled.S = 1: expected at least 2" "$cfg" "${co[@]}" --set coupled.S=1
+expect_bad "coupled k > m" "coupled.k = 3, coupled.m = 2: expected k <= m" "$cfg" "${co[@]}" \
+  --set coupled.k=3 --set coupled.m=2
+expect_bad "coupled tau_max < m" "coupled.tau_max = 2: expected at least coupled.m = 4" "$cfg" \
+  "${co[@]}" --set coupled.m=4 --set coupled.tau_max=2
+expect_bad "coupled L = 0" "coupled.L" "$cfg" "${co[@]}" --set coupled.L=0
+expect_bad "coupled keys without the method" "coupled.S = '5' (read by deconv_vae with coupled" \
+  "$cfg" --set coupled.S=5
 expect_bad "leapfrog L = 0" "hmc.leapfrog" "$cfg" --set hmc.leapfrog=0
 expect_bad "layer width 0" "model.generator[1] = 0" "$cfg" --set model.generator="1, 0, 1"
 expect_bad "non-integer width" "model.generator[1] = 10.5" "$cfg" --set model.generator="1, 10.5, 1"

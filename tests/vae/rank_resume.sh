@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Usage: rank_resume.sh ranks|resume [double|single]
-# deconv_vae on a reduced setting: result.h5 (traces, chains, final parameters, generated
-# samples, KS/W1, log-likelihoods) is bit-identical on 1, 2 and 3 ranks, full batch and
+# deconv_vae on a reduced setting, all five fine-tuning methods: result.h5 (traces, chains,
+# meeting times, final parameters, generated samples, KS/W1, log-likelihoods) is bit-identical on 1, 2 and 3 ranks, full batch and
 # minibatches; and a run killed (SIGKILL) several times and
 # resumed from its checkpoints — the last time on another number of ranks — ends with the
 # same result.h5 as an uninterrupted run. h5diff without tolerance compares bits; only /meta
@@ -12,11 +12,12 @@ CFG="$SRC/data/table1-exp.ini"
 # 200 points in 4 blocks of 50: on 3 ranks the shards hold 2, 1 and 1 blocks
 common=(--quiet --set data.n=200 --set sagd.block=50 --set vae.pretrain_epochs=20
         --set vae.finetune_epochs=8 --set metrics.loglik_every=4 --set metrics.samples=500
-        --set iwae.k=5 --set vae.estimate=false --set model.precision=${2:-double})
+        --set iwae.k=5 --set vae.estimate=false --set model.precision=${2:-double}
+        --set vae.methods="vae, iwae, hmc, sagd, coupled")
 mode=${1:-ranks}
 echo "model.precision = ${2:-double}"
 excl=(--exclude-path /meta)
-for g in pretrain vae iwae hmc sagd; do
+for g in pretrain vae iwae hmc sagd coupled; do
   excl+=(--exclude-path "/trace/$g/seconds" --exclude-path "/results/$g/seconds")
 done
 same() { h5diff -q "${excl[@]}" "$1" "$2"; }
