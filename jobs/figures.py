@@ -13,6 +13,11 @@ Each PATH is a result.h5, a run directory, or a study directory of run directori
   DIR/figure2.png  from the deconv_vae results: histograms of the generated latents h(U)
                    (/results/<method>/samples) against the true latent density, one row per
                    setting (the first complete replication of each), one column per method;
+  DIR/meeting_times.png  from the deconv_vae results with the coupled method, one column
+                   per setting: the distribution of the coupled chains' meeting times τ (each
+                   point's τ at its last update, /results/coupled/meeting_time, pooled over
+                   the replications; log scale) and the mean τ per fine-tuning update
+                   (/trace/coupled/meeting_time) of the first replication;
   DIR/figure3.png  from the first mnist_vae result: the same 100 latent draws decoded by the
                    pre-trained VAE's generator and by the SAGD-refined one (Bernoulli means,
                    two aligned 10 x 10 grids), and below them a row of test digits with their
@@ -35,7 +40,7 @@ import numpy as np  # noqa: E402
 from scipy import special  # noqa: E402
 
 METHODS = [("pretrain", "VAE pre-trained"), ("vae", "VAE"), ("iwae", "IWAE"),
-           ("hmc", "HMC"), ("sagd", "SAGD")]
+           ("hmc", "HMC"), ("sagd", "SAGD"), ("coupled", "Coupled"), ("ald", "ALD")]
 SETTING_ORDER = ["exponential", "mixture", "normal"]
 
 
@@ -233,6 +238,40 @@ def figure2(results, out):
     plt.close(fig)
 
 
+def figure_meeting(settings, out):
+    """settings: list of (label, [paths]) whose results hold /results/coupled/meeting_time."""
+    nc = len(settings)
+    fig, axes = plt.subplots(2, nc, figsize=(3.6 * nc + 0.6, 5.6), squeeze=False)
+    for j, (label, paths) in enumerate(settings):
+        taus, trace, capped = [], None, 0.0
+        for path in paths:
+            with h5py.File(path, "r") as f:
+                taus.append(f["/results/coupled/meeting_time"][...].ravel())
+                if trace is None:
+                    trace = f["/trace/coupled/meeting_time"][...]
+                capped += float(np.sum(f["/trace/coupled/capped"][...]))
+        tau = np.concatenate(taus)
+        top = int(np.max(tau))
+        ax = axes[0, j]
+        ax.hist(tau, bins=np.arange(0.5, top + 1.5, 1.0), color="tab:green", alpha=0.7,
+                edgecolor="white", linewidth=0.3)
+        ax.set_yscale("log")
+        ax.set_xlabel("meeting time τ (steps)")
+        ax.set_title(f"{label}: {len(paths)} replication(s)\nmean τ {np.mean(tau):.2f}, "
+                     f"max {top}, capped pairs {capped:.0f}", fontsize=9)
+        if j == 0:
+            ax.set_ylabel("data points")
+        ax = axes[1, j]
+        ax.plot(np.arange(1, len(trace) + 1), trace, color="tab:green", lw=0.8)
+        ax.set_xlabel("fine-tuning update")
+        if j == 0:
+            ax.set_ylabel("mean τ of the update")
+    fig.suptitle("Coupled ISIR chains: meeting times", fontsize=12)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
 # ---- Figure 3 ----------------------------------------------------------------------------
 
 def grid(images, rows, cols):
@@ -322,6 +361,19 @@ def main():
         o = os.path.join(args.out, "figure2.png")
         figure2(rows, o)
         made.append(o)
+        meet = []
+        for _, v in sorted(dv.items()):
+            paths = []
+            for _, _, _, path in sorted(v, key=lambda r: r[3]):
+                with h5py.File(path, "r") as f:
+                    if "/results/coupled/meeting_time" in f:
+                        paths.append(path)
+            if paths:
+                meet.append((v[0][0], paths))
+        if meet:
+            o = os.path.join(args.out, "meeting_times.png")
+            figure_meeting(meet, o)
+            made.append(o)
     if mn:
         o = os.path.join(args.out, "figure3.png")
         figure3(mn[0], o)

@@ -46,6 +46,8 @@ typedef enum {
   SAGD_STREAM_COUPLED,    /**< coupled ISIR chains, id = data index, t = iteration,
                                k = 0/1 initial states, 2s proposals and 2s+1 resampling
                                uniforms of step s */
+  SAGD_STREAM_ALD,        /**< amortized Langevin: id = 0 noise of step t, 1 initial map,
+                               2 feature network */
   SAGD_STREAM_TEST = 100  /**< reserved for tests and benchmarks */
 } sagd_rng_stream;
 

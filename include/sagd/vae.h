@@ -25,6 +25,9 @@
  *          proposals of the step; the step that meets is the last correction: before its
  *          resampling the pair had not met). Chains from the encoder at every update;
  *          generator only (see vae_coupled.c)
+ *   ald  : the same average as sagd over the K maps Φ_1..Φ_K of K amortized-Langevin steps
+ *          (ald.h: z_i = Φ g(x_i), g a frozen random network of x, Φ persistent across
+ *          updates, started by start()); generator only (see vae_ald.c)
  * where f = -log p(x, u; θ) (deconv.h). Every value is a mean over the update's data points.
  *
  * Parallel shape (DESIGN.md §2): the shard is sagd_shard_range(n, block); each update's sums
@@ -75,6 +78,16 @@ typedef struct {
                          stops there (its estimate is then biased) and is counted */
 } sagd_vae_coupled_options;
 
+/** The amortized-Langevin method's settings (method ald, see ald.h). */
+typedef struct {
+  size_t features;   /**< d, random features of x (the map z = Φ g(x)); 0: not used */
+  double step;       /**< η */
+  double decay;      /**< η (1 + s/decay)^(-1/2) after s steps; 0: constant */
+  double rms_beta;   /**< RMSProp β in [0, 1); 0: plain Langevin */
+  double rms_eps;    /**< RMSProp ε > 0 */
+  double init_scale; /**< Φ_0 entries N(0, init_scale²) */
+} sagd_vae_ald_options;
+
 typedef struct {
   size_t block;    /**< data points per reduction block (>= 1) */
   size_t batches;  /**< M, minibatches per epoch (1 = full batch; <= block) */
@@ -93,6 +106,7 @@ typedef struct {
   const sagd_likelihood_type *likelihood; /**< p(x | h_θ(u)); NULL: Gaussian N(h_θ(u), I) */
   sagd_rng_key key;
   sagd_vae_coupled_options coupled;
+  sagd_vae_ald_options ald;
 } sagd_vae_options;
 
 /** Statistics of one update (global, exact sums over the update's data points). */
@@ -151,8 +165,8 @@ typedef struct sagd_vae_method_type_s {
 } sagd_vae_method_type;
 
 extern const sagd_vae_method_type sagd_vae_method_vae, sagd_vae_method_iwae, sagd_vae_method_hmc,
-    sagd_vae_method_sagd, sagd_vae_method_coupled;
-/** Find by name ("vae", "iwae", "hmc", "sagd", "coupled"); NULL if unknown. */
+    sagd_vae_method_sagd, sagd_vae_method_coupled, sagd_vae_method_ald;
+/** Find by name ("vae", "iwae", "hmc", "sagd", "coupled", "ald"); NULL if unknown. */
 const sagd_vae_method_type *sagd_vae_method_find(const char *name);
 /** The registry (registry.h): the methods, NULL-terminated. */
 const sagd_vae_method_type *const *sagd_vae_method_list(void);
@@ -183,6 +197,9 @@ void sagd_vae_sum_state(sagd_vae v, double **grid_full, size_t *n_full, double *
  *  (NaN before any), nloc values in global order from i_begin; writable (checkpoint
  *  restore). NULL, 0 when opt.coupled.S < 2. */
 void sagd_vae_meeting_times(sagd_vae v, double **tau, size_t *nloc);
+/** The ald method's sampler (ald.h: Φ, its preconditioner and step count are the state a
+ *  checkpoint saves); NULL when opt.ald.features is 0. */
+struct sagd_ald_s *sagd_vae_ald(sagd_vae v);
 /** The local persistent chains: nloc*C chains of dimension r, chain-major in global chain id
  *  order from i_begin*C. Writable (checkpoint restore). */
 void sagd_vae_chains(sagd_vae v, double **xi, double **rho, size_t *nchains, size_t *r);

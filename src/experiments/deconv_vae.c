@@ -658,6 +658,8 @@ static int check_memory_(const sagd_run_info *info, const dv_config *c, size_t n
       {"network activations", "model.generator, model.encoder, iwae.k, sagd.chains, coupled.S",
        prec * 8 * (2 * gmax * (acts_g + maxw) + 2 * rows * (acts_e + maxw))},
       {"parameters and optimizer state", "model.generator, model.encoder", 8 * 16 * params},
+      {"ALD features and maps", "ald.features, data.n, sagd.K0",
+       8 * (double)c->vo.ald.features * (nl + r * (3.0 + (double)c->vo.K))},
       {"generated samples", "metrics.samples",
        8 * ((1.0 + (double)c->vo.likelihood->outputs) * (double)c->msamples * p + gmax * r)},
       {"traces", "vae.pretrain_epochs, vae.finetune_epochs, vae.batches",

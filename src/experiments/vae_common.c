@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "sagd/ald.h"
 #include "sagd/error.h"
 
 int exp_vae_options(const sagd_run_info *info, sagd_vae_options *o, uint64_t *batches) {
@@ -57,6 +58,7 @@ int exp_vae_method_options(sagd_config cfg, const sagd_vae_method_type *const *m
   o->iwae_k = 1;
   o->leapfrog = 1;
   memset(&o->coupled, 0, sizeof o->coupled);
+  memset(&o->ald, 0, sizeof o->ald);
   for (size_t m = 0; m < nm; m++) {
     sagd_config_type_keys keys = methods[m]->keys;
     if (sagd_config_type_reads(keys, "iwae", "k")) {
@@ -80,6 +82,18 @@ int exp_vae_method_options(sagd_config cfg, const sagd_vae_method_type *const *m
       SAGD_CHECK(c->tau_max >= c->m, SAGD_ERR_CONFIG,
                  "coupled.tau_max = %llu: expected at least coupled.m = %llu",
                  (unsigned long long)c->tau_max, (unsigned long long)c->m);
+    }
+    if (sagd_config_type_reads(keys, "ald", "features")) {
+      sagd_vae_ald_options *a = &o->ald;
+      a->features = (size_t)sagd_config_int(cfg, "ald", "features");
+      a->step = sagd_config_real(cfg, "ald", "step");
+      a->decay = sagd_config_real(cfg, "ald", "decay");
+      a->rms_beta = sagd_config_real(cfg, "ald", "rms_beta");
+      a->rms_eps = sagd_config_real(cfg, "ald", "rms_eps");
+      a->init_scale = sagd_config_real(cfg, "ald", "init_scale");
+      SAGD_CHECK(a->rms_beta < 1, SAGD_ERR_CONFIG,
+                 "ald.rms_beta = %g: expected a value in [0, 1) (0: no preconditioning)",
+                 a->rms_beta);
     }
   }
   return SAGD_OK;
@@ -220,6 +234,16 @@ int exp_vae_register_state(sagd_state st, sagd_vae v, size_t n, size_t C, size_t
   sagd_vae_meeting_times(v, &tau, &nloc);
   if (tau != NULL) {
     SAGD_CALL(sagd_state_add_rows(st, "coupled/meeting_time", tau, n, 1, i0, nloc));
+  }
+  sagd_ald ald = sagd_vae_ald(v);
+  if (ald != NULL) { /* the amortized map, its preconditioner and step count */
+    double *phi, *rms;
+    size_t len;
+    uint64_t *steps;
+    sagd_ald_state(ald, &phi, &rms, &len, &steps);
+    SAGD_CALL(sagd_state_add(st, "ald/phi", phi, len));
+    SAGD_CALL(sagd_state_add(st, "ald/rms", rms, len));
+    SAGD_CALL(sagd_state_add_u64(st, "ald/steps", steps));
   }
   return SAGD_OK;
 }

@@ -26,7 +26,8 @@
  * caller's. Messages name the keys. */
 int exp_vae_options(const sagd_run_info *info, sagd_vae_options *o, uint64_t *batches);
 /* The options the listed methods read from their own sections (iwae.k, hmc.leapfrog,
- * coupled.*); what no listed method reads keeps a neutral value (k = L = 1, coupled.S = 0).
+ * coupled.*, ald.*); what no listed method reads keeps a neutral value (k = L = 1,
+ * coupled.S = 0, ald.features = 0).
  * Messages name the keys. */
 int exp_vae_method_options(sagd_config cfg, const sagd_vae_method_type *const *methods, size_t nm,
                            sagd_vae_options *o);
@@ -110,8 +111,8 @@ int exp_vae_update_end(const sagd_run_info *info, sagd_checkpointer cp,
                        const sagd_vae_stats *st, double gn, const char *extra);
 
 /* Register a sagd_vae's carried state: the pre-rounded sums' grids (none with exact sums),
- * the persistent chains (n data points × C chains, this rank's rows from i0·C) and, with the
- * coupled method, each point's latest meeting time. */
+ * the persistent chains (n data points × C chains, this rank's rows from i0·C), with the
+ * coupled method each point's latest meeting time, with ald its map and preconditioner. */
 int exp_vae_register_state(sagd_state st, sagd_vae v, size_t n, size_t C, size_t i0);
 
 /* Σ g_j² */

@@ -168,21 +168,20 @@ int sagd_vae_create(MPI_Comm comm, sagd_mlp gen, sagd_mlp enc, const double *x_l
   }
   /* one term per global block and update */
   const uint64_t nblocks = (uint64_t)((n + opt->block - 1) / opt->block);
-  if ((!opt->exact_sum &&
-       ((err = sagd_psum_create(X_N + v->pt + v->pp, nblocks, SAGD_VAE_PSUM_MARGIN,
-                                &v->ps_full)) != SAGD_OK ||
-        (err = sagd_psum_create(X_N + v->pt, nblocks, SAGD_VAE_PSUM_MARGIN, &v->ps_theta)) !=
-            SAGD_OK)) ||
-      (opt->exact_sum &&
-       ((err = sagd_xsum_create(X_N + v->pt + v->pp, &v->acc_full)) != SAGD_OK ||
-        (err = sagd_xsum_create(X_N + v->pt, &v->acc_theta)) != SAGD_OK)) ||
+  if ((!opt->exact_sum && ((err = sagd_psum_create(X_N + v->pt + v->pp, nblocks,
+                                                   SAGD_VAE_PSUM_MARGIN, &v->ps_full)) != SAGD_OK ||
+                           (err = sagd_psum_create(X_N + v->pt, nblocks, SAGD_VAE_PSUM_MARGIN,
+                                                   &v->ps_theta)) != SAGD_OK)) ||
+      (opt->exact_sum && ((err = sagd_xsum_create(X_N + v->pt + v->pp, &v->acc_full)) != SAGD_OK ||
+                          (err = sagd_xsum_create(X_N + v->pt, &v->acc_theta)) != SAGD_OK)) ||
       (err = sagd_xsum_create(1, &v->acc_one)) != SAGD_OK ||
       (err = sagd_rng_gsl_create(&v->rng)) != SAGD_OK ||
       (err = sagd_decoder_model_create(gen, v->opt.likelihood, v->x, n, i_begin, i_end,
                                        &v->model)) != SAGD_OK ||
       (err = sagd_sampler_create(v->opt.sampler, v->model, C, maxpart, opt->gamma, opt->key,
                                  &v->sampler)) != SAGD_OK ||
-      (err = sagd_hmc_create(v->model, C, maxpart, opt->key, &v->hmc)) != SAGD_OK) {
+      (err = sagd_hmc_create(v->model, C, maxpart, opt->key, &v->hmc)) != SAGD_OK ||
+      (opt->ald.features >= 1 && (err = sagd_vae_ald_alloc_(v)) != SAGD_OK)) {
     goto fail;
   }
   *out = v;
@@ -226,6 +225,7 @@ void sagd_vae_destroy(sagd_vae *pv) {
   free(v->cgrad);
   free(v->cxi);
   sagd_vae_coupled_free_(v);
+  sagd_vae_ald_free_(v);
   free(v);
   *pv = NULL;
 }
@@ -713,9 +713,13 @@ const sagd_vae_method_type sagd_vae_method_sagd = {.name = "sagd",
                                                    .gradient = grad_sagd_,
                                                    .keys = NULL};
 
-static const sagd_vae_method_type *const methods_[] = {
-    &sagd_vae_method_vae,  &sagd_vae_method_iwae,    &sagd_vae_method_hmc,
-    &sagd_vae_method_sagd, &sagd_vae_method_coupled, NULL};
+static const sagd_vae_method_type *const methods_[] = {&sagd_vae_method_vae,
+                                                       &sagd_vae_method_iwae,
+                                                       &sagd_vae_method_hmc,
+                                                       &sagd_vae_method_sagd,
+                                                       &sagd_vae_method_coupled,
+                                                       &sagd_vae_method_ald,
+                                                       NULL};
 
 _Static_assert(sizeof methods_ / sizeof methods_[0] <= SAGD_VAE_METHODS_MAX + 1,
                "raise SAGD_VAE_METHODS_MAX");

@@ -3,6 +3,7 @@
 #ifndef SAGD_VAE_IMPL_H
 #define SAGD_VAE_IMPL_H
 
+#include "sagd/ald.h"
 #include "sagd/hmc.h"
 #include "sagd/model.h"
 #include "sagd/psum.h"
@@ -57,6 +58,9 @@ struct sagd_vae_s {
   double *sig, *elv;        /* maxpart*r: σ = exp(lv/2) and exp(lv) of the part's points */
   double *cV, *cgrad, *cxi; /* HMC chain states: maxpart*C, maxpart*C*r (x2) */
   sagd_vae_coupled_scratch_ cp;
+  sagd_ald ald;     /* method ald (opt.ald.features >= 1; else NULL) */
+  double *ald_phis; /* K × r·d: the maps after each step of the current update */
+  double *ald_z;    /* maxpart × r */
 };
 
 /* One part [a, e) of a block into blk = [extras | gθ | gφ]: the extras are added to (they
@@ -78,5 +82,9 @@ int sagd_vae_encode_(sagd_vae v, const double *phi, size_t a, size_t m);
 /* The coupled estimator's scratch (opt.coupled.S >= 2), and its release. */
 int sagd_vae_coupled_alloc_(sagd_vae v);
 void sagd_vae_coupled_free_(sagd_vae v);
+/* The ald method's sampler over the shard and its scratch (opt.ald.features >= 1), and
+ * their release. */
+int sagd_vae_ald_alloc_(sagd_vae v);
+void sagd_vae_ald_free_(sagd_vae v);
 
 #endif

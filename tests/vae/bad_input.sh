@@ -16,6 +16,9 @@ expect_bad "coupled tau_max < m" "coupled.tau_max = 2: expected at least coupled
 expect_bad "coupled L = 0" "coupled.L" "$cfg" "${co[@]}" --set coupled.L=0
 expect_bad "coupled keys without the method" "coupled.S = '5' (read by deconv_vae with coupled" \
   "$cfg" --set coupled.S=5
+expect_bad "ald rms_beta = 1" "ald.rms_beta = 1: expected a value in [0, 1)" "$cfg" \
+  --set vae.methods="vae, iwae, hmc, ald" --set ald.rms_beta=1
+expect_bad "ald step 0" "ald.step" "$cfg" --set vae.methods="vae, iwae, hmc, ald" --set ald.step=0
 expect_bad "leapfrog L = 0" "hmc.leapfrog" "$cfg" --set hmc.leapfrog=0
 expect_bad "layer width 0" "model.generator[1] = 0" "$cfg" --set model.generator="1, 0, 1"
 expect_bad "non-integer width" "model.generator[1] = 10.5" "$cfg" --set model.generator="1, 10.5, 1"

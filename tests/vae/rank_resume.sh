@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Usage: rank_resume.sh ranks|resume [double|single]
-# deconv_vae on a reduced setting, all five fine-tuning methods: result.h5 (traces, chains,
-# meeting times, final parameters, generated samples, KS/W1, log-likelihoods) is bit-identical on 1, 2 and 3 ranks, full batch and
+# deconv_vae on a reduced setting, all six fine-tuning methods: result.h5 (traces, chains,
+# meeting times, the ALD map, final parameters, generated samples, KS/W1, log-likelihoods) is bit-identical on 1, 2 and 3 ranks, full batch and
 # minibatches; and a run killed (SIGKILL) several times and
 # resumed from its checkpoints — the last time on another number of ranks — ends with the
 # same result.h5 as an uninterrupted run. h5diff without tolerance compares bits; only /meta
@@ -13,11 +13,11 @@ CFG="$SRC/data/table1-exp.ini"
 common=(--quiet --set data.n=200 --set sagd.block=50 --set vae.pretrain_epochs=20
         --set vae.finetune_epochs=8 --set metrics.loglik_every=4 --set metrics.samples=500
         --set iwae.k=5 --set vae.estimate=false --set model.precision=${2:-double}
-        --set vae.methods="vae, iwae, hmc, sagd, coupled")
+        --set vae.methods="vae, iwae, hmc, sagd, coupled, ald" --set ald.features=64)
 mode=${1:-ranks}
 echo "model.precision = ${2:-double}"
 excl=(--exclude-path /meta)
-for g in pretrain vae iwae hmc sagd coupled; do
+for g in pretrain vae iwae hmc sagd coupled ald; do
   excl+=(--exclude-path "/trace/$g/seconds" --exclude-path "/results/$g/seconds")
 done
 same() { h5diff -q "${excl[@]}" "$1" "$2"; }
@@ -41,7 +41,19 @@ for M in 1 2; do
   done
 done
 if [ "$mode" = ranks ]; then
-  # (a different seed giving another trajectory is checked by test_vae_ranks)
+  # the meeting times: one per point, integers >= 2 (the lag is 1), none capped, and their
+  # figure (a different seed giving another trajectory is checked by test_vae_ranks)
+  "$PYTHON" - "$TMP/m1-np1/result.h5" <<'EOF' && pass "meeting times: 200 integers >= 2, none capped" || fail "meeting times"
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+t = f["/results/coupled/meeting_time"][...].ravel()
+tr = f["/trace/coupled/meeting_time"][...]
+assert t.shape == (200,) and np.all(t >= 2) and np.all(t == np.round(t)), t
+assert np.all(f["/trace/coupled/capped"][...] == 0) and np.all(tr >= 2), tr
+EOF
+  "$PYTHON" "$SRC/jobs/figures.py" --out "$TMP/fig" "$TMP/m1-np1" > "$TMP/fig.log" 2>&1 &&
+    [ "$(head -c 4 "$TMP/fig/meeting_times.png" | od -An -c | tr -d ' ')" = '211PNG' ] &&
+    pass "figures.py drew meeting_times.png" || { cat "$TMP/fig.log" >&2; fail "meeting_times.png"; }
 finish
 fi
 
