@@ -24,6 +24,18 @@
 #include "sagd/model.h"
 #include "testutil.h"
 
+/* Full batch, constant step, no preconditioning. */
+static sagd_ald_options plain_(size_t block, double step, double init_scale, sagd_rng_key key) {
+  return (sagd_ald_options){.block = block,
+                            .batches = 1,
+                            .step = step,
+                            .decay = 0,
+                            .rms_beta = 0,
+                            .rms_eps = 1e-8,
+                            .init_scale = init_scale,
+                            .key = key};
+}
+
 /* ---- toy 1: conjugate Gaussian ----------------------------------------------------------- */
 
 static const double P_[2][2] = {{2.0, 0.5}, {0.5, 1.0}}; /* the observations' precision */
@@ -93,14 +105,7 @@ static void conjugate_toy_(void) {
   double G[3 * 16];
   sagd_rng_key key = {3, 0};
   REQUIRE_OK(sagd_ald_features(key, &X_[0][0], n, 2, d, G));
-  sagd_ald_options o = {.block = n,
-                        .batches = 1,
-                        .step = 0.01,
-                        .decay = 0,
-                        .rms_beta = 0,
-                        .rms_eps = 1e-8,
-                        .init_scale = 0,
-                        .key = key};
+  const sagd_ald_options o = plain_(n, 0.01, 0, key);
   sagd_ald a = NULL;
   REQUIRE_OK(sagd_ald_create(MPI_COMM_SELF, model, d, G, &o, &a));
   /* per point: z0, z1 and the three products (after the run, about the sample mean) */
@@ -232,14 +237,7 @@ static void mixture_toy_(void) {
   REQUIRE_OK(sagd_model_create(&mix_type_, NULL, 2, 1, n, 0, n, &model));
   double *G = malloc(n * d * sizeof(double)), *z = malloc(n * 2 * sizeof(double));
   mix_features_(n, 0, n, d, G);
-  sagd_ald_options o = {.block = 500,
-                        .batches = 1,
-                        .step = 0.02,
-                        .decay = 0,
-                        .rms_beta = 0,
-                        .rms_eps = 1e-8,
-                        .init_scale = 8,
-                        .key = key};
+  const sagd_ald_options o = plain_(500, 0.02, 8, key);
   sagd_ald a = NULL;
   REQUIRE_OK(sagd_ald_create(MPI_COMM_SELF, model, d, G, &o, &a));
   double count[NMODES] = {0}, ss[NMODES] = {0}, total = 0;
