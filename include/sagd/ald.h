@@ -5,7 +5,7 @@
  *        per data point.
  *
  * For the targets π_i(z) ∝ exp(-V_i(z)) of a sagd_model (one per data point, V_i = f(θ;
- * x_i, ·)) and fixed features g_i ∈ R^d (rows of G, e.g. a frozen random network of x_i), Φ
+ * x_i, ·)) and fixed features g_i ∈ R^d (rows of G, e.g. random Fourier features of x_i), Φ
  * (r × d) follows the Langevin dynamics of U(Φ) = Σ_i V_i(Φ g_i):
  *   g = (n / |B|) Σ_{i∈B} ∇V_i(Φ g_i) g_iᵀ       (B: the step's minibatch; all points if M = 1)
  *   v ← β v + (1 - β) g²,  P = 1 / (ε + √v)       (RMSProp preconditioner; β = 0: P = 1)
@@ -22,8 +22,11 @@
  * Minibatches: the parts of sagd_minibatch_part (vae.h) of update t.
  *
  * Step size: the z_i move as Langevin dynamics preconditioned by K = G Gᵀ, so η must be below
- * about 2 / (λ_max(K) · the targets' curvature). Features with a common mean make λ_max grow
- * with n (a rank-one part n |mean g|²); RMSProp (β > 0) adapts to it.
+ * about 2 / (λ_max(K) · the targets' curvature), and the directions with small eigenvalues of
+ * K mix slowly. Smooth or correlated features (a common mean, a small feature scale) make
+ * λ_max grow with n and most eigenvalues tiny; nearly orthogonal ones (sagd_ald_features with
+ * a large scale, d a few times n) keep K's spectrum within [(1 - sqrt(n/d))², (1 +
+ * sqrt(n/d))²].
  */
 #ifndef SAGD_ALD_H
 #define SAGD_ALD_H
@@ -77,10 +80,15 @@ void sagd_ald_state(sagd_ald a, double **phi, double **v, size_t *len, uint64_t 
 /** r · d, the length of Φ. */
 size_t sagd_ald_dim(sagd_ald a);
 
-/** Features for ALD: g(x) = tanh(A x + b) / sqrt(d) (A ~ N(0, 1/p), b ~ N(0, 1) drawn at
- *  (SAGD_STREAM_ALD, id = 2, t = feature, 0): a frozen random network), for m points x [m × p] into
- *  G [m × d]. The same (key, p, d) give the same network. Not collective. */
-int sagd_ald_features(sagd_rng_key key, const double *x, size_t m, size_t p, size_t d, double *G);
+/** Random Fourier features for ALD (Rahimi & Recht): g_k(x) = sqrt(2/d) cos(scale ω_kᵀ x /
+ *  sqrt(p) + b_k), ω_k ~ N(0, I_p) and b_k ~ U(0, 2π) drawn at (SAGD_STREAM_ALD, id = 2,
+ *  t = k, 0 and 1): g_iᵀ g_j ≈ exp(-scale² |x_i - x_j|² / (2p)), so a scale far above
+ *  1 / (the points' spacing) makes the rows of G nearly orthogonal (G Gᵀ ≈ I for d >> n: each
+ *  point then moves almost on its own, and the stable step no longer shrinks with n); a small
+ *  scale gives smooth maps and a badly conditioned G Gᵀ. For m points x [m × p] into
+ *  G [m × d]; the same (key, p, d, scale) give the same features. Not collective. */
+int sagd_ald_features(sagd_rng_key key, const double *x, size_t m, size_t p, size_t d, double scale,
+                      double *G);
 
 #ifdef __cplusplus
 }

@@ -26,7 +26,7 @@
  *          resampling the pair had not met). Chains from the encoder at every update;
  *          generator only (see vae_coupled.c)
  *   ald  : the same average as sagd over the K maps Φ_1..Φ_K of K amortized-Langevin steps
- *          (ald.h: z_i = Φ g(x_i), g a frozen random network of x, Φ persistent across
+ *          (ald.h: z_i = Φ g(x_i), g random Fourier features of x, Φ persistent across
  *          updates, started by start()); generator only (see vae_ald.c)
  * where f = -log p(x, u; θ) (deconv.h). Every value is a mean over the update's data points.
  *
@@ -80,7 +80,8 @@ typedef struct {
 
 /** The amortized-Langevin method's settings (method ald, see ald.h). */
 typedef struct {
-  size_t features;   /**< d, random features of x (the map z = Φ g(x)); 0: not used */
+  size_t features;      /**< d, random Fourier features of x (the map z = Φ g(x)); 0: not used */
+  double feature_scale; /**< their frequency scale (sagd_ald_features) */
   double step;       /**< η */
   double decay;      /**< η (1 + s/decay)^(-1/2) after s steps; 0: constant */
   double rms_beta;   /**< RMSProp β in [0, 1); 0: plain Langevin */

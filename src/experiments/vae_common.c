@@ -86,6 +86,7 @@ int exp_vae_method_options(sagd_config cfg, const sagd_vae_method_type *const *m
     if (sagd_config_type_reads(keys, "ald", "features")) {
       sagd_vae_ald_options *a = &o->ald;
       a->features = (size_t)sagd_config_int(cfg, "ald", "features");
+      a->feature_scale = sagd_config_real(cfg, "ald", "feature_scale");
       a->step = sagd_config_real(cfg, "ald", "step");
       a->decay = sagd_config_real(cfg, "ald", "decay");
       a->rms_beta = sagd_config_real(cfg, "ald", "rms_beta");

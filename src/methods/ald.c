@@ -217,29 +217,35 @@ size_t sagd_ald_dim(sagd_ald a) {
   return a->r * a->d;
 }
 
-int sagd_ald_features(sagd_rng_key key, const double *x, size_t m, size_t p, size_t d, double *G) {
+int sagd_ald_features(sagd_rng_key key, const double *x, size_t m, size_t p, size_t d, double scale,
+                      double *G) {
   SAGD_CHECK(p >= 1 && d >= 1, SAGD_ERR_ARG,
              "ald: features of %zu inputs into %zu outputs, expected both >= 1", p, d);
+  SAGD_CHECK(isfinite(scale) && scale > 0, SAGD_ERR_ARG,
+             "ald: feature scale = %g, expected a finite value > 0", scale);
   sagd_rng_gsl rng = NULL;
-  double *row = NULL;
-  SAGD_CALLOC(row, p + 1, "ALD feature weights");
+  double *w = NULL;
+  SAGD_CALLOC(w, p, "ALD feature frequencies");
   int err = sagd_rng_gsl_create(&rng);
   if (err != SAGD_OK) {
-    free(row);
+    free(w);
     return sagd_error_trace(err, __FILE__, __LINE__, __func__);
   }
-  const double sa = 1.0 / sqrt((double)p), sd = 1.0 / sqrt((double)d);
-  for (size_t k = 0; k < d; k++) { /* feature k: A_k (p) and b_k from one draw each */
-    sagd_rng_normals(rng, key, SAGD_STREAM_ALD, 2, k, 0, p + 1, row);
+  const double sw = scale / sqrt((double)p), amp = sqrt(2.0 / (double)d);
+  for (size_t k = 0; k < d; k++) { /* feature k: ω_k (p normals) and its phase b_k */
+    double u;
+    sagd_rng_normals(rng, key, SAGD_STREAM_ALD, 2, k, 0, p, w);
+    sagd_rng_uniforms(rng, key, SAGD_STREAM_ALD, 2, k, 1, 1, &u);
+    const double b = 2.0 * M_PI * u;
     for (size_t q = 0; q < m; q++) {
-      double s = row[p];
+      double s = b;
       for (size_t j = 0; j < p; j++) {
-        s += sa * row[j] * x[q * p + j];
+        s += sw * w[j] * x[q * p + j];
       }
-      G[q * d + k] = tanh(s) * sd;
+      G[q * d + k] = amp * cos(s);
     }
   }
-  free(row);
+  free(w);
   sagd_rng_gsl_destroy(&rng);
   return SAGD_OK;
 }

@@ -1,5 +1,5 @@
 /* The ald method of the VAE family (see include/sagd/vae.h and ald.h): the posterior of
- * every data point from one amortized map z = Φ g(x), g a frozen random network of the data
+ * every data point from one amortized map z = Φ g(x), g random Fourier features of the data
  * (sagd_ald_features), Φ moved by K preconditioned Langevin steps per update on the update's
  * minibatch and kept from one update to the next. The θ-gradient is the mean of ∇θ f(θ; x_i,
  * Φ_k g(x_i)) over the K maps Φ_1..Φ_K of the update (like sagd's average over its chain
@@ -18,7 +18,7 @@ int sagd_vae_ald_alloc_(sagd_vae v) {
   const size_t d = o->features;
   double *G = NULL;
   SAGD_CALLOC(G, v->nloc * d, "ALD features of the shard");
-  int err = sagd_ald_features(v->opt.key, v->x, v->nloc, v->p, d, G);
+  int err = sagd_ald_features(v->opt.key, v->x, v->nloc, v->p, d, o->feature_scale, G);
   const sagd_ald_options ao = {.block = v->opt.block,
                                .batches = v->opt.batches,
                                .step = o->step,
@@ -113,16 +113,25 @@ static const sagd_config_key key_features_ = {
     "ald",
     "features",
     SAGD_CFG_INT,
-    "1024",
+    "2048",
     SAGD_CFG_AT_LEAST_1,
-    "ald: random features g(x) of the amortized map z = Phi g(x) (the map is exact for every "
-    "point when features >= data.n)",
+    "ald: random Fourier features g(x) of the amortized map z = Phi g(x) (a few times the "
+    "points of a block's minibatch part keeps the map well conditioned)",
+    0};
+static const sagd_config_key key_fscale_ = {
+    "ald",
+    "feature_scale",
+    SAGD_CFG_REAL,
+    "1000",
+    SAGD_CFG_POSITIVE,
+    "ald: frequency scale of the features: far above 1 / (the data points' spacing) makes "
+    "every point's latent move almost on its own; small values give smooth, slowly mixing maps",
     0};
 static const sagd_config_key key_step_ = {
     "ald",
     "step",
     SAGD_CFG_REAL,
-    "0.001",
+    "0.005",
     SAGD_CFG_POSITIVE,
     "ald: Langevin step size of the map's parameters (sagd.K0 steps per update)",
     0};
@@ -138,7 +147,7 @@ static const sagd_config_key key_beta_ = {
     "ald",
     "rms_beta",
     SAGD_CFG_REAL,
-    "0.99",
+    "0",
     SAGD_CFG_NONNEGATIVE,
     "ald: RMSProp preconditioning (SGALD), beta in [0, 1); 0: plain Langevin",
     0};
@@ -153,7 +162,7 @@ static const sagd_config_key key_init_ = {
     "ald: the initial map's entries N(0, init_scale^2); 0: every latent starts at 0",
     0};
 static const sagd_config_key *const ald_keys_[] = {
-    &key_features_, &key_step_, &key_decay_, &key_beta_, &key_eps_, &key_init_, NULL};
+    &key_features_, &key_fscale_, &key_step_, &key_decay_, &key_beta_, &key_eps_, &key_init_, NULL};
 
 const sagd_vae_method_type sagd_vae_method_ald = {.name = "ald",
                                                   .label = "ALD",
