@@ -52,7 +52,8 @@ typedef struct {
   size_t msamples, nodes;
   uint64_t ll_every;
   int loglik; /* 1-D model: true log-likelihood by quadrature */
-  int average; /* vae.result = average: a fine-tuning reports the mean of its iterates */
+  int average; /* vae.result: 0 last, 1 average (the mean of a fine-tuning's iterates), 2 tail
+                  (the mean of its second half) */
   int estimate;
   int every;
 } dv_config;
@@ -120,9 +121,9 @@ static int read_config_(const sagd_run_info *info, dv_config *c) {
   }
   c->estimate = sagd_config_bool(cfg, "vae", "estimate");
   const char *res = sagd_config_string(cfg, "vae", "result");
-  SAGD_CHECK(strcmp(res, "last") == 0 || strcmp(res, "average") == 0, SAGD_ERR_CONFIG,
-             "vae.result = '%s': expected last or average", res);
-  c->average = strcmp(res, "average") == 0;
+  SAGD_CHECK(strcmp(res, "last") == 0 || strcmp(res, "average") == 0 || strcmp(res, "tail") == 0,
+             SAGD_ERR_CONFIG, "vae.result = '%s': expected last, average or tail", res);
+  c->average = strcmp(res, "average") == 0 ? 1 : strcmp(res, "tail") == 0 ? 2 : 0;
 
   sagd_vae_options *o = &c->vo;
   SAGD_CALL(exp_vae_options(info, o, &c->batches));
@@ -149,7 +150,7 @@ typedef struct {
   exp_vae_core core; /* counters, parameters, optimizer states */
   /* per phase: final parameters and scalar results */
   double *theta_fin; /* NPHASE × pt */
-  double *theta_sum; /* vae.result = average: Σ θ over the current fine-tuning's updates */
+  double *theta_sum; /* vae.result = average or tail: Σ θ over the averaged updates so far */
   double loglik_fin[NPHASE], accept_fin[NPHASE], secs[NPHASE];
   dv_trace tr[NPHASE];
 } dv_state;
@@ -234,6 +235,12 @@ static int phase_start_(dv_run *R, uint64_t ph) {
   return SAGD_OK;
 }
 
+/* The first update (0-based) a fine-tuning of T updates averages: 0 (average), T/2 (tail:
+ * the last ceil(T/2) iterates). */
+static uint64_t avg_first_(const dv_config *c, uint64_t T) {
+  return c->average == 2 ? T / 2 : 0;
+}
+
 static int run_phase_(dv_run *R, uint64_t ph) {
   const dv_config *c = R->c;
   dv_state *s = R->s;
@@ -255,7 +262,8 @@ static int run_phase_(dv_run *R, uint64_t ph) {
     double gn;
     SAGD_CALL(exp_vae_step(R->ot, R->gt, R->pt, s->core.theta, R->op,
                            m->trains_encoder ? R->gp : NULL, R->pp, s->core.phi, lr, &gn));
-    if (ph > 0 && s->theta_sum != NULL) { /* Algorithm 1's θ̂: the mean of θ_1..θ_T */
+    /* Algorithm 1's θ̂: the mean of θ_1..θ_T, or of its second half θ_{T0+1}..θ_T */
+    if (ph > 0 && s->theta_sum != NULL && it >= avg_first_(c, T)) {
       for (size_t j = 0; j < R->pt; j++) {
         s->theta_sum[j] += s->core.theta[j];
       }
@@ -274,8 +282,9 @@ static int run_phase_(dv_run *R, uint64_t ph) {
   /* end of the phase: results, at the θ the phase reports (the last iterate, or the mean) */
   double *fin = s->theta_fin + ph * R->pt;
   if (ph > 0 && s->theta_sum != NULL && T > 0) {
+    const double count = (double)(T - avg_first_(c, T));
     for (size_t j = 0; j < R->pt; j++) {
-      fin[j] = s->theta_sum[j] / (double)T;
+      fin[j] = s->theta_sum[j] / count;
     }
   } else {
     memcpy(fin, s->core.theta, R->pt * sizeof(double));

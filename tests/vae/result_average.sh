@@ -37,6 +37,28 @@ PY
 then pass "vae.result = average reports the mean of each fine-tuning's iterates"
 else fail "vae.result = average"; fi
 
+# vae.result = tail: with four updates, the mean of the last two, (theta_3 + theta_4) / 2
+sagd_np 2 run "$CFG" --out "$TMP/last3" "${common[@]}" --set vae.finetune_epochs=3 \
+  || fail "last, 3 updates failed"
+sagd_np 2 run "$CFG" --out "$TMP/last4" "${common[@]}" --set vae.finetune_epochs=4 \
+  || fail "last, 4 updates failed"
+sagd_np 2 run "$CFG" --out "$TMP/tail4" "${common[@]}" --set vae.finetune_epochs=4 \
+  --set vae.result=tail || fail "tail, 4 updates failed"
+if /usr/bin/python3 - "$TMP" <<'PY'
+import sys, h5py, numpy as np
+t = sys.argv[1]
+a, b, c = (h5py.File(f"{t}/{d}/result.h5", "r") for d in ("last3", "last4", "tail4"))
+ok = True
+for m in ("vae", "iwae", "hmc", "sagd"):
+    want = (a[f"/results/{m}/theta"][()] + b[f"/results/{m}/theta"][()]) / 2
+    same = np.array_equal(c[f"/results/{m}/theta"][()].view(np.uint64), want.view(np.uint64))
+    print(f"{m}: tail theta == (theta_3 + theta_4)/2 bit for bit: {same}")
+    ok = ok and same
+sys.exit(0 if ok else 1)
+PY
+then pass "vae.result = tail reports the mean of the second half of the iterates"
+else fail "vae.result = tail"; fi
+
 # kill and resume in average mode
 sagd_np 1 run "$CFG" --out "$TMP/ref" "${common[@]}" --set vae.finetune_epochs=8 \
   --set vae.result=average || fail "reference run failed"
