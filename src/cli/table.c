@@ -509,6 +509,26 @@ static int tb_print_experiment_(const tb_study *s, const sagd_experiment_type *e
   printf("## %s\n\n%s%s\n\n", L->title, L->intro,
          show_n ? " [n=used/expected] replications per cell." : "");
   const tb_names *cols = L->methods_as_rows ? &names[1] : &names[2];
+  /* a *paper* column only next to the columns of which the paper reports something */
+  unsigned char *colp = calloc(cols->n + 1, 1);
+  if (colp == NULL) {
+    free(work);
+    for (int f = 0; f < 3; f++) {
+      free(names[f].first);
+    }
+    SAGD_FAIL(SAGD_ERR_MEM, "cannot allocate the %s table's columns", e->name);
+  }
+  for (size_t i = 0; i < s->nrep && has_paper; i++) {
+    for (size_t k = 0; s->rep[i].exp == e && k < sagd_table_cells_count(s->rep[i].cells); k++) {
+      const sagd_table_cell *c = sagd_table_cells_get(s->rep[i].cells, k);
+      for (size_t m = 0; m < cols->n; m++) {
+        const char *key = L->methods_as_rows ? cols->first[m]->metric : cols->first[m]->method;
+        if (isfinite(c->paper) && strcmp(key, L->methods_as_rows ? c->metric : c->method) == 0) {
+          colp[m] = 1;
+        }
+      }
+    }
+  }
   if (L->methods_as_rows) {
     printf("| %s |", L->row_header ? L->row_header : "method");
   } else {
@@ -517,11 +537,11 @@ static int tb_print_experiment_(const tb_study *s, const sagd_experiment_type *e
   for (size_t m = 0; m < cols->n; m++) {
     const sagd_table_cell *c = cols->first[m];
     printf(" %s |%s", L->methods_as_rows ? c->metric_label : c->method_label,
-           has_paper ? " *paper* |" : "");
+           colp[m] ? " *paper* |" : "");
   }
   printf("\n|---|%s", L->methods_as_rows ? "" : "---|---:|");
   for (size_t m = 0; m < cols->n; m++) {
-    printf("---:|%s", has_paper ? "---:|" : "");
+    printf("---:|%s", colp[m] ? "---:|" : "");
   }
   printf("\n");
   const tb_names *rows = L->methods_as_rows ? &names[2] : &names[1];
@@ -548,7 +568,7 @@ static int tb_print_experiment_(const tb_study *s, const sagd_experiment_type *e
         tb_cell_fmt_(&c, L->decimals, want, show_n, cell, sizeof cell);
         tb_paper_fmt_(c.paper, pp, sizeof pp);
         printf(" %s |", cell);
-        if (has_paper) {
+        if (colp[m]) {
           printf(" %s |", pp);
         }
         tb_csv_row_(csv, st->setting, me->metric, mt->method, &c);
@@ -557,6 +577,7 @@ static int tb_print_experiment_(const tb_study *s, const sagd_experiment_type *e
     }
   }
   printf("\n");
+  free(colp);
   free(work);
   for (int f = 0; f < 3; f++) {
     free(names[f].first);

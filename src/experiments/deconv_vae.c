@@ -1,9 +1,9 @@
 /* The debiased-VAE experiment of the SAGD paper (Table 1 and the high-dimensional run):
  * X = h_θ(U) + e with an MLP generator and a Gaussian MLP encoder; a VAE is pre-trained, then
  * fine-tuned from the SAME pre-trained (θ, φ) by each configured method (vae, iwae, hmc,
- * sagd). After each phase, m generated values h_θ(U) (the same U for every method) are
- * compared with the latent truth by the Kolmogorov–Smirnov distance and W1 (per dimension),
- * and for the 1-D model the true log-likelihood is computed by quadrature (also traced during
+ * sagd, coupled, ald). After each phase, m generated values h_θ(U) (the same U for every method)
+ * are compared with the latent truth by the Kolmogorov–Smirnov distance and W1 (per dimension), and
+ * for the 1-D model the true log-likelihood is computed by quadrature (also traced during
  * fine-tuning). Writes DIR/result.h5 and prints a Markdown table.
  *
  * Every piece of run state lives in flat buffers registered with the checkpoint registry
@@ -885,8 +885,9 @@ static const char *const deconv_vae_reads_[] = {
 
 const sagd_experiment_type sagd_experiment_deconv_vae = {
     .name = "deconv_vae",
-    .summary = "debiased VAE on the deconvolution model: VAE pre-training, then VAE / IWAE / "
-               "HMC / SAGD fine-tuning (paper Table 1)",
+    .summary =
+        "debiased VAE on the deconvolution model: VAE pre-training, then VAE / IWAE / "
+        "HMC / SAGD / coupled / ALD fine-tuning (paper Table 1)",
     .run = deconv_vae_run_,
     .reads = deconv_vae_reads_,
     .bench = deconv_vae_bench_,
