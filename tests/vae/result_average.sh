@@ -11,16 +11,18 @@ CFG="$SRC/data/table1-exp.ini"
 common=(--quiet --set data.n=200 --set sagd.block=50 --set vae.pretrain_epochs=20
         --set metrics.loglik_every=4 --set metrics.samples=500 --set iwae.k=5
         --set vae.estimate=false)
-sagd_np 2 run "$CFG" --out "$TMP/last1" "${common[@]}" --set vae.finetune_epochs=1 \
-  || fail "last, 1 update failed"
-sagd_np 2 run "$CFG" --out "$TMP/last2" "${common[@]}" --set vae.finetune_epochs=2 \
-  || fail "last, 2 updates failed"
-sagd_np 2 run "$CFG" --out "$TMP/avg2" "${common[@]}" --set vae.finetune_epochs=2 \
-  --set vae.result=average || fail "average, 2 updates failed"
-if /usr/bin/python3 - "$TMP" <<'PY'
+# fine NAME UPDATES [--set ...]: a run of UPDATES fine-tuning updates per method into $TMP/NAME
+fine() {
+  sagd_np 2 run "$CFG" --out "$TMP/$1" "${common[@]}" --set vae.finetune_epochs="$2" "${@:3}" \
+    || fail "$1 ($2 updates) failed"
+}
+# mean_of A B C: C's reported theta is (A's + B's)/2 bit for bit for every method, differs from
+# B's (the last iterate), and C's pre-training is B's
+mean_of() {
+  /usr/bin/python3 - "$TMP" "$@" <<'PY'
 import sys, h5py, numpy as np
 t = sys.argv[1]
-a, b, c = (h5py.File(f"{t}/{d}/result.h5", "r") for d in ("last1", "last2", "avg2"))
+a, b, c = (h5py.File(f"{t}/{d}/result.h5", "r") for d in sys.argv[2:5])
 ok = np.array_equal(c["/results/pretrain/theta"][()], b["/results/pretrain/theta"][()])
 print("pretrain theta unchanged:", ok)
 for m in ("vae", "iwae", "hmc", "sagd"):
@@ -28,36 +30,24 @@ for m in ("vae", "iwae", "hmc", "sagd"):
     got = c[f"/results/{m}/theta"][()]
     same = np.array_equal(got.view(np.uint64), want.view(np.uint64))
     moved = not np.array_equal(got, b[f"/results/{m}/theta"][()])
-    print(f"{m}: reported theta == (theta_1 + theta_2)/2 bit for bit: {same}; differs from the "
-          f"last iterate: {moved}; max |avg - last| = "
+    print(f"{m}: {sys.argv[4]} theta == ({sys.argv[2]} + {sys.argv[3]})/2 bit for bit: {same}; "
+          f"differs from the last iterate: {moved}; max |mean - last| = "
           f"{np.abs(got - b[f'/results/{m}/theta'][()]).max():.3g}")
     ok = ok and same and moved
 sys.exit(0 if ok else 1)
 PY
-then pass "vae.result = average reports the mean of each fine-tuning's iterates"
-else fail "vae.result = average"; fi
-
+}
+fine last1 1
+fine last2 2
+fine avg2 2 --set vae.result=average
+mean_of last1 last2 avg2 && pass "vae.result = average reports the mean of each fine-tuning's iterates" ||
+  fail "vae.result = average"
 # vae.result = tail: with four updates, the mean of the last two, (theta_3 + theta_4) / 2
-sagd_np 2 run "$CFG" --out "$TMP/last3" "${common[@]}" --set vae.finetune_epochs=3 \
-  || fail "last, 3 updates failed"
-sagd_np 2 run "$CFG" --out "$TMP/last4" "${common[@]}" --set vae.finetune_epochs=4 \
-  || fail "last, 4 updates failed"
-sagd_np 2 run "$CFG" --out "$TMP/tail4" "${common[@]}" --set vae.finetune_epochs=4 \
-  --set vae.result=tail || fail "tail, 4 updates failed"
-if /usr/bin/python3 - "$TMP" <<'PY'
-import sys, h5py, numpy as np
-t = sys.argv[1]
-a, b, c = (h5py.File(f"{t}/{d}/result.h5", "r") for d in ("last3", "last4", "tail4"))
-ok = True
-for m in ("vae", "iwae", "hmc", "sagd"):
-    want = (a[f"/results/{m}/theta"][()] + b[f"/results/{m}/theta"][()]) / 2
-    same = np.array_equal(c[f"/results/{m}/theta"][()].view(np.uint64), want.view(np.uint64))
-    print(f"{m}: tail theta == (theta_3 + theta_4)/2 bit for bit: {same}")
-    ok = ok and same
-sys.exit(0 if ok else 1)
-PY
-then pass "vae.result = tail reports the mean of the second half of the iterates"
-else fail "vae.result = tail"; fi
+fine last3 3
+fine last4 4
+fine tail4 4 --set vae.result=tail
+mean_of last3 last4 tail4 && pass "vae.result = tail reports the mean of the second half of the iterates" ||
+  fail "vae.result = tail"
 
 # kill and resume in average mode
 sagd_np 1 run "$CFG" --out "$TMP/ref" "${common[@]}" --set vae.finetune_epochs=8 \
