@@ -115,8 +115,8 @@ static const sagd_config_key key_features_ = {
     SAGD_CFG_INT,
     "2048",
     SAGD_CFG_AT_LEAST_1,
-    "ald: random Fourier features g(x) of the amortized map z = Phi g(x) (a few times the "
-    "points of a block's minibatch part keeps the map well conditioned)",
+    "ald: random Fourier features g(x) of the amortized map z = Phi g(x) (a few times "
+    "data.n keeps G G^T well conditioned: its eigenvalues lie within (1 +- sqrt(n/d))^2)",
     0};
 static const sagd_config_key key_fscale_ = {
     "ald",
