@@ -62,9 +62,8 @@ int sagd_ald_create(MPI_Comm comm, sagd_model model, size_t d, const double *G_l
 void sagd_ald_destroy(sagd_ald *a);
 
 /** **Collective.** Step k of update t (t >= 1) at θ: the update's minibatch, exact gradient
- *  sum, preconditioned Langevin move of Φ. *mean_V (may be NULL): the mean of V_i(Φ g_i) over
- *  the step's points, before the move. */
-int sagd_ald_step(sagd_ald a, const double *theta, uint64_t t, uint64_t k, double *mean_V);
+ *  sum, preconditioned Langevin move of Φ. */
+int sagd_ald_step(sagd_ald a, const double *theta, uint64_t t, uint64_t k);
 
 /** Φ back to its initial draw, v = 0, the step count to 0. Not collective. */
 void sagd_ald_reset(sagd_ald a);

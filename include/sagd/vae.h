@@ -141,6 +141,9 @@ void sagd_vae_destroy(sagd_vae *v);
  *  minibatch part of a block times max(S, k, C, coupled S + 1). */
 size_t sagd_vae_max_rows(const sagd_vae_options *opt, size_t n);
 
+/** The most points of a block's minibatch part: ceil(min(block, n) / M). Not collective. */
+size_t sagd_minibatch_max_part(size_t n, size_t block, size_t M);
+
 /** The data points [*i0, *i1) of global block b used by update t (1-based) with M parts per
  *  block (see above). r is scratch; perm holds M size_t. Not collective. */
 void sagd_minibatch_part(sagd_rng_gsl r, sagd_rng_key key, size_t n, size_t block, size_t M,

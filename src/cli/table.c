@@ -453,6 +453,22 @@ static void tb_pool_(const tb_study *s, const sagd_experiment_type *e, const sag
 }
 
 /* One experiment's table, in its layout (table.h). */
+/* 1 if some cell of experiment e in column `col` (its method, or its metric when methods are
+ * rows) has a paper value. */
+static int tb_column_has_paper_(const tb_study *s, const sagd_experiment_type *e,
+                                int methods_as_rows, const sagd_table_cell *col) {
+  const char *key = methods_as_rows ? col->metric : col->method;
+  for (size_t i = 0; i < s->nrep; i++) {
+    for (size_t k = 0; s->rep[i].exp == e && k < sagd_table_cells_count(s->rep[i].cells); k++) {
+      const sagd_table_cell *c = sagd_table_cells_get(s->rep[i].cells, k);
+      if (isfinite(c->paper) && strcmp(key, methods_as_rows ? c->metric : c->method) == 0) {
+        return 1;
+      }
+    }
+  }
+  return 0;
+}
+
 static int tb_print_experiment_(const tb_study *s, const sagd_experiment_type *e, int show_n,
                                 FILE *csv) {
   const sagd_table_layout *L = e->table;
@@ -484,14 +500,12 @@ static int tb_print_experiment_(const tb_study *s, const sagd_experiment_type *e
     }
     SAGD_FAIL(SAGD_ERR_MEM, "cannot allocate %zu values for the %s table", nvals, e->name);
   }
-  int has_paper = 0;
   for (size_t i = 0; i < s->nrep; i++) {
     for (size_t k = 0; s->rep[i].exp == e && k < sagd_table_cells_count(s->rep[i].cells); k++) {
       const sagd_table_cell *c = sagd_table_cells_get(s->rep[i].cells, k);
       for (int f = 0; f < 3; f++) {
         tb_names_add_(&names[f], c, f);
       }
-      has_paper |= isfinite(c->paper);
     }
   }
   /* settings with an order (the paper's) first, ascending; the others as they came */
@@ -518,16 +532,8 @@ static int tb_print_experiment_(const tb_study *s, const sagd_experiment_type *e
     }
     SAGD_FAIL(SAGD_ERR_MEM, "cannot allocate the %s table's columns", e->name);
   }
-  for (size_t i = 0; i < s->nrep && has_paper; i++) {
-    for (size_t k = 0; s->rep[i].exp == e && k < sagd_table_cells_count(s->rep[i].cells); k++) {
-      const sagd_table_cell *c = sagd_table_cells_get(s->rep[i].cells, k);
-      for (size_t m = 0; m < cols->n; m++) {
-        const char *key = L->methods_as_rows ? cols->first[m]->metric : cols->first[m]->method;
-        if (isfinite(c->paper) && strcmp(key, L->methods_as_rows ? c->metric : c->method) == 0) {
-          colp[m] = 1;
-        }
-      }
-    }
+  for (size_t m = 0; m < cols->n; m++) {
+    colp[m] = tb_column_has_paper_(s, e, L->methods_as_rows, cols->first[m]);
   }
   if (L->methods_as_rows) {
     printf("| %s |", L->row_header ? L->row_header : "method");

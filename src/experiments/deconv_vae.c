@@ -35,6 +35,10 @@
 
 /* ---- configuration ---------------------------------------------------------------------- */
 
+/* What a fine-tuning reports (vae.result): its last iterate, the mean of its iterates, or the
+ * mean of their second half. */
+typedef enum { DV_LAST, DV_AVERAGE, DV_TAIL } dv_result;
+
 typedef struct {
   const sagd_truth_type *truth;
   size_t n, p, r;
@@ -52,8 +56,7 @@ typedef struct {
   size_t msamples, nodes;
   uint64_t ll_every;
   int loglik; /* 1-D model: true log-likelihood by quadrature */
-  int average; /* vae.result: 0 last, 1 average (the mean of a fine-tuning's iterates), 2 tail
-                  (the mean of its second half) */
+  dv_result result; /* vae.result */
   int estimate;
   int every;
 } dv_config;
@@ -123,7 +126,9 @@ static int read_config_(const sagd_run_info *info, dv_config *c) {
   const char *res = sagd_config_string(cfg, "vae", "result");
   SAGD_CHECK(strcmp(res, "last") == 0 || strcmp(res, "average") == 0 || strcmp(res, "tail") == 0,
              SAGD_ERR_CONFIG, "vae.result = '%s': expected last, average or tail", res);
-  c->average = strcmp(res, "average") == 0 ? 1 : strcmp(res, "tail") == 0 ? 2 : 0;
+  c->result = strcmp(res, "average") == 0 ? DV_AVERAGE
+              : strcmp(res, "tail") == 0  ? DV_TAIL
+                                          : DV_LAST;
 
   sagd_vae_options *o = &c->vo;
   SAGD_CALL(exp_vae_options(info, o, &c->batches));
@@ -238,7 +243,7 @@ static int phase_start_(dv_run *R, uint64_t ph) {
 /* The first update (0-based) a fine-tuning of T updates averages: 0 (average), T/2 (tail:
  * the last ceil(T/2) iterates). */
 static uint64_t avg_first_(const dv_config *c, uint64_t T) {
-  return c->average == 2 ? T / 2 : 0;
+  return c->result == DV_TAIL ? T / 2 : 0;
 }
 
 static int run_phase_(dv_run *R, uint64_t ph) {
@@ -601,7 +606,7 @@ static int state_alloc_(dv_run *R) {
   dv_state *s = R->s;
   SAGD_CALL(exp_vae_core_alloc(&s->core, R->pt, R->pp, R->ot, R->op));
   SAGD_CALLOC(s->theta_fin, DV_STATE_PHASES(c) * R->pt, "final thetas");
-  if (c->average) {
+  if (c->result != DV_LAST) {
     SAGD_CALLOC(s->theta_sum, R->pt, "sum of the fine-tuning's thetas");
   }
   for (uint64_t ph = 0; ph <= c->nm; ph++) {

@@ -23,9 +23,9 @@ struct sagd_ald_s {
   double *G;          /* nloc × d */
   double *phi, *v;    /* r × d each */
   uint64_t steps;     /* steps taken since create or the last reset (the step-size decay) */
-  double *z, *gz, *V; /* maxpart × r, maxpart × r, maxpart */
-  double *blk;        /* 2 + r·d: [points, Σ V | block gradient] */
-  double *sum;        /* 2 + r·d: the reduced sums */
+  double *z, *gz;     /* maxpart × r each */
+  double *blk;        /* 1 + r·d: [points | block gradient] */
+  double *sum;        /* 1 + r·d: the reduced sums */
   double *noise;      /* r × d */
   size_t *perm;       /* M */
   sagd_xsum acc;
@@ -73,10 +73,7 @@ int sagd_ald_create(MPI_Comm comm, sagd_model model, size_t d, const double *G_l
   a->i_begin = b0;
   a->i_end = b1;
   a->nloc = b1 - b0;
-  {
-    size_t bs = o->block < a->n ? o->block : a->n;
-    a->maxpart = (bs + o->batches - 1) / o->batches;
-  }
+  a->maxpart = sagd_minibatch_max_part(a->n, o->block, o->batches);
   const size_t rd = a->r * d;
   SAGD_CALLOC_GOTO(err, fail, a->G, a->nloc * d, "ALD features");
   if (a->nloc > 0) {
@@ -86,12 +83,11 @@ int sagd_ald_create(MPI_Comm comm, sagd_model model, size_t d, const double *G_l
   SAGD_CALLOC_GOTO(err, fail, a->v, rd, "ALD preconditioner");
   SAGD_CALLOC_GOTO(err, fail, a->z, a->maxpart * a->r, "ALD latents");
   SAGD_CALLOC_GOTO(err, fail, a->gz, a->maxpart * a->r, "ALD latent gradients");
-  SAGD_CALLOC_GOTO(err, fail, a->V, a->maxpart, "ALD potentials");
-  SAGD_CALLOC_GOTO(err, fail, a->blk, 2 + rd, "ALD block sums");
-  SAGD_CALLOC_GOTO(err, fail, a->sum, 2 + rd, "ALD sums");
+  SAGD_CALLOC_GOTO(err, fail, a->blk, 1 + rd, "ALD block sums");
+  SAGD_CALLOC_GOTO(err, fail, a->sum, 1 + rd, "ALD sums");
   SAGD_CALLOC_GOTO(err, fail, a->noise, rd, "ALD noise");
   SAGD_CALLOC_GOTO(err, fail, a->perm, o->batches, "minibatch permutation");
-  if ((err = sagd_xsum_create(2 + rd, &a->acc)) != SAGD_OK ||
+  if ((err = sagd_xsum_create(1 + rd, &a->acc)) != SAGD_OK ||
       (err = sagd_rng_gsl_create(&a->rng)) != SAGD_OK) {
     goto fail;
   }
@@ -125,7 +121,6 @@ void sagd_ald_destroy(sagd_ald *pa) {
   free(a->v);
   free(a->z);
   free(a->gz);
-  free(a->V);
   free(a->blk);
   free(a->sum);
   free(a->noise);
@@ -149,7 +144,7 @@ int sagd_ald_latents_at(sagd_ald a, const double *phi, size_t i0, size_t m, doub
   return SAGD_OK;
 }
 
-int sagd_ald_step(sagd_ald a, const double *theta, uint64_t t, uint64_t k, double *mean_V) {
+int sagd_ald_step(sagd_ald a, const double *theta, uint64_t t, uint64_t k) {
   SAGD_CHECK(t >= 1, SAGD_ERR_ARG, "ald: step t = 0, expected t >= 1");
   const size_t r = a->r, d = a->d, rd = r * d, block = a->opt.block;
   sagd_xsum_zero(a->acc);
@@ -161,24 +156,19 @@ int sagd_ald_step(sagd_ald a, const double *theta, uint64_t t, uint64_t k, doubl
       continue;
     }
     SAGD_CALL(sagd_ald_latents(a, i0, m, a->z));
-    SAGD_CALL(sagd_model_potential(a->model, theta, i0, m, 1, a->z, a->V, a->gz));
-    double sv = 0;
-    for (size_t q = 0; q < m; q++) {
-      sv += a->V[q];
-    }
+    SAGD_CALL(sagd_model_potential(a->model, theta, i0, m, 1, a->z, NULL, a->gz));
     a->blk[0] = (double)m;
-    a->blk[1] = sv;
     /* the block's ∂U/∂Φ = ∇Vᵀ G_part: [r × m] · [m × d] */
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)r, (int)d, (int)m, 1.0, a->gz, (int)r,
-                a->G + (i0 - a->i_begin) * d, (int)d, 0.0, a->blk + 2, (int)d);
-    double big = fabs(sv);
+                a->G + (i0 - a->i_begin) * d, (int)d, 0.0, a->blk + 1, (int)d);
+    double big = 0;
     for (size_t j = 0; j < rd; j++) {
-      big = fmax(big, fabs(a->blk[2 + j]));
+      big = fmax(big, fabs(a->blk[1 + j]));
     }
     SAGD_CHECK(big < 1e30, SAGD_ERR_NUMERIC,
-               "ald: update %llu, step %llu: the potentials or their gradients reached %g at "
-               "points [%zu, %zu): the map diverged; expected a smaller step size (now %g) or "
-               "RMSProp preconditioning",
+               "ald: update %llu, step %llu: the potentials' gradients reached %g at points "
+               "[%zu, %zu): the map diverged; expected a smaller step size (now %g) or RMSProp "
+               "preconditioning",
                (unsigned long long)t, (unsigned long long)k, big, i0, i1, a->opt.step);
     SAGD_CALL(sagd_xsum_add(a->acc, a->blk));
   }
@@ -186,16 +176,13 @@ int sagd_ald_step(sagd_ald a, const double *theta, uint64_t t, uint64_t k, doubl
   const double pts = a->sum[0];
   SAGD_CHECK(pts > 0, SAGD_ERR_INTERNAL, "ald: step %llu has no data points",
              (unsigned long long)t);
-  if (mean_V != NULL) {
-    *mean_V = a->sum[1] / pts;
-  }
   const double scale = (double)a->n / pts, beta = a->opt.rms_beta;
   const double eta =
       a->opt.decay > 0 ? a->opt.step / sqrt(1.0 + (double)a->steps / a->opt.decay) : a->opt.step;
   a->steps++;
   sagd_rng_normals(a->rng, a->opt.key, SAGD_STREAM_ALD, 0, t, k, rd, a->noise);
   for (size_t j = 0; j < rd; j++) {
-    const double g = scale * a->sum[2 + j];
+    const double g = scale * a->sum[1 + j];
     double P = 1.0;
     if (beta > 0) {
       a->v[j] = beta * a->v[j] + (1.0 - beta) * g * g;

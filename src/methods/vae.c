@@ -21,10 +21,14 @@ static size_t max3_(size_t a, size_t b, size_t c) {
   return m > c ? m : c;
 }
 
-static size_t max_part_(const sagd_vae_options *opt, size_t n) {
-  size_t bs = opt->block < n ? opt->block : n;
-  size_t M = opt->batches >= 1 ? opt->batches : 1;
+size_t sagd_minibatch_max_part(size_t n, size_t block, size_t M) {
+  const size_t bs = block < n ? block : n;
+  M = M >= 1 ? M : 1;
   return (bs + M - 1) / M;
+}
+
+static size_t max_part_(const sagd_vae_options *opt, size_t n) {
+  return sagd_minibatch_max_part(n, opt->block, opt->batches);
 }
 
 size_t sagd_vae_max_rows(const sagd_vae_options *opt, size_t n) {
@@ -390,14 +394,45 @@ int sagd_vae_encode_(sagd_vae v, const double *phi, size_t a, size_t m) {
 
 /* u rows q*S + s = μ_q + σ_q ε, ε at (REPARAM, a+q, t, s); σ_q = exp(lv/2) once per point,
  * kept in v->sig for the backward pass. */
-static void reparam_(sagd_vae v, size_t a, size_t m, size_t S, uint64_t t) {
+void sagd_vae_part_sigma_(sagd_vae v, size_t m) {
   const size_t r = v->r;
   for (size_t q = 0; q < m; q++) {
-    const double *mu = v->eo + q * 2 * r, *lv = mu + r;
-    double *sig = v->sig + q * r;
+    const double *lv = v->eo + q * 2 * r + r;
     for (size_t j = 0; j < r; j++) {
-      sig[j] = exp(0.5 * lv[j]);
+      v->sig[q * r + j] = exp(0.5 * lv[j]);
     }
+  }
+}
+
+double sagd_vae_sum_logvar_(sagd_vae v, size_t q) {
+  const double *lv = v->eo + q * 2 * v->r + v->r;
+  double slv = 0;
+  for (size_t j = 0; j < v->r; j++) {
+    slv += lv[j];
+  }
+  return slv;
+}
+
+double sagd_vae_log_weight_(sagd_vae v, size_t row, const double *x, double slv, double *joint) {
+  const size_t r = v->r;
+  double rec = 0, uu = 0, ee = 0; /* rec: -log p(x | h(u)) without the constant */
+  v->opt.likelihood->nll_row(v->h + row * v->w, x, v->p, 1.0, &rec, v->dh + row * v->w);
+  for (size_t j = 0; j < r; j++) {
+    uu += v->u[row * r + j] * v->u[row * r + j];
+    ee += v->eps[row * r + j] * v->eps[row * r + j];
+  }
+  const double lj = -rec - v->opt.likelihood->constant(v->p) - 0.5 * uu;
+  if (joint != NULL) {
+    *joint = lj - sagd_prior_constant(r);
+  }
+  return lj + 0.5 * slv + 0.5 * ee;
+}
+
+static void reparam_(sagd_vae v, size_t a, size_t m, size_t S, uint64_t t) {
+  const size_t r = v->r;
+  sagd_vae_part_sigma_(v, m);
+  for (size_t q = 0; q < m; q++) {
+    const double *mu = v->eo + q * 2 * r, *sig = v->sig + q * r;
     for (size_t s = 0; s < S; s++) {
       size_t row = q * S + s;
       double *eps = v->eps + row * r, *u = v->u + row * r;
@@ -466,25 +501,14 @@ static int iwae_part_(sagd_vae v, const double *theta, const double *phi, uint64
   SAGD_CALL(sagd_mlp_forward(v->gen, theta, rows, v->u, v->h));
   double obj = 0;
   const double logk = log((double)k);
-  const sagd_likelihood_type *lik = v->opt.likelihood;
   for (size_t q = 0; q < m; q++) {
     const double *x = v->x + (a - v->i_begin + q) * p;
-    const double *lv = v->eo + q * 2 * r + r;
-    double slv = 0;
-    for (size_t j = 0; j < r; j++) {
-      slv += lv[j];
-    }
+    const double slv = sagd_vae_sum_logvar_(v, q);
     double mx = -INFINITY;
     for (size_t s = 0; s < k; s++) {
       size_t row = q * k + s;
-      double rec = 0, uu = 0, ee = 0; /* rec: -log p(x | h(u_s)) without the constant; dh
-                                         keeps its gradient until the weights are known */
-      lik->nll_row(v->h + row * v->w, x, p, 1.0, &rec, v->dh + row * v->w);
-      for (size_t j = 0; j < r; j++) {
-        uu += v->u[row * r + j] * v->u[row * r + j];
-        ee += v->eps[row * r + j] * v->eps[row * r + j];
-      }
-      double lw = -rec - lik->constant(p) - 0.5 * uu + 0.5 * slv + 0.5 * ee;
+      /* dh keeps the likelihood's gradient until the weights are known */
+      const double lw = sagd_vae_log_weight_(v, row, x, slv, NULL);
       v->lw[row] = lw;
       mx = lw > mx ? lw : mx;
     }
@@ -609,18 +633,12 @@ static int sagd_part_(sagd_vae v, const double *theta, const double *phi, uint64
 int sagd_vae_elbo_grad(sagd_vae v, const double *theta, const double *phi, uint64_t t,
                        double *g_theta, double *g_phi, sagd_vae_stats *stats) {
   SAGD_CALL(sagd_vae_run_parts_(v, theta, phi, t, 1, elbo_part_, g_theta, g_phi, stats, 1.0));
-  if (stats != NULL) {
-    stats->accept = NAN;
-  }
   return SAGD_OK;
 }
 
 int sagd_vae_iwae_grad(sagd_vae v, const double *theta, const double *phi, uint64_t t,
                        double *g_theta, double *g_phi, sagd_vae_stats *stats) {
   SAGD_CALL(sagd_vae_run_parts_(v, theta, phi, t, 1, iwae_part_, g_theta, g_phi, stats, 1.0));
-  if (stats != NULL) {
-    stats->accept = NAN;
-  }
   return SAGD_OK;
 }
 
@@ -673,9 +691,6 @@ static int grad_sagd_(sagd_vae v, const double *theta, const double *phi, uint64
   (void)g_phi;
   SAGD_CALL(sagd_vae_run_parts_(v, theta, phi, t, 0, sagd_part_, g_theta, NULL, stats,
                                 (double)v->opt.K * (double)v->opt.chains));
-  if (stats != NULL) {
-    stats->accept = NAN;
-  }
   return SAGD_OK;
 }
 

@@ -90,14 +90,11 @@ static int grad_ald_(sagd_vae v, const double *theta, const double *phi, uint64_
   uint64_t *steps;
   sagd_ald_state(v->ald, &cur, &rms, &len, &steps);
   for (uint64_t k = 0; k < v->opt.K; k++) {
-    SAGD_CALL(sagd_ald_step(v->ald, theta, t, k, NULL));
+    SAGD_CALL(sagd_ald_step(v->ald, theta, t, k));
     memcpy(v->ald_phis + k * rd, cur, rd * sizeof(double));
   }
   SAGD_CALL(
       sagd_vae_run_parts_(v, theta, phi, t, 0, ald_part_, g_theta, NULL, stats, (double)v->opt.K));
-  if (stats != NULL) {
-    stats->accept = NAN;
-  }
   return SAGD_OK;
 }
 

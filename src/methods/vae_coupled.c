@@ -31,7 +31,6 @@
 #include <string.h>
 
 #include "sagd/error.h"
-#include "sagd/likelihood.h"
 #include "vae_impl.h"
 
 #define NO_ROW SIZE_MAX
@@ -110,22 +109,6 @@ static void put_row_(sagd_vae v, size_t row, const double *u, const double *e) {
   memcpy(v->eps + row * v->r, e, v->r * sizeof(double));
 }
 
-/* log w = log p(x, u) - log q(u | x) of a row (the 2π constants cancel), and log p(x, u; θ). */
-static double log_weight_(sagd_vae v, size_t row, const double *x, double slv, double *lp) {
-  const size_t r = v->r;
-  double rec = 0, uu = 0, ee = 0;
-  v->opt.likelihood->nll_row(v->h + row * v->w, x, v->p, 1.0, &rec, v->dh + row * v->w);
-  for (size_t j = 0; j < r; j++) {
-    uu += v->u[row * r + j] * v->u[row * r + j];
-    ee += v->eps[row * r + j] * v->eps[row * r + j];
-  }
-  const double joint = -rec - v->opt.likelihood->constant(v->p) - 0.5 * uu;
-  if (lp != NULL) {
-    *lp = joint - sagd_prior_constant(r);
-  }
-  return joint + 0.5 * slv + 0.5 * ee;
-}
-
 /* The coupled estimate of Σ_q H_q over the part [a, e) into blk + X_N (added to). */
 static int coupled_part_(sagd_vae v, const double *theta, const double *phi, uint64_t t, size_t a,
                          size_t e, double *blk) {
@@ -135,12 +118,9 @@ static int coupled_part_(sagd_vae v, const double *theta, const double *phi, uin
   const uint64_t k = o->k, mm = o->m, L = o->L, cap = o->tau_max;
   const double cst = 1.0 / (double)(mm - k + 1);
   SAGD_CALL(sagd_vae_encode_(v, phi, a, m));
-  for (size_t q = 0; q < m; q++) { /* σ of each point; X_0 and Y_0 from the encoder */
-    const double *mu = v->eo + q * 2 * r, *lv = mu + r;
-    double *sig = v->sig + q * r;
-    for (size_t j = 0; j < r; j++) {
-      sig[j] = exp(0.5 * lv[j]);
-    }
+  sagd_vae_part_sigma_(v, m);
+  for (size_t q = 0; q < m; q++) { /* X_0 and Y_0 from the encoder */
+    const double *mu = v->eo + q * 2 * r, *sig = v->sig + q * r;
     sagd_rng_normals(v->rng, v->opt.key, SAGD_STREAM_COUPLED, (uint64_t)(a + q), t, 0, r,
                      c->xe + q * r);
     sagd_rng_normals(v->rng, v->opt.key, SAGD_STREAM_COUPLED, (uint64_t)(a + q), t, 1, r,
@@ -189,14 +169,10 @@ static int coupled_part_(sagd_vae v, const double *theta, const double *phi, uin
         continue;
       }
       const double *x = v->x + (a - v->i_begin + q) * p;
-      const double *lv = v->eo + q * 2 * r + r;
-      double slv = 0;
-      for (size_t j = 0; j < r; j++) {
-        slv += lv[j];
-      }
+      const double slv = sagd_vae_sum_logvar_(v, q);
       const int coupled = c->tau[q] == 0 && s <= cap && s > L;
       for (size_t j = 0; j < S + (size_t)coupled; j++) {
-        lwb[j] = log_weight_(v, r0 + j, x, slv, &c->lprow[r0 + j]);
+        lwb[j] = sagd_vae_log_weight_(v, r0 + j, x, slv, &c->lprow[r0 + j]);
         SAGD_CHECK(isfinite(lwb[j]), SAGD_ERR_NUMERIC,
                    "coupled: non-finite importance weight for data point %zu at step %llu", a + q,
                    (unsigned long long)s);
@@ -295,19 +271,23 @@ static int coupled_part_(sagd_vae v, const double *theta, const double *phi, uin
   return SAGD_OK;
 }
 
-static int grad_coupled_(sagd_vae v, const double *theta, const double *phi, uint64_t t,
-                         double *g_theta, double *g_phi, sagd_vae_stats *stats) {
-  (void)g_phi;
+static int configured_(sagd_vae v) {
   SAGD_CHECK(v->cp.meeting != NULL, SAGD_ERR_ARG,
              "coupled: the estimator's settings are not set (options.coupled.S = %zu, "
              "expected >= 2)",
              v->opt.coupled.S);
+  return SAGD_OK;
+}
+
+static int grad_coupled_(sagd_vae v, const double *theta, const double *phi, uint64_t t,
+                         double *g_theta, double *g_phi, sagd_vae_stats *stats) {
+  (void)g_phi;
+  SAGD_CALL(configured_(v));
   v->cp.sum_tau = v->cp.ncapped = 0;
   sagd_vae_stats st;
   SAGD_CALL(sagd_vae_run_parts_(v, theta, phi, t, 0, coupled_part_, g_theta, NULL, &st, 1.0));
   uint64_t cnt[2] = {v->cp.sum_tau, v->cp.ncapped}; /* integers: an exact, ordered sum */
   SAGD_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, cnt, 2, MPI_UINT64_T, MPI_SUM, v->comm));
-  st.accept = NAN;
   st.meeting = (double)cnt[0] / st.points;
   st.capped = (double)cnt[1];
   if (stats != NULL) {
@@ -319,10 +299,7 @@ static int grad_coupled_(sagd_vae v, const double *theta, const double *phi, uin
 static int start_coupled_(sagd_vae v, const double *theta, const double *phi) {
   (void)theta;
   (void)phi;
-  SAGD_CHECK(v->cp.meeting != NULL, SAGD_ERR_ARG,
-             "coupled: the estimator's settings are not set (options.coupled.S = %zu, "
-             "expected >= 2)",
-             v->opt.coupled.S);
+  SAGD_CALL(configured_(v));
   for (size_t i = 0; i < v->nloc; i++) {
     v->cp.meeting[i] = NAN;
   }

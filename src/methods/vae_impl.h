@@ -1,5 +1,5 @@
-/* Private layout of a sagd_vae (see include/sagd/vae.h) and the block loop its methods share:
- * vae.c (VAE, IWAE, HMC, SAGD) and vae_coupled.c (coupled ISIR). */
+/* Private layout of a sagd_vae (see include/sagd/vae.h) and the pieces its methods share:
+ * vae.c (VAE, IWAE, HMC, SAGD), vae_coupled.c (coupled ISIR) and vae_ald.c (ALD). */
 #ifndef SAGD_VAE_IMPL_H
 #define SAGD_VAE_IMPL_H
 
@@ -78,6 +78,15 @@ int sagd_vae_run_parts_(sagd_vae v, const double *theta, const double *phi, uint
 
 /* Encoder on the part's m points from a: v->eo = (μ, log σ²) rows of 2r. */
 int sagd_vae_encode_(sagd_vae v, const double *phi, size_t a, size_t m);
+/* v->sig = σ = exp(log σ² / 2) of the part's m points (from v->eo). */
+void sagd_vae_part_sigma_(sagd_vae v, size_t m);
+/* Σ_j log σ²_j of the part's point q (from v->eo). */
+double sagd_vae_sum_logvar_(sagd_vae v, size_t q);
+/* Of batch row `row` (generator input v->u, its noise v->eps = (u - μ)/σ, output v->h) for
+ * data x with slv = Σ log σ²: the importance log-weight log p(x, u; θ) - log q_φ(u | x) (the
+ * 2π constants cancel), v->dh's row = ∂(-log p(x | h))/∂h, and *joint (may be NULL) =
+ * log p(x, u; θ). */
+double sagd_vae_log_weight_(sagd_vae v, size_t row, const double *x, double slv, double *joint);
 
 /* The coupled estimator's scratch (opt.coupled.S >= 2), and its release. */
 int sagd_vae_coupled_alloc_(sagd_vae v);

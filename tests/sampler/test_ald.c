@@ -113,7 +113,7 @@ static void conjugate_toy_(void) {
   double *tr = malloc(N * 6 * sizeof(double));
   double z[6];
   for (size_t t = 1; t <= burn + N; t++) {
-    REQUIRE_OK(sagd_ald_step(a, NULL, t, 0, NULL));
+    REQUIRE_OK(sagd_ald_step(a, NULL, t, 0));
     if (t > burn) {
       REQUIRE_OK(sagd_ald_latents(a, 0, n, z));
       memcpy(tr + (t - burn - 1) * 6, z, sizeof z);
@@ -243,7 +243,7 @@ static void mixture_toy_(void) {
   REQUIRE_OK(sagd_ald_create(MPI_COMM_SELF, model, d, G, &o, &a));
   double count[NMODES] = {0}, ss[NMODES] = {0}, total = 0;
   for (size_t t = 1; t <= burn + steps; t++) {
-    REQUIRE_OK(sagd_ald_step(a, NULL, t, 0, NULL));
+    REQUIRE_OK(sagd_ald_step(a, NULL, t, 0));
     if (t > burn && t % every == 0) {
       REQUIRE_OK(sagd_ald_latents(a, 0, n, z));
       for (size_t i = 0; i < n; i++) {
@@ -303,7 +303,7 @@ static void run_phi_(MPI_Comm comm, size_t n, size_t d, double *phi_out) {
   sagd_ald a = NULL;
   REQUIRE_OK(sagd_ald_create(comm, model, d, G, &o, &a));
   for (uint64_t t = 1; t <= 30; t++) {
-    REQUIRE_OK(sagd_ald_step(a, NULL, t, 0, NULL));
+    REQUIRE_OK(sagd_ald_step(a, NULL, t, 0));
   }
   double *phi, *v;
   size_t len;
