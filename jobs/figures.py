@@ -19,8 +19,9 @@ Each PATH is a result.h5, a run directory, or a study directory of run directori
                    the replications; log scale) and the mean τ per fine-tuning update
                    (/trace/coupled/meeting_time) of the first replication;
   DIR/figure3.png  from the first mnist_vae result: the same 100 latent draws decoded by the
-                   pre-trained VAE's generator and by the SAGD-refined one (Bernoulli means,
-                   two aligned 10 x 10 grids), and below them a row of test digits with their
+                   pre-trained VAE's generator and by each fine-tuned one, SAGD's and the
+                   others of vae.finetune (Bernoulli means, aligned 10 x 10 grids), and
+                   below them a row of test digits with their
                    reconstructions by each (encoder mean, decoded), titled with the held-out
                    log-likelihoods (mean and SE over the test digits).
 
@@ -284,38 +285,51 @@ def grid(images, rows, cols):
     return out
 
 
+FINETUNE_LABELS = {"sagd": "SAGD", "coupled": "Coupled", "hmc": "HMC", "ald": "ALD"}
+
+
 def figure3(path, out):
     with h5py.File(path, "r") as f:
         fig_ = f["/figure"]
-        pre, sg = fig_["pretrain_means"][...], fig_["sagd_means"][...]
-        test = fig_["test_digits"][...]
-        rec_p, rec_s = fig_["pretrain_reconstructions"][...], fig_["sagd_reconstructions"][...]
         r = f["/results"]
+        # the fine-tuned generators the run holds, in the run's order (vae.finetune)
+        methods = [m for m in FINETUNE_LABELS if f"{m}_means" in fig_ and m in r]
+        conf = parse_config(attr_text(f, "config"))
+        order = [m.strip() for m in conf.get("vae.finetune", "sagd").replace(",", " ").split()]
+        methods.sort(key=lambda m: order.index(m) if m in order else len(order))
+        means = [fig_["pretrain_means"][...]] + [fig_[f"{m}_means"][...] for m in methods]
+        test = fig_["test_digits"][...]
+        recs = [fig_["pretrain_reconstructions"][...]] + \
+            [fig_[f"{m}_reconstructions"][...] for m in methods]
         lp, lps = r["pretrain/test_loglik"][()], r["pretrain/test_loglik_se"][()]
-        ls, lss = r["sagd/test_loglik"][()], r["sagd/test_loglik_se"][()]
-        gain, gse = r["sagd/gain_over_pretrain"][()], r["sagd/gain_over_pretrain_se"][()]
-        nt = len(r["sagd/test_loglik_digits"])
-    fig = plt.figure(figsize=(10, 7.2))
-    gs = fig.add_gridspec(2, 2, height_ratios=[10, 3.3])
-    for k, (imgs, title) in enumerate([(pre, f"VAE: held-out log-lik {lp:.2f} (SE {lps:.2f})"),
-                                       (sg, f"SAGD: {ls:.2f} (SE {lss:.2f})")]):
+        scores = [(r[f"{m}/test_loglik"][()], r[f"{m}/test_loglik_se"][()],
+                   r[f"{m}/gain_over_pretrain"][()], r[f"{m}/gain_over_pretrain_se"][()])
+                  for m in methods]
+        nt = len(r["pretrain/test_loglik_digits"])
+    labels = [FINETUNE_LABELS[m] for m in methods]
+    ng = 1 + len(methods)
+    fig = plt.figure(figsize=(5 * ng, 7.2))
+    gs = fig.add_gridspec(2, ng, height_ratios=[10, 3.3])
+    titles = [f"VAE: held-out log-lik {lp:.2f} (SE {lps:.2f})"] + \
+        [f"{lab}: {ll:.2f} (SE {se:.2f})" for lab, (ll, se, _, _) in zip(labels, scores)]
+    for k, (imgs, title) in enumerate(zip(means, titles)):
         ax = fig.add_subplot(gs[0, k])
         ax.imshow(grid(imgs, 10, 10), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
         ax.set_title(title, fontsize=10)
         ax.axis("off")
     ax = fig.add_subplot(gs[1, :])
     n = len(test)
-    rows = np.concatenate([test, rec_p, rec_s])
-    ax.imshow(grid(rows, 3, n), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
-    ax.set_yticks([14 + 29 * i for i in range(3)])
-    ax.set_yticklabels(["test digits", "VAE", "SAGD"])
+    rows = np.concatenate([test] + recs)
+    ax.imshow(grid(rows, 1 + ng, n), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_yticks([14 + 29 * i for i in range(1 + ng)])
+    ax.set_yticklabels(["test digits", "VAE"] + labels)
     ax.set_xticks([])
     for s in ax.spines.values():
         s.set_visible(False)
-    fig.suptitle("The same 100 latent draws decoded by the pre-trained and the SAGD-refined "
-                 "generator\n"
-                 f"SAGD - VAE = {gain:+.2f} (SE {gse:.2f}) nats over {nt} test digits",
-                 fontsize=10)
+    gains = ", ".join(f"{lab} - VAE = {g:+.2f} (SE {gse:.2f})"
+                      for lab, (_, _, g, gse) in zip(labels, scores))
+    fig.suptitle("The same 100 latent draws decoded by the pre-trained and the fine-tuned "
+                 f"generators\n{gains} nats over {nt} test digits", fontsize=10)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)

@@ -148,6 +148,11 @@ static const sagd_config_key base_keys_[] = {
      "deconv_vae: fine-tuning methods, each from the same pre-trained VAE (a comma-separated "
      "list of vae, iwae, hmc, sagd, coupled, ald)",
      0},
+    {"vae", "finetune", SAGD_CFG_STRING, "sagd", SAGD_CFG_ANY,
+     "mnist_vae: the generator's fine-tuning methods, each from the same pre-trained VAE and "
+     "followed by its own encoder refit (a comma-separated list of the methods that train the "
+     "generator alone: sagd, coupled, hmc, ald)",
+     0},
     {"vae", "result", SAGD_CFG_STRING, "last", SAGD_CFG_ANY,
      "deconv_vae: the theta each fine-tuning reports (its KS, W1, log-likelihood and "
      "theta_final): its 'last' iterate, the 'average' of its iterates (Algorithm 1's "
@@ -158,13 +163,13 @@ static const sagd_config_key base_keys_[] = {
     {"vae", "pretrain_lr", SAGD_CFG_REAL, "0.01", SAGD_CFG_POSITIVE,
      "deconv_vae, mnist_vae: pre-training learning rate", 0},
     {"vae", "finetune_epochs", SAGD_CFG_INT, "1000", SAGD_CFG_NONNEGATIVE,
-     "deconv_vae: fine-tuning epochs per method (mnist_vae: SAGD epochs)", 0},
+     "fine-tuning epochs per method", 0},
     {"vae", "refit_epochs", SAGD_CFG_INT, "10", SAGD_CFG_NONNEGATIVE,
-     "mnist_vae: epochs of the encoder refit on the ELBO with the SAGD generator frozen (its "
-     "proposal for the held-out score)",
+     "mnist_vae: epochs of each encoder refit on the ELBO with a fine-tuned generator frozen "
+     "(its proposal for the held-out score)",
      0},
     {"vae", "finetune_lr", SAGD_CFG_REAL, "0.001", SAGD_CFG_POSITIVE,
-     "deconv_vae: fine-tuning learning rate (every method)", 0},
+     "fine-tuning learning rate (every method)", 0},
     {"vae", "batches", SAGD_CFG_INT, "1", SAGD_CFG_AT_LEAST_1,
      "deconv_vae, mnist_vae: minibatches per epoch (1 = full batch; each block of sagd.block "
      "points is "
@@ -216,6 +221,9 @@ static const void *const *samplers_(void) { return SAGD_REGISTRY(sagd_sampler_ty
 static const void *const *schedules_(void) { return SAGD_REGISTRY(sagd_schedule_type_list()); }
 static const void *const *optimizers_(void) { return SAGD_REGISTRY(sagd_optimizer_type_list()); }
 static const void *const *methods_(void) { return SAGD_REGISTRY(sagd_vae_method_list()); }
+static const void *const *generator_methods_(void) {
+  return SAGD_REGISTRY(sagd_vae_generator_method_list());
+}
 static sagd_config_type_keys sampler_keys_(const void *t) {
   return ((const sagd_sampler_type *)t)->keys;
 }
@@ -234,6 +242,7 @@ static const selector_ selectors_[] = {
     {"sagd", "schedule", schedules_, schedule_keys_, 0, 1},
     {"sagd", "optimizer", optimizers_, optimizer_keys_, 0, 1},
     {"vae", "methods", methods_, method_keys_, 1, 1},
+    {"vae", "finetune", generator_methods_, method_keys_, 1, 1},
 };
 #define NSELECTORS (sizeof selectors_ / sizeof selectors_[0])
 

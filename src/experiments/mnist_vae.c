@@ -1,15 +1,16 @@
 /* The MNIST experiment of the SAGD paper (Figure 3), with a held-out log-likelihood: a VAE
  * with a convolutional encoder and generator (model.encoder_layers, model.generator_layers;
- * Bernoulli likelihood on the grey values) is pre-trained on the ELBO; then SAGD fine-tunes
- * the generator with persistent chains started from the encoder (sagd.chains per image,
- * sagd.K0 Langevin steps per update); then the encoder is refitted on the ELBO with the
- * SAGD generator frozen, so that each generator is scored with a proposal fitted to it.
- * Three phases: pretrain, sagd, refit. Scores: the importance-sampling estimate of the test
- * digits' log-likelihood (metrics.is_samples samples per digit; sagd_vae_is_loglik) of the
- * pre-trained VAE (its own encoder) and of the SAGD generator (the refitted encoder; also with
- * the pre-trained encoder, a looser bound), with the standard error over digits; and the
- * pictures of Figure 3: the same latent draws decoded by both generators, test digits and
- * their reconstructions.
+ * Bernoulli likelihood on the grey values) is pre-trained on the ELBO; then each method of
+ * vae.finetune (sagd by default: persistent chains started from the encoder, sagd.chains per
+ * image, sagd.K0 Langevin steps per update; coupled: Ruiz et al.'s unbiased coupled-ISIR
+ * gradient; hmc, ald) fine-tunes the generator from the same pre-trained VAE, and after each
+ * the encoder is refitted on the ELBO with that generator frozen, so that each generator is
+ * scored with a proposal fitted to it. Phases: pretrain, then <method> and <method>_refit per
+ * method. Scores: the importance-sampling estimate of the test digits' log-likelihood
+ * (metrics.is_samples samples per digit; sagd_vae_is_loglik) of the pre-trained VAE (its own
+ * encoder) and of every fine-tuned generator (its refitted encoder; also with the pre-trained
+ * encoder, a looser bound), with the standard error over digits; and the pictures of Figure 3:
+ * the same latent draws decoded by every generator, test digits and their reconstructions.
  *
  * The run's state lives in flat buffers registered with the checkpoint registry, so every
  * phase resumes bit-identically; minibatches, noise and chains are keyed by global indices
@@ -30,21 +31,23 @@
 #include "sagd/stats.h"
 #include "sagd/vae.h"
 
-#define MV_NPHASE 3 /* pretrain, sagd, refit */
+/* pretrain, then a fine-tuning and an encoder refit per method */
+#define MV_MAX_PHASES (1 + 2 * SAGD_VAE_METHODS_MAX)
 #define MV_PICS 100 /* latent draws decoded for the figure */
 #define MV_RECON 10 /* test digits and their reconstructions */
 /* The RNG iteration of the held-out scores (training updates count from 1): the same noise
  * for every generator scored. */
 #define MV_SCORE_T 0
 
-static const char *const phase_names_[MV_NPHASE] = {"pretrain", "sagd", "refit"};
-
 typedef struct {
   const char *file, *test_file, *gspec, *espec;
   size_t n, n_test, r, p, rows_img, cols_img;
   sagd_precision precision;
-  uint64_t epochs[MV_NPHASE], batches;
-  double lr[MV_NPHASE];
+  const sagd_vae_method_type *methods[SAGD_VAE_METHODS_MAX]; /* vae.finetune */
+  size_t nm, nphase;                                         /* nphase = 1 + 2 nm */
+  uint64_t epochs[3], batches; /* pre-training, each fine-tuning, each refit */
+  double lr[3];
+  char phase_names[MV_MAX_PHASES][64];
   sagd_vae_options vo;
   const sagd_optimizer_type *otype;
   sagd_optimizer_options oopt; /* Adam's betas; no box */
@@ -74,6 +77,16 @@ static int read_config_(const sagd_run_info *info, mv_config *c) {
              "model.likelihood = '%s': mnist_vae models grey values in [0, 1] with bernoulli "
              "(set model.likelihood = bernoulli)",
              lname);
+  const void *methods[SAGD_VAE_METHODS_MAX];
+  SAGD_CALL(sagd_config_chosen(cfg, "vae", "finetune", methods, SAGD_VAE_METHODS_MAX, &c->nm));
+  c->nphase = 1 + 2 * c->nm;
+  snprintf(c->phase_names[0], sizeof c->phase_names[0], "pretrain");
+  for (size_t m = 0; m < c->nm; m++) {
+    c->methods[m] = methods[m];
+    SAGD_ASSERT(!c->methods[m]->trains_encoder); /* sagd_vae_generator_method_list */
+    snprintf(c->phase_names[1 + 2 * m], sizeof c->phase_names[0], "%s", c->methods[m]->name);
+    snprintf(c->phase_names[2 + 2 * m], sizeof c->phase_names[0], "%s_refit", c->methods[m]->name);
+  }
   c->epochs[0] = (uint64_t)sagd_config_int(cfg, "vae", "pretrain_epochs");
   c->epochs[1] = (uint64_t)sagd_config_int(cfg, "vae", "finetune_epochs");
   c->epochs[2] = (uint64_t)sagd_config_int(cfg, "vae", "refit_epochs");
@@ -83,8 +96,7 @@ static int read_config_(const sagd_run_info *info, mv_config *c) {
   c->estimate = sagd_config_bool(cfg, "vae", "estimate");
   sagd_vae_options *o = &c->vo;
   SAGD_CALL(exp_vae_options(info, o, &c->batches));
-  o->iwae_k = 1;
-  o->leapfrog = 1;
+  SAGD_CALL(exp_vae_method_options(cfg, c->methods, c->nm, o));
   SAGD_CALL(exp_optimizer_type_from_config(cfg, &c->otype, &c->oopt));
   c->S = (size_t)sagd_config_int(cfg, "metrics", "is_samples");
   c->ll_every = (uint64_t)sagd_config_int(cfg, "metrics", "loglik_every");
@@ -97,15 +109,18 @@ static int read_config_(const sagd_run_info *info, mv_config *c) {
 typedef exp_vae_trace mv_trace;
 static const exp_vae_trace_kind mv_trace_kind_ = {"test_loglik", 0, 1};
 
-/* scores: 0 pretrain (own encoder), 1 sagd (refitted encoder), 2 sagd (pre-trained encoder) */
-#define MV_NSCORE 3
+/* Scores, one per phase: 0 the pre-trained VAE (own encoder); method m's generator 1 + 2m
+ * with its refitted encoder, 2 + 2m with the pre-trained one. */
+#define MV_SCORE_REFIT(m) (1 + 2 * (m))
+#define MV_SCORE_PRE_ENC(m) (2 + 2 * (m))
 
 typedef struct {
   exp_vae_core core; /* counters, parameters, optimizer states */
-  double *theta_sagd;
-  double score[MV_NSCORE], score_se[MV_NSCORE], secs[MV_NPHASE], data_ck[2];
-  double *digits; /* MV_NSCORE × n_test: every score's per-digit values */
-  mv_trace tr[MV_NPHASE];
+  double *theta_fin; /* nm × pt: each method's fine-tuned generator */
+  double *phi_fin;   /* nm × pp: the encoder refitted to it */
+  double score[MV_MAX_PHASES], score_se[MV_MAX_PHASES], secs[MV_MAX_PHASES], data_ck[2];
+  double *digits; /* nphase × n_test: every score's per-digit values */
+  mv_trace tr[MV_MAX_PHASES];
 } mv_state;
 
 typedef struct {
@@ -125,8 +140,18 @@ typedef struct {
   sagd_checkpointer cp;
 } mv_run;
 
+/* Phase ph: 0 pre-training, 1 + 2m method m's fine-tuning, 2 + 2m its encoder refit. */
+static const sagd_vae_method_type *phase_method_(const mv_config *c, uint64_t ph) {
+  return ph > 0 && ph % 2 == 1 ? c->methods[(ph - 1) / 2] : NULL;
+}
+
+/* 0 pre-training, 1 a fine-tuning, 2 a refit: the index of its epochs and learning rate */
+static int phase_kind_(uint64_t ph) {
+  return ph == 0 ? 0 : ph % 2 == 1 ? 1 : 2;
+}
+
 static uint64_t phase_iters_(const mv_config *c, uint64_t ph) {
-  return c->epochs[ph] * c->batches;
+  return c->epochs[phase_kind_(ph)] * c->batches;
 }
 
 /* The RNG iteration of update `it` (0-based) of phase ph: unique over the run. */
@@ -159,18 +184,21 @@ static int score_(mv_run *R, const double *theta, const double *phi, double *mea
 
 /* ---- phases ------------------------------------------------------------------------------- */
 
-/* Phase ph's parameters at its start: pretrain from Xavier, sagd from the pre-trained VAE
- * (chains from its encoder), refit from the pre-trained encoder with the SAGD generator. */
+/* Phase ph's parameters at its start: pretrain from Xavier, a fine-tuning from the pre-trained
+ * VAE (the method's start: sagd's chains from its encoder), a refit from the pre-trained
+ * encoder with that method's generator. */
 static int phase_start_(mv_run *R, uint64_t ph) {
   mv_state *s = &R->s;
+  const sagd_vae_method_type *m = phase_method_(&R->c, ph);
   if (ph == 0) {
     SAGD_CALL(sagd_mlp_init_xavier(R->gen, R->info->key, 0, s->core.theta));
     SAGD_CALL(sagd_mlp_init_xavier(R->enc, R->info->key, 1, s->core.phi));
   } else {
-    memcpy(s->core.theta, ph == 1 ? s->core.theta_pre : s->theta_sagd, R->pt * sizeof(double));
+    const double *th = m != NULL ? s->core.theta_pre : s->theta_fin + (ph - 2) / 2 * R->pt;
+    memcpy(s->core.theta, th, R->pt * sizeof(double));
     memcpy(s->core.phi, s->core.phi_pre, R->pp * sizeof(double));
-    if (ph == 1) {
-      SAGD_CALL(sagd_vae_method_sagd.start(R->v, s->core.theta, s->core.phi));
+    if (m != NULL) {
+      SAGD_CALL(m->start(R->v, s->core.theta, s->core.phi));
     }
   }
   sagd_optimizer_reset(R->ot);
@@ -180,31 +208,38 @@ static int phase_start_(mv_run *R, uint64_t ph) {
   return SAGD_OK;
 }
 
+/* **Collective.** One update's gradient of phase ph: the method's for a fine-tuning (θ only),
+ * the ELBO's otherwise. */
+static int phase_gradient_(mv_run *R, uint64_t ph, const double *theta, const double *phi,
+                           uint64_t t, sagd_vae_stats *st) {
+  const sagd_vae_method_type *m = phase_method_(&R->c, ph);
+  if (m != NULL) {
+    SAGD_CALL(m->gradient(R->v, theta, phi, t, R->gt, NULL, st));
+  } else {
+    SAGD_CALL(sagd_vae_elbo_grad(R->v, theta, phi, t, R->gt, R->gp, st));
+  }
+  return SAGD_OK;
+}
+
 static int run_phase_(mv_run *R, uint64_t ph) {
   const mv_config *c = &R->c;
   mv_state *s = &R->s;
   const uint64_t T = phase_iters_(c, ph);
   mv_trace *t = &s->tr[ph];
-  const int upd_theta = ph != 2, upd_phi = ph != 1;
+  const int kind = phase_kind_(ph), upd_theta = kind != 2, upd_phi = kind != 1;
   if (s->core.iter == 0) {
     SAGD_CALL(phase_start_(R, ph));
   }
   const exp_vae_phase_clock clock =
-      exp_vae_clock(phase_names_[ph], ph == 1 ? "log p(x, u)" : "ELBO", 3, c->every, s->core.iter,
-                    T, &s->secs[ph]);
+      exp_vae_clock(c->phase_names[ph], kind == 1 ? "log p(x, u)" : "ELBO", 3, c->every,
+                    s->core.iter, T, &s->secs[ph]);
   while (s->core.iter < T) {
     const uint64_t it = s->core.iter;
     sagd_vae_stats st;
-    if (ph == 1) {
-      SAGD_CALL(sagd_vae_method_sagd.gradient(R->v, s->core.theta, s->core.phi, rng_t_(c, ph, it),
-                                              R->gt, NULL, &st));
-    } else {
-      SAGD_CALL(sagd_vae_elbo_grad(R->v, s->core.theta, s->core.phi, rng_t_(c, ph, it), R->gt,
-                                   R->gp, &st));
-    }
+    SAGD_CALL(phase_gradient_(R, ph, s->core.theta, s->core.phi, rng_t_(c, ph, it), &st));
     double gn;
     SAGD_CALL(exp_vae_step(R->ot, upd_theta ? R->gt : NULL, R->pt, s->core.theta, R->op,
-                           upd_phi ? R->gp : NULL, R->pp, s->core.phi, c->lr[ph], &gn));
+                           upd_phi ? R->gp : NULL, R->pp, s->core.phi, c->lr[kind], &gn));
     char extra[64] = "";
     if (c->ll_every > 0 && (it + 1) % c->ll_every == 0 && it + 1 < T) { /* T: the end row */
       const size_t row = (size_t)((it + 1) / c->ll_every);
@@ -216,23 +251,22 @@ static int run_phase_(mv_run *R, uint64_t ph) {
     }
     SAGD_CALL(exp_vae_update_end(R->info, R->cp, &clock, &s->core, t, &st, gn, extra));
   }
-  /* end of the phase: its parameters and its scores */
+  /* end of the phase: its parameters and its score (score ph: see MV_SCORE_REFIT) */
+  const double *th = s->core.theta, *phi = s->core.phi;
   if (ph == 0) {
     memcpy(s->core.theta_pre, s->core.theta, R->pt * sizeof(double));
     memcpy(s->core.phi_pre, s->core.phi, R->pp * sizeof(double));
-    SAGD_CALL(
-        score_(R, s->core.theta_pre, s->core.phi_pre, &s->score[0], &s->score_se[0], s->digits));
-  } else if (ph == 1) {
-    memcpy(s->theta_sagd, s->core.theta, R->pt * sizeof(double));
-    SAGD_CALL(score_(R, s->theta_sagd, s->core.phi_pre, &s->score[2], &s->score_se[2],
-                     s->digits + 2 * R->c.n_test));
-  } else {
-    SAGD_CALL(score_(R, s->theta_sagd, s->core.phi, &s->score[1], &s->score_se[1],
-                     s->digits + R->c.n_test));
+  } else if (kind == 1) { /* the fine-tuned generator, scored with the pre-trained encoder */
+    memcpy(s->theta_fin + (ph - 1) / 2 * R->pt, s->core.theta, R->pt * sizeof(double));
+    phi = s->core.phi_pre;
+  } else { /* the refitted encoder */
+    memcpy(s->phi_fin + (ph - 2) / 2 * R->pp, s->core.phi, R->pp * sizeof(double));
   }
+  const uint64_t sc = kind == 1 ? ph + 1 : kind == 2 ? ph - 1 : 0;
+  SAGD_CALL(score_(R, th, phi, &s->score[sc], &s->score_se[sc], s->digits + sc * c->n_test));
   const size_t last = t->nll - 1; /* the phase-end score, also in the trace */
-  t->ll[last] = ph == 0 ? s->score[0] : ph == 1 ? s->score[2] : s->score[1];
-  t->ll_se[last] = ph == 0 ? s->score_se[0] : ph == 1 ? s->score_se[2] : s->score_se[1];
+  t->ll[last] = s->score[sc];
+  t->ll_se[last] = s->score_se[sc];
   t->ll_iter[last] = (double)T;
   return SAGD_OK;
 }
@@ -243,14 +277,16 @@ static int ckpt_register_(mv_run *R) {
   mv_state *s = &R->s;
   sagd_state st = R->st;
   SAGD_CALL(exp_vae_core_register(st, &s->core, R->pt, R->pp));
-  SAGD_CALL(sagd_state_add(st, "theta_sagd", s->theta_sagd, R->pt));
-  SAGD_CALL(sagd_state_add(st, "scores", s->score, MV_NSCORE));
-  SAGD_CALL(sagd_state_add(st, "scores_se", s->score_se, MV_NSCORE));
-  SAGD_CALL(sagd_state_add(st, "seconds", s->secs, MV_NPHASE));
+  const mv_config *c = &R->c;
+  SAGD_CALL(sagd_state_add(st, "finetuned/theta", s->theta_fin, c->nm * R->pt));
+  SAGD_CALL(sagd_state_add(st, "refitted/phi", s->phi_fin, c->nm * R->pp));
+  SAGD_CALL(sagd_state_add(st, "scores", s->score, c->nphase));
+  SAGD_CALL(sagd_state_add(st, "scores_se", s->score_se, c->nphase));
+  SAGD_CALL(sagd_state_add(st, "seconds", s->secs, c->nphase));
   SAGD_CALL(sagd_state_add(st, "data/checksum", s->data_ck, 2));
-  SAGD_CALL(sagd_state_add(st, "scores_digits", s->digits, MV_NSCORE * R->c.n_test));
-  for (uint64_t ph = 0; ph < MV_NPHASE; ph++) {
-    SAGD_CALL(exp_vae_trace_register(&s->tr[ph], &mv_trace_kind_, st, phase_names_[ph]));
+  SAGD_CALL(sagd_state_add(st, "scores_digits", s->digits, c->nphase * c->n_test));
+  for (uint64_t ph = 0; ph < c->nphase; ph++) {
+    SAGD_CALL(exp_vae_trace_register(&s->tr[ph], &mv_trace_kind_, st, c->phase_names[ph]));
   }
   SAGD_CALL(exp_vae_register_state(st, R->v, R->c.n, R->c.vo.chains, R->i0));
   return SAGD_OK;
@@ -289,27 +325,33 @@ static int write_figure_(mv_run *R, sagd_h5 f) {
   }
   size_t du[2] = {MV_PICS, r}, di[3] = {MV_PICS, c->rows_img, c->cols_img};
   SAGD_TRY(rc, done, sagd_h5_write(f, "/figure/latent", 2, du, u));
-  SAGD_TRY(rc, done, decode_means_(R, s->core.theta_pre, MV_PICS, u, img));
-  SAGD_TRY(rc, done, sagd_h5_write(f, "/figure/pretrain_means", 3, di, img));
-  SAGD_TRY(rc, done, decode_means_(R, s->theta_sagd, MV_PICS, u, img));
-  SAGD_TRY(rc, done, sagd_h5_write(f, "/figure/sagd_means", 3, di, img));
+  /* generator k: 0 the pre-trained one, 1 + m method m's (with its refitted encoder) */
+  char path[128];
+  for (size_t k = 0; k <= c->nm; k++) {
+    const double *th = k == 0 ? s->core.theta_pre : s->theta_fin + (k - 1) * R->pt;
+    SAGD_TRY(rc, done, decode_means_(R, th, MV_PICS, u, img));
+    snprintf(path, sizeof path, "/figure/%s_means", c->phase_names[k == 0 ? 0 : 2 * k - 1]);
+    SAGD_TRY(rc, done, sagd_h5_write(f, path, 3, di, img));
+  }
   /* test digits and their reconstructions through each (encoder, generator) pair: the
    * encoder's mean, decoded */
   SAGD_TRY(rc, done, sagd_images_get(R->test, 0, nrec, x));
   size_t dr[3] = {nrec, c->rows_img, c->cols_img};
   SAGD_TRY(rc, done, sagd_h5_write(f, "/figure/test_digits", 3, dr, x));
-  const double *th[2] = {s->core.theta_pre, s->theta_sagd}, *ph[2] = {s->core.phi_pre, s->core.phi};
-  const char *name[2] = {"/figure/pretrain_reconstructions", "/figure/sagd_reconstructions"};
-  for (int k = 0; k < 2; k++) {
-    SAGD_TRY(rc, done, sagd_mlp_prepare(R->enc, ph[k]));
+  for (size_t k = 0; k <= c->nm; k++) {
+    const double *th = k == 0 ? s->core.theta_pre : s->theta_fin + (k - 1) * R->pt;
+    const double *ph = k == 0 ? s->core.phi_pre : s->phi_fin + (k - 1) * R->pp;
+    SAGD_TRY(rc, done, sagd_mlp_prepare(R->enc, ph));
     for (size_t q = 0; q < nrec; q++) { /* one row at a time: rank-independent shapes */
-      SAGD_TRY(rc, done, sagd_mlp_forward(R->enc, ph[k], 1, x + q * p, eo + q * 2 * r));
+      SAGD_TRY(rc, done, sagd_mlp_forward(R->enc, ph, 1, x + q * p, eo + q * 2 * r));
     }
     for (size_t q = 0; q < nrec; q++) {
       memcpy(u + q * r, eo + q * 2 * r, r * sizeof(double));
     }
-    SAGD_TRY(rc, done, decode_means_(R, th[k], nrec, u, img));
-    SAGD_TRY(rc, done, sagd_h5_write(f, name[k], 3, dr, img));
+    SAGD_TRY(rc, done, decode_means_(R, th, nrec, u, img));
+    snprintf(path, sizeof path, "/figure/%s_reconstructions",
+             c->phase_names[k == 0 ? 0 : 2 * k - 1]);
+    SAGD_TRY(rc, done, sagd_h5_write(f, path, 3, dr, img));
   }
 done:
   sagd_rng_gsl_destroy(&rng);
@@ -327,6 +369,61 @@ static int write_scalar_(sagd_h5 f, const char *group, const char *name, double 
   return SAGD_OK;
 }
 
+/* /results/<method>: its generator, refitted encoder, scores (the refitted encoder's, then
+ * the pre-trained encoder's), seconds, per-digit scores and its gain over the pre-trained VAE
+ * with the SE over the same digits (common random numbers: the same noise in both scores). */
+static int write_method_(mv_run *R, sagd_h5 f, size_t m) {
+  const mv_config *c = &R->c;
+  const mv_state *s = &R->s;
+  const size_t nt = c->n_test, a = MV_SCORE_REFIT(m), b = MV_SCORE_PRE_ENC(m);
+  char g[96];
+  snprintf(g, sizeof g, "/results/%s", c->methods[m]->name);
+  const struct {
+    const char *name;
+    double v;
+  } sc[] = {{"test_loglik", s->score[a]},
+            {"test_loglik_se", s->score_se[a]},
+            {"test_loglik_pretrain_encoder", s->score[b]},
+            {"test_loglik_pretrain_encoder_se", s->score_se[b]},
+            {"seconds", s->secs[1 + 2 * m]},
+            {"refit_seconds", s->secs[2 + 2 * m]}};
+  for (size_t k = 0; k < sizeof sc / sizeof sc[0]; k++) {
+    SAGD_CALL(write_scalar_(f, g, sc[k].name, sc[k].v));
+  }
+  char path[160];
+  size_t dt[1] = {R->pt}, dp[1] = {R->pp}, dn[1] = {nt};
+  snprintf(path, sizeof path, "%s/theta", g);
+  SAGD_CALL(sagd_h5_write(f, path, 1, dt, s->theta_fin + m * R->pt));
+  snprintf(path, sizeof path, "%s/phi", g);
+  SAGD_CALL(sagd_h5_write(f, path, 1, dp, s->phi_fin + m * R->pp));
+  snprintf(path, sizeof path, "%s/test_loglik_digits", g);
+  SAGD_CALL(sagd_h5_write(f, path, 1, dn, s->digits + a * nt));
+  double *d = NULL, dm = NAN, dse = NAN;
+  SAGD_CALLOC(d, nt, "test score differences");
+  for (size_t i = 0; i < nt; i++) {
+    d[i] = s->digits[a * nt + i] - s->digits[i];
+  }
+  sagd_stats_mean_se(d, nt, &dm, &dse);
+  free(d);
+  SAGD_CALL(write_scalar_(f, g, "gain_over_pretrain", dm));
+  SAGD_CALL(write_scalar_(f, g, "gain_over_pretrain_se", dse));
+  if (c->methods[m] == &sagd_vae_method_sagd) {
+    double *xi, *rho;
+    size_t nch, r;
+    sagd_vae_chains(R->v, &xi, &rho, &nch, &r);
+    const size_t C = c->vo.chains;
+    SAGD_CALL(sagd_h5_write_rows(f, "/chains/sagd/xi", c->n * C, r, R->i0 * C, nch, xi));
+    SAGD_CALL(sagd_h5_write_rows(f, "/chains/sagd/rho", c->n * C, r, R->i0 * C, nch, rho));
+  }
+  if (c->methods[m] == &sagd_vae_method_coupled) { /* each image's τ at its last update */
+    double *tau;
+    size_t nloc;
+    sagd_vae_meeting_times(R->v, &tau, &nloc);
+    SAGD_CALL(sagd_h5_write_rows(f, "/results/coupled/meeting_time", c->n, 1, R->i0, nloc, tau));
+  }
+  return SAGD_OK;
+}
+
 static int write_result_(mv_run *R) {
   const mv_config *c = &R->c;
   const mv_state *s = &R->s;
@@ -334,57 +431,25 @@ static int write_result_(mv_run *R) {
   SAGD_CALL(sagd_runfile_begin(R->info, "result.h5", &f));
   sagd_h5_set_checksums(f, 1);
   int rc = SAGD_OK;
-  for (uint64_t ph = 0; ph < MV_NPHASE; ph++) {
-    char g[64];
-    snprintf(g, sizeof g, "/trace/%s", phase_names_[ph]);
-    SAGD_TRY(rc, done, exp_vae_trace_write(f, g, &s->tr[ph], &mv_trace_kind_, 0, ph != 1));
+  for (uint64_t ph = 0; ph < c->nphase; ph++) {
+    char g[96];
+    snprintf(g, sizeof g, "/trace/%s", c->phase_names[ph]);
+    const sagd_vae_method_type *m = phase_method_(c, ph);
+    SAGD_TRY(rc, done,
+             exp_vae_trace_write(f, g, &s->tr[ph], &mv_trace_kind_, m == &sagd_vae_method_hmc,
+                                 m == NULL));
   }
-  size_t dt[1] = {R->pt}, dp[1] = {R->pp};
+  size_t dt[1] = {R->pt}, dp[1] = {R->pp}, dn[1] = {c->n_test};
   SAGD_TRY(rc, done, sagd_h5_write(f, "/results/pretrain/theta", 1, dt, s->core.theta_pre));
   SAGD_TRY(rc, done, sagd_h5_write(f, "/results/pretrain/phi", 1, dp, s->core.phi_pre));
   SAGD_TRY(rc, done, write_scalar_(f, "/results/pretrain", "test_loglik", s->score[0]));
   SAGD_TRY(rc, done, write_scalar_(f, "/results/pretrain", "test_loglik_se", s->score_se[0]));
   SAGD_TRY(rc, done, write_scalar_(f, "/results/pretrain", "seconds", s->secs[0]));
-  SAGD_TRY(rc, done, sagd_h5_write(f, "/results/sagd/theta", 1, dt, s->theta_sagd));
-  SAGD_TRY(rc, done, sagd_h5_write(f, "/results/sagd/phi", 1, dp, s->core.phi));
-  SAGD_TRY(rc, done, write_scalar_(f, "/results/sagd", "test_loglik", s->score[1]));
-  SAGD_TRY(rc, done, write_scalar_(f, "/results/sagd", "test_loglik_se", s->score_se[1]));
-  SAGD_TRY(rc, done, write_scalar_(f, "/results/sagd", "test_loglik_pretrain_encoder",
-                                   s->score[2]));
-  SAGD_TRY(rc, done, write_scalar_(f, "/results/sagd", "test_loglik_pretrain_encoder_se",
-                                   s->score_se[2]));
-  SAGD_TRY(rc, done, write_scalar_(f, "/results/sagd", "seconds", s->secs[1]));
-  SAGD_TRY(rc, done, write_scalar_(f, "/results/refit", "seconds", s->secs[2]));
-  /* per digit, and the gain of SAGD over the VAE with its SE over the same digits (common
-   * random numbers: the same noise in both scores) */
-  {
-    const size_t nt = c->n_test;
-    size_t dn[1] = {nt};
-    SAGD_TRY(rc, done, sagd_h5_write(f, "/results/pretrain/test_loglik_digits", 1, dn, s->digits));
-    SAGD_TRY(rc, done, sagd_h5_write(f, "/results/sagd/test_loglik_digits", 1, dn,
-                                     s->digits + nt));
-    double *d = malloc(nt * sizeof(double)), dm = NAN, dse = NAN;
-    if (d == NULL) {
-      rc = sagd_error_set(SAGD_ERR_MEM, __FILE__, __LINE__, __func__,
-                          "cannot allocate %zu test scores", nt);
-      goto done;
-    }
-    for (size_t i = 0; i < nt; i++) {
-      d[i] = s->digits[nt + i] - s->digits[i];
-    }
-    sagd_stats_mean_se(d, nt, &dm, &dse);
-    free(d);
-    SAGD_TRY(rc, done, write_scalar_(f, "/results/sagd", "gain_over_pretrain", dm));
-    SAGD_TRY(rc, done, write_scalar_(f, "/results/sagd", "gain_over_pretrain_se", dse));
+  SAGD_TRY(rc, done, sagd_h5_write(f, "/results/pretrain/test_loglik_digits", 1, dn, s->digits));
+  for (size_t m = 0; m < c->nm; m++) {
+    SAGD_TRY(rc, done, write_method_(R, f, m));
   }
   SAGD_TRY(rc, done, write_figure_(R, f));
-  double *xi, *rho;
-  size_t nch, r;
-  sagd_vae_chains(R->v, &xi, &rho, &nch, &r);
-  const size_t C = c->vo.chains;
-  SAGD_TRY(rc, done, sagd_h5_write_rows(f, "/chains/sagd/xi", c->n * C, r, R->i0 * C, nch, xi));
-  SAGD_TRY(rc, done,
-           sagd_h5_write_rows(f, "/chains/sagd/rho", c->n * C, r, R->i0 * C, nch, rho));
   SAGD_TRY(rc, done, sagd_runfile_commit(R->info, "result.h5", 0, &f));
 done:
   if (f != NULL) {
@@ -395,22 +460,28 @@ done:
 
 /* ---- start-up estimate -------------------------------------------------------------------- */
 
-/* **Collective.** One warm-up and one timed update of each phase and one digit's score on
- * scratch parameters (the run state is not touched but for the optimizers and the chains,
- * which every phase start or resume sets again); prints the whole run's estimate. */
+/* **Collective.** One warm-up and one timed update of pre-training (the refits' cost too) and
+ * of each fine-tuning, and one digit's score, on scratch parameters (the run state is not
+ * touched but for the optimizers and the methods' states, which every phase start or resume
+ * sets again); prints the whole run's estimate. */
 static int estimate_(mv_run *R) {
   const mv_config *c = &R->c;
-  double *th = NULL, *ph = NULL, per[MV_NPHASE], sc = 0;
+  double *th = NULL, *ph = NULL, per[MV_MAX_PHASES], sc = 0;
   SAGD_CALLOC(th, R->pt, "timing theta");
   SAGD_CALLOC(ph, R->pp, "timing phi");
   int rc = SAGD_OK;
   SAGD_TRY(rc, done, sagd_mlp_init_xavier(R->gen, R->info->key, 0, th));
   SAGD_TRY(rc, done, sagd_mlp_init_xavier(R->enc, R->info->key, 1, ph));
-  for (uint64_t p = 0; p < MV_NPHASE; p++) {
+  for (uint64_t p = 0; p < c->nphase; p++) {
+    const sagd_vae_method_type *m = phase_method_(c, p);
+    if (phase_kind_(p) == 2) { /* a refit: ELBO updates, as pre-training's */
+      per[p] = per[0];
+      continue;
+    }
     sagd_vae_stats st;
     sagd_vae_reset_sums(R->v);
-    if (p == 1) {
-      SAGD_TRY(rc, done, sagd_vae_method_sagd.start(R->v, th, ph));
+    if (m != NULL) {
+      SAGD_TRY(rc, done, m->start(R->v, th, ph));
     }
     double t0 = 0;
     for (int k = 0; k < 2; k++) {
@@ -418,11 +489,7 @@ static int estimate_(mv_run *R) {
         SAGD_CHECK_MPI(MPI_Barrier(R->info->comm));
         t0 = exp_now();
       }
-      if (p == 1) {
-        SAGD_TRY(rc, done, sagd_vae_method_sagd.gradient(R->v, th, ph, 1 + k, R->gt, NULL, &st));
-      } else {
-        SAGD_TRY(rc, done, sagd_vae_elbo_grad(R->v, th, ph, 1 + k, R->gt, R->gp, &st));
-      }
+      SAGD_TRY(rc, done, phase_gradient_(R, p, th, ph, 1 + (uint64_t)k, &st));
     }
     per[p] = exp_now() - t0;
   }
@@ -434,22 +501,22 @@ static int estimate_(mv_run *R) {
     sc = (exp_now() - t0) * (double)((c->n_test + (size_t)R->info->size - 1) /
                                      (size_t)R->info->size);
   }
-  SAGD_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, per, MV_NPHASE, MPI_DOUBLE, MPI_MAX,
-                               R->info->comm));
+  SAGD_CHECK_MPI(
+      MPI_Allreduce(MPI_IN_PLACE, per, (int)c->nphase, MPI_DOUBLE, MPI_MAX, R->info->comm));
   SAGD_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, &sc, 1, MPI_DOUBLE, MPI_MAX, R->info->comm));
   {
     double total = 0;
-    char buf[512] = "", tb[32];
-    for (uint64_t p = 0; p < MV_NPHASE; p++) {
+    char buf[1024] = "", tb[32];
+    for (uint64_t p = 0; p < c->nphase; p++) {
       const double tp = per[p] * (double)phase_iters_(c, p);
       total += tp;
       exp_format_seconds(tp, tb, sizeof tb);
       size_t len = strlen(buf);
-      snprintf(buf + len, sizeof buf - len, "%s%s %s (%.3gs/it)", p ? ", " : "",
-               phase_names_[p], tb, per[p]);
+      snprintf(buf + len, sizeof buf - len, "%s%s %s (%.3gs/it)", p ? ", " : "", c->phase_names[p],
+               tb, per[p]);
     }
-    double nscore = 3.0; /* the phase-end scores */
-    for (uint64_t p = 0; p < MV_NPHASE && c->ll_every > 0; p++) {
+    double nscore = (double)c->nphase; /* the phase-end scores */
+    for (uint64_t p = 0; p < c->nphase && c->ll_every > 0; p++) {
       nscore += (double)(phase_iters_(c, p) / c->ll_every);
     }
     total += nscore * sc;
@@ -471,8 +538,7 @@ done:
 static int check_memory_(const sagd_run_info *info, const mv_config *c, size_t nloc,
                          size_t ntloc) {
   const double p = 784, r = (double)c->r, C = (double)c->vo.chains;
-  const double part = ceil((double)c->vo.block / (double)c->vo.batches);
-  const double rows = part * fmax((double)c->vo.samples, C);
+  const double rows = (double)sagd_vae_max_rows(&c->vo, c->n);
   const exp_mem_item items[] = {
       {"images", "data.file, data.n, data.test_n", 70000.0 * p + 8 * (nloc + ntloc) * p},
       {"chains", "data.n, sagd.chains, model.latent", 8 * 2 * (double)nloc * C * r},
@@ -489,9 +555,10 @@ static void close_(mv_run *R) {
   sagd_checkpointer_destroy(&R->cp);
   sagd_state_destroy(&R->st);
   exp_vae_core_free(&s->core);
-  free(s->theta_sagd);
+  free(s->theta_fin);
+  free(s->phi_fin);
   free(s->digits);
-  for (size_t ph = 0; ph < MV_NPHASE; ph++) {
+  for (size_t ph = 0; ph < MV_MAX_PHASES; ph++) {
     exp_vae_trace_free(&s->tr[ph]);
   }
   sagd_vae_destroy(&R->v);
@@ -591,12 +658,14 @@ static int open_(const sagd_run_info *info, mv_run *R) {
   SAGD_CALL(sagd_images_get(R->test, R->t0, ntl, R->xt));
   SAGD_CALL(sagd_vae_create(info->comm, R->gen, R->enc, R->x, c->n, R->i0, R->i1, &c->vo, &R->v));
   SAGD_CALL(exp_vae_core_alloc(&s->core, R->pt, R->pp, R->ot, R->op));
-  SAGD_CALLOC(s->theta_sagd, R->pt, "SAGD theta");
-  SAGD_CALLOC(s->digits, MV_NSCORE * c->n_test, "per-digit test scores");
-  for (uint64_t ph = 0; ph < MV_NPHASE; ph++) {
+  SAGD_CALLOC(s->theta_fin, c->nm * R->pt, "fine-tuned thetas");
+  SAGD_CALLOC(s->phi_fin, c->nm * R->pp, "refitted phis");
+  SAGD_CALLOC(s->digits, c->nphase * c->n_test, "per-digit test scores");
+  for (uint64_t ph = 0; ph < c->nphase; ph++) {
     SAGD_CALL(exp_vae_trace_alloc(&s->tr[ph], (size_t)phase_iters_(c, ph), c->ll_every));
+    s->tr[ph].coupled = phase_method_(c, ph) == &sagd_vae_method_coupled;
   }
-  for (size_t k = 0; k < MV_NSCORE; k++) {
+  for (size_t k = 0; k < c->nphase; k++) {
     s->score[k] = s->score_se[k] = NAN;
   }
   SAGD_CALLOC(R->gt, R->pt, "theta gradient");
@@ -618,18 +687,22 @@ static int body_(const sagd_run_info *info, mv_run *R) {
   SAGD_CALL(open_(info, R));
   const mv_config *c = &R->c;
   mv_state *s = &R->s;
-  char gd[1024], ed[1024];
+  char gd[1024], ed[1024], ms[256] = "";
   SAGD_CALL(sagd_mlp_describe(R->gen, gd, sizeof gd));
   SAGD_CALL(sagd_mlp_describe(R->enc, ed, sizeof ed));
+  for (size_t m = 0; m < c->nm; m++) {
+    const size_t len = strlen(ms);
+    snprintf(ms + len, sizeof ms - len, "%s%s", m ? ", " : "", c->methods[m]->name);
+  }
   exp_progress(info,
                "mnist_vae: %zu training and %zu test images of %zu x %zu from '%s', latent %zu, "
                "%d rank(s), %s precision\n  generator: %s\n  encoder:   %s\n  pre-training "
-               "%llu epochs x %llu batch(es); SAGD %llu epochs, %zu chain(s) per image, K = "
-               "%llu, delta = %g; encoder refit %llu epochs; held-out: %zu samples per digit; "
-               "seed %llu, replication %llu\n",
+               "%llu epochs x %llu batch(es); then %s for %llu epochs each (%zu chain(s) per "
+               "image, K = %llu, delta = %g), each followed by an encoder refit of %llu epochs; "
+               "held-out: %zu samples per digit; seed %llu, replication %llu\n",
                c->n, c->n_test, c->rows_img, c->cols_img, c->file, c->r, info->size,
                c->precision == SAGD_PRECISION_SINGLE ? "single" : "double", gd, ed,
-               (unsigned long long)c->epochs[0], (unsigned long long)c->batches,
+               (unsigned long long)c->epochs[0], (unsigned long long)c->batches, ms,
                (unsigned long long)c->epochs[1], c->vo.chains, (unsigned long long)c->vo.K,
                c->vo.delta, (unsigned long long)c->epochs[2], c->S,
                (unsigned long long)info->key.seed, (unsigned long long)info->key.replication);
@@ -650,38 +723,39 @@ static int body_(const sagd_run_info *info, mv_run *R) {
                c->file);
     exp_progress(info, "resumed from the checkpoint at '%s'\n", phase);
   }
-  while (s->core.phase < MV_NPHASE) {
+  while (s->core.phase < c->nphase) {
     SAGD_CALL(run_phase_(R, s->core.phase));
     const uint64_t ph = s->core.phase;
-    if (ph == 0) {
-      exp_progress(info, "pretrain done: test loglik %.3f (SE %.3f)  (%.1fs)\n", s->score[0],
-                   s->score_se[0], s->secs[0]);
-    } else if (ph == 1) {
-      exp_progress(info, "sagd done: test loglik with the pre-trained encoder %.3f (SE %.3f)  "
-                   "(%.1fs)\n", s->score[2], s->score_se[2], s->secs[1]);
-    } else {
-      exp_progress(info, "refit done: SAGD generator's test loglik %.3f (SE %.3f)  (%.1fs)\n",
-                   s->score[1], s->score_se[1], s->secs[2]);
-    }
+    const int kind = phase_kind_(ph);
+    const uint64_t sc = kind == 1 ? ph + 1 : kind == 2 ? ph - 1 : 0;
+    exp_progress(info, "%s done: test loglik%s %.3f (SE %.3f)  (%.1fs)\n", c->phase_names[ph],
+                 kind == 1   ? " with the pre-trained encoder"
+                 : kind == 2 ? " (refitted encoder)"
+                             : "",
+                 s->score[sc], s->score_se[sc], s->secs[ph]);
     char label[64];
-    snprintf(label, sizeof label, "%s done", phase_names_[ph]);
+    snprintf(label, sizeof label, "%s done", c->phase_names[ph]);
     s->core.phase++;
     s->core.iter = 0;
     SAGD_CALL(sagd_checkpointer_tick(R->cp, s->core.total, label, 1));
   }
   SAGD_CALL(write_result_(R));
   if (info->rank == 0) {
-    char tb[3][32];
-    for (int k = 0; k < 3; k++) {
-      exp_format_seconds(s->secs[k], tb[k], sizeof tb[k]);
-    }
+    char tb[2][32];
+    exp_format_seconds(s->secs[0], tb[0], sizeof tb[0]);
     printf("\n| generator | held-out log-likelihood (SE), %zu test digits, %zu samples | "
            "wall time |\n|---|---|---|\n",
            c->n_test, c->S);
     printf("| VAE (pre-trained) | %.3f (%.3f) | %s |\n", s->score[0], s->score_se[0], tb[0]);
-    printf("| SAGD (refitted encoder) | %.3f (%.3f) | %s + %s refit |\n", s->score[1],
-           s->score_se[1], tb[1], tb[2]);
-    printf("| SAGD (pre-trained encoder) | %.3f (%.3f) | |\n", s->score[2], s->score_se[2]);
+    for (size_t m = 0; m < c->nm; m++) {
+      const size_t a = MV_SCORE_REFIT(m), b = MV_SCORE_PRE_ENC(m);
+      exp_format_seconds(s->secs[1 + 2 * m], tb[0], sizeof tb[0]);
+      exp_format_seconds(s->secs[2 + 2 * m], tb[1], sizeof tb[1]);
+      printf("| %s (refitted encoder) | %.3f (%.3f) | %s + %s refit |\n", c->methods[m]->label,
+             s->score[a], s->score_se[a], tb[0], tb[1]);
+      printf("| %s (pre-trained encoder) | %.3f (%.3f) | |\n", c->methods[m]->label, s->score[b],
+             s->score_se[b]);
+    }
     fflush(stdout);
   }
   exp_report_written(info, R->cp, resumed);
@@ -697,15 +771,25 @@ static int mnist_vae_run_(const sagd_run_info *info) {
 }
 
 /* The keys mnist_vae reads (its own and the VAE family's in vae_common.c). */
-static const char *const mnist_vae_reads_[] = {
-    SAGD_EXPERIMENT_COMMON_READS, EXP_VAE_FAMILY_READS, "data.file", "data.n",
-    "data.test_file", "data.test_n", "model.generator_layers", "model.encoder_layers",
-    "model.latent", "vae.refit_epochs", "metrics.is_samples", NULL};
+static const char *const mnist_vae_reads_[] = {SAGD_EXPERIMENT_COMMON_READS,
+                                               EXP_VAE_FAMILY_READS,
+                                               "data.file",
+                                               "data.n",
+                                               "data.test_file",
+                                               "data.test_n",
+                                               "model.generator_layers",
+                                               "model.encoder_layers",
+                                               "model.latent",
+                                               "vae.finetune",
+                                               "vae.refit_epochs",
+                                               "metrics.is_samples",
+                                               NULL};
 
 const sagd_experiment_type sagd_experiment_mnist_vae = {
     .name = "mnist_vae",
-    .summary = "VAE with convolutional networks on MNIST digits, SAGD fine-tuning of the "
-               "generator and held-out log-likelihoods (paper Figure 3)",
+    .summary =
+        "VAE with convolutional networks on MNIST digits, fine-tuning of the generator "
+        "(SAGD, coupled, ...) and held-out log-likelihoods (paper Figure 3)",
     .run = mnist_vae_run_,
     .reads = mnist_vae_reads_,
     .table = &exp_mnist_table,

@@ -741,6 +741,15 @@ _Static_assert(sizeof methods_ / sizeof methods_[0] <= SAGD_VAE_METHODS_MAX + 1,
 
 const sagd_vae_method_type *const *sagd_vae_method_list(void) { return methods_; }
 
+/* the methods whose trains_encoder is 0, in the registry's order */
+static const sagd_vae_method_type *const generator_methods_[] = {
+    &sagd_vae_method_hmc, &sagd_vae_method_sagd, &sagd_vae_method_coupled, &sagd_vae_method_ald,
+    NULL};
+
+const sagd_vae_method_type *const *sagd_vae_generator_method_list(void) {
+  return generator_methods_;
+}
+
 const sagd_vae_method_type *sagd_vae_method_find(const char *name) {
   return sagd_registry_find(SAGD_REGISTRY(methods_), name);
 }

@@ -58,7 +58,7 @@ expect_bad "a deconv_vae key on em_gamma" "vae.methods = 'sagd' (read by deconv_
 expect_bad "an em_gamma key on deconv_vae" "sagd.schedule = 'thm3' (read by em_gamma, em_plugin)" \
   "$SRC/data/table1-exp.ini" --set sagd.schedule=thm3
 printf '[run]\nexperiment = em_gamma\n[hmc]\nleapfrog = 3\n' > "$TMP/unread.ini"
-expect_bad "an unread key in the file" "hmc.leapfrog = '3' (read by deconv_vae with hmc in vae.methods)" "$TMP/unread.ini"
+expect_bad "an unread key in the file" "hmc.leapfrog = '3' (read by deconv_vae with hmc in vae.methods; by mnist_vae with hmc in vae.finetune)" "$TMP/unread.ini"
 # a type's own keys are read only when the run chooses that type
 expect_bad "friction without momentum" \
   "sagd.gamma = '2' (read by deconv_vae, em_gamma, mnist_vae, em_plugin with sagd.sampler = underdamped or symplectic)" \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # mnist_vae on a reduced setting (tests/mnist/small.ini), by mode:
 #   ranks  : 1, 2 and 3 ranks give bit-identical result.h5 (single precision; double on 1 and
-#            2), and the result holds what README documents: finite held-out scores with
+#            2; fine-tuned by sagd and by coupled), and the result holds what README
+#            documents: finite held-out scores with
 #            SEs, per-digit scores, the traced estimates, the figure's arrays (means in
 #            [0, 1]); jobs/figures.py draws figure3.png and `sagd table` its table;
 #   resume : SIGKILLed after checkpoints (2 ranks), resumed on 3: bit-identical;
@@ -15,10 +16,13 @@ CFG="$SRC/tests/mnist/small.ini"
 common=(--quiet --set data.file="$SRC/data/mnist/mnist.h5")
 [ -e "$SRC/data/mnist/mnist.h5" ] || { fail "data/mnist/mnist.h5 is missing: run jobs/setup-debian.sh"; finish; }
 same() { # REF NEW WHAT
-  if h5diff -q --exclude-path /meta --exclude-path /trace/pretrain/seconds \
-      --exclude-path /trace/sagd/seconds --exclude-path /trace/refit/seconds \
-      --exclude-path /results/pretrain/seconds --exclude-path /results/sagd/seconds \
-      --exclude-path /results/refit/seconds "$1" "$2"; then
+  local ex=(--exclude-path /meta --exclude-path /trace/pretrain/seconds
+            --exclude-path /results/pretrain/seconds) m
+  for m in sagd coupled; do
+    ex+=(--exclude-path "/trace/$m/seconds" --exclude-path "/trace/${m}_refit/seconds"
+         --exclude-path "/results/$m/seconds" --exclude-path "/results/$m/refit_seconds")
+  done
+  if h5diff -q "${ex[@]}" "$1" "$2"; then
     pass "$3"
   else
     fail "$3: result.h5 differs"
@@ -45,38 +49,52 @@ def check(cond, what):
     global ok
     if not cond:
         print("bad:", what); ok = False
-for g in ("pretrain", "sagd"):
+for g in ("pretrain", "sagd", "coupled"):
     ll, se = f[f"results/{g}/test_loglik"][()], f[f"results/{g}/test_loglik_se"][()]
     d = f[f"results/{g}/test_loglik_digits"][:]
     check(np.isfinite(ll) and ll < 0 and se > 0, f"{g} score {ll} ({se})")
     check(d.shape == (20,) and abs(d.mean() - ll) < 1e-9 * abs(ll), f"{g} digits mean")
     check(abs(d.std(ddof=1) / np.sqrt(20) - se) < 1e-9 * se, f"{g} SE")
-g = f["results/sagd/gain_over_pretrain"][()]
-check(abs(g - (f["results/sagd/test_loglik"][()] - f["results/pretrain/test_loglik"][()])) < 1e-9, "gain")
-for ph, T in (("pretrain", 6), ("sagd", 4), ("refit", 4)):
+for m in ("sagd", "coupled"):
+    g = f[f"results/{m}/gain_over_pretrain"][()]
+    check(abs(g - (f[f"results/{m}/test_loglik"][()] - f["results/pretrain/test_loglik"][()])) < 1e-9,
+          f"{m} gain")
+    check(f[f"results/{m}/test_loglik_pretrain_encoder"][()] == f[f"trace/{m}/test_loglik"][-1],
+          f"{m}: the pre-trained encoder's score ends its trace")
+for ph, T in (("pretrain", 6), ("sagd", 4), ("sagd_refit", 4), ("coupled", 4), ("coupled_refit", 4)):
     it = f[f"trace/{ph}/test_loglik_iter"][:]
     check(list(it) == list(range(3, T, 3)) + [T], f"{ph} trace iterations {list(it)}")
     check(len(f[f"trace/{ph}/grad_norm"]) == T, f"{ph} trace length")
 check(f["trace/pretrain/test_loglik"][-1] == f["results/pretrain/test_loglik"][()], "trace end")
 for k, shape in (("latent", (100, 8)), ("pretrain_means", (100, 28, 28)), ("sagd_means", (100, 28, 28)),
-                 ("test_digits", (10, 28, 28)), ("pretrain_reconstructions", (10, 28, 28)),
-                 ("sagd_reconstructions", (10, 28, 28))):
+                 ("coupled_means", (100, 28, 28)), ("test_digits", (10, 28, 28)),
+                 ("pretrain_reconstructions", (10, 28, 28)), ("sagd_reconstructions", (10, 28, 28)),
+                 ("coupled_reconstructions", (10, 28, 28))):
     a = f["figure/" + k][...]
     check(a.shape == shape, f"figure/{k} shape {a.shape}")
     if k != "latent":
         check(a.min() >= 0 and a.max() <= 1, f"figure/{k} in [0, 1]")
 check(not np.array_equal(f["figure/pretrain_means"][...], f["figure/sagd_means"][...]), "SAGD moved the generator")
+check(not np.array_equal(f["figure/pretrain_means"][...], f["figure/coupled_means"][...]),
+      "the coupled method moved the generator")
 check(f["chains/sagd/xi"].shape == (400, 8), "chains")
-print("pretrain %.3f (%.3f), sagd %.3f (%.3f), gain %.3f" % (f["results/pretrain/test_loglik"][()],
-      f["results/pretrain/test_loglik_se"][()], f["results/sagd/test_loglik"][()],
-      f["results/sagd/test_loglik_se"][()], g))
+tau = f["results/coupled/meeting_time"][...]
+check(tau.shape == (200, 1) and tau.min() >= 1 and np.all(tau == np.round(tau)),
+      f"meeting times {tau.shape} in [{tau.min()}, {tau.max()}]")
+mt = f["trace/coupled/meeting_time"][:]
+check(len(mt) == 4 and np.all(mt >= 1) and f["trace/coupled/capped"][:].sum() == 0, "meeting-time trace")
+print("pretrain %.3f (%.3f), sagd %.3f (%.3f), coupled %.3f (%.3f), mean tau %.2f" % (
+      f["results/pretrain/test_loglik"][()], f["results/pretrain/test_loglik_se"][()],
+      f["results/sagd/test_loglik"][()], f["results/sagd/test_loglik_se"][()],
+      f["results/coupled/test_loglik"][()], f["results/coupled/test_loglik_se"][()], tau.mean()))
 sys.exit(0 if ok else 1)
 PY
   "$PYTHON" "$SRC/jobs/figures.py" --out "$TMP/fig" "$TMP/s3" > "$TMP/fig.log" 2>&1 \
     && [ -s "$TMP/fig/figure3.png" ] && pass "jobs/figures.py drew figure3.png" \
     || { fail "figure3.png"; cat "$TMP/fig.log" >&2; }
   "$SAGD" table "$TMP/s1" "$TMP/s2" "$TMP/s3" > "$TMP/table.md" 2>&1 \
-    && grep -q "| SAGD - VAE |" "$TMP/table.md" && pass "sagd table: the mnist_vae table" \
+    && grep -q "| SAGD - VAE |" "$TMP/table.md" && grep -q "| Coupled - VAE |" "$TMP/table.md" \
+    && pass "sagd table: the mnist_vae table" \
     || { fail "sagd table on mnist_vae runs"; cat "$TMP/table.md" >&2; }
   ;;
 full)
@@ -129,6 +147,8 @@ bad)
   expect_bad "bad layer" "model.generator_layers: item 2 'pool'" "$CFG" "${common[@]}" --set model.generator_layers="dense 64; pool 2"
   expect_bad "generator output size" "expected one per pixel, 784" "$CFG" "${common[@]}" --set model.generator_layers="dense 100"
   expect_bad "encoder output size" "expected 2 x model.latent = 16" "$CFG" "${common[@]}" --set model.encoder_layers="dense 20"
+  expect_bad "a fine-tuning that trains the encoder" "vae.finetune: unknown name 'iwae': expected a comma-separated list of hmc, sagd, coupled, ald" "$CFG" "${common[@]}" --set vae.finetune=coupled,iwae
+  expect_bad "an unknown fine-tuning" "vae.finetune: unknown name 'sgd'" "$CFG" "${common[@]}" --set vae.finetune=sgd
   h5="$TMP/other.h5"; "$PYTHON" -c "import h5py; h5py.File('$h5','w').create_dataset('x', data=[1.0])"
   expect_bad "HDF5 without images" "has no /train/images" "$CFG" --set data.file="$h5"
   ;;
