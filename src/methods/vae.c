@@ -413,6 +413,14 @@ double sagd_vae_sum_logvar_(sagd_vae v, size_t q) {
   return slv;
 }
 
+int sagd_vae_method_ready_(int ready, const char *method, const char *key, size_t value,
+                           size_t min) {
+  SAGD_CHECK(ready, SAGD_ERR_ARG,
+             "%s: the method's settings are not set (options.%s = %zu, expected >= %zu)", method,
+             key, value, min);
+  return SAGD_OK;
+}
+
 double sagd_vae_log_weight_(sagd_vae v, size_t row, const double *x, double slv, double *joint) {
   const size_t r = v->r;
   double rec = 0, uu = 0, ee = 0; /* rec: -log p(x | h(u)) without the constant */

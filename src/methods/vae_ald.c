@@ -72,11 +72,7 @@ static int ald_part_(sagd_vae v, const double *theta, const double *phi, uint64_
 }
 
 static int no_ald_(sagd_vae v) {
-  SAGD_CHECK(v->ald != NULL, SAGD_ERR_ARG,
-             "ald: the sampler's settings are not set (options.ald.features = %zu, expected "
-             ">= 1)",
-             v->opt.ald.features);
-  return SAGD_OK;
+  return sagd_vae_method_ready_(v->ald != NULL, "ald", "ald.features", v->opt.ald.features, 1);
 }
 
 static int grad_ald_(sagd_vae v, const double *theta, const double *phi, uint64_t t,

@@ -272,11 +272,7 @@ static int coupled_part_(sagd_vae v, const double *theta, const double *phi, uin
 }
 
 static int configured_(sagd_vae v) {
-  SAGD_CHECK(v->cp.meeting != NULL, SAGD_ERR_ARG,
-             "coupled: the estimator's settings are not set (options.coupled.S = %zu, "
-             "expected >= 2)",
-             v->opt.coupled.S);
-  return SAGD_OK;
+  return sagd_vae_method_ready_(v->cp.meeting != NULL, "coupled", "coupled.S", v->opt.coupled.S, 2);
 }
 
 static int grad_coupled_(sagd_vae v, const double *theta, const double *phi, uint64_t t,

@@ -88,6 +88,12 @@ double sagd_vae_sum_logvar_(sagd_vae v, size_t q);
  * log p(x, u; θ). */
 double sagd_vae_log_weight_(sagd_vae v, size_t row, const double *x, double slv, double *joint);
 
+/* SAGD_OK if a method's scratch exists (ready != 0); otherwise SAGD_ERR_ARG naming the method
+ * and its unset setting: "<method>: the method's settings are not set (options.<key> = value,
+ * expected >= min)". */
+int sagd_vae_method_ready_(int ready, const char *method, const char *key, size_t value,
+                           size_t min);
+
 /* The coupled estimator's scratch (opt.coupled.S >= 2), and its release. */
 int sagd_vae_coupled_alloc_(sagd_vae v);
 void sagd_vae_coupled_free_(sagd_vae v);
