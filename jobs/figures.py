@@ -293,10 +293,9 @@ def figure3(path, out):
         fig_ = f["/figure"]
         r = f["/results"]
         # the fine-tuned generators the run holds, in the run's order (vae.finetune)
-        methods = [m for m in FINETUNE_LABELS if f"{m}_means" in fig_ and m in r]
         conf = parse_config(attr_text(f, "config"))
-        order = [m.strip() for m in conf.get("vae.finetune", "sagd").replace(",", " ").split()]
-        methods.sort(key=lambda m: order.index(m) if m in order else len(order))
+        methods = [m for m in conf.get("vae.finetune", "sagd").replace(",", " ").split()
+                   if f"{m}_means" in fig_]
         means = [fig_["pretrain_means"][...]] + [fig_[f"{m}_means"][...] for m in methods]
         test = fig_["test_digits"][...]
         recs = [fig_["pretrain_reconstructions"][...]] + \

@@ -174,8 +174,8 @@ extern const sagd_vae_method_type sagd_vae_method_vae, sagd_vae_method_iwae, sag
 const sagd_vae_method_type *sagd_vae_method_find(const char *name);
 /** The registry (registry.h): the methods, NULL-terminated. */
 const sagd_vae_method_type *const *sagd_vae_method_list(void);
-/** The methods that fine-tune the generator alone (trains_encoder = 0), NULL-terminated: what
- *  mnist_vae's vae.finetune chooses from. */
+/** The registry's methods that fine-tune the generator alone (trains_encoder = 0), in its
+ *  order, NULL-terminated: what mnist_vae's vae.finetune chooses from. */
 const sagd_vae_method_type *const *sagd_vae_generator_method_list(void);
 /** At most this many methods are registered (a run lists each at most once). */
 #define SAGD_VAE_METHODS_MAX 16

@@ -83,7 +83,6 @@ static int read_config_(const sagd_run_info *info, mv_config *c) {
   snprintf(c->phase_names[0], sizeof c->phase_names[0], "pretrain");
   for (size_t m = 0; m < c->nm; m++) {
     c->methods[m] = methods[m];
-    SAGD_ASSERT(!c->methods[m]->trains_encoder); /* sagd_vae_generator_method_list */
     snprintf(c->phase_names[1 + 2 * m], sizeof c->phase_names[0], "%s", c->methods[m]->name);
     snprintf(c->phase_names[2 + 2 * m], sizeof c->phase_names[0], "%s_refit", c->methods[m]->name);
   }
@@ -148,6 +147,23 @@ static const sagd_vae_method_type *phase_method_(const mv_config *c, uint64_t ph
 /* 0 pre-training, 1 a fine-tuning, 2 a refit: the index of its epochs and learning rate */
 static int phase_kind_(uint64_t ph) {
   return ph == 0 ? 0 : ph % 2 == 1 ? 1 : 2;
+}
+
+/* The score a phase ends with (see MV_SCORE_REFIT): a fine-tuning's generator with the
+ * pre-trained encoder, a refit's with its refitted encoder, pre-training's own. */
+static uint64_t phase_score_(uint64_t ph) {
+  const int kind = phase_kind_(ph);
+  return kind == 1 ? MV_SCORE_PRE_ENC((ph - 1) / 2) : kind == 2 ? MV_SCORE_REFIT((ph - 2) / 2) : 0;
+}
+
+/* Generator k of the results and the figure: 0 the pre-trained one, 1 + m method m's, with the
+ * encoder that scores it (its own; the refitted one) and its name ("pretrain", the method's). */
+static void generator_(const mv_run *R, size_t k, const double **theta, const double **phi,
+                       const char **name) {
+  const mv_state *s = &R->s;
+  *theta = k == 0 ? s->core.theta_pre : s->theta_fin + (k - 1) * R->pt;
+  *phi = k == 0 ? s->core.phi_pre : s->phi_fin + (k - 1) * R->pp;
+  *name = k == 0 ? "pretrain" : R->c.methods[k - 1]->name;
 }
 
 static uint64_t phase_iters_(const mv_config *c, uint64_t ph) {
@@ -262,7 +278,7 @@ static int run_phase_(mv_run *R, uint64_t ph) {
   } else { /* the refitted encoder */
     memcpy(s->phi_fin + (ph - 2) / 2 * R->pp, s->core.phi, R->pp * sizeof(double));
   }
-  const uint64_t sc = kind == 1 ? ph + 1 : kind == 2 ? ph - 1 : 0;
+  const uint64_t sc = phase_score_(ph);
   SAGD_CALL(score_(R, th, phi, &s->score[sc], &s->score_se[sc], s->digits + sc * c->n_test));
   const size_t last = t->nll - 1; /* the phase-end score, also in the trace */
   t->ll[last] = s->score[sc];
@@ -310,7 +326,6 @@ static int decode_means_(mv_run *R, const double *theta, size_t m, const double 
  * first MV_RECON of the test set on every rank: each rank holds the whole image set). */
 static int write_figure_(mv_run *R, sagd_h5 f) {
   const mv_config *c = &R->c;
-  const mv_state *s = &R->s;
   const size_t r = c->r, p = c->p, nrec = c->n_test < MV_RECON ? c->n_test : MV_RECON;
   double *u = NULL, *img = NULL, *eo = NULL, *x = NULL;
   int rc = SAGD_OK;
@@ -328,9 +343,11 @@ static int write_figure_(mv_run *R, sagd_h5 f) {
   /* generator k: 0 the pre-trained one, 1 + m method m's (with its refitted encoder) */
   char path[128];
   for (size_t k = 0; k <= c->nm; k++) {
-    const double *th = k == 0 ? s->core.theta_pre : s->theta_fin + (k - 1) * R->pt;
+    const double *th, *ph;
+    const char *name;
+    generator_(R, k, &th, &ph, &name);
     SAGD_TRY(rc, done, decode_means_(R, th, MV_PICS, u, img));
-    snprintf(path, sizeof path, "/figure/%s_means", c->phase_names[k == 0 ? 0 : 2 * k - 1]);
+    snprintf(path, sizeof path, "/figure/%s_means", name);
     SAGD_TRY(rc, done, sagd_h5_write(f, path, 3, di, img));
   }
   /* test digits and their reconstructions through each (encoder, generator) pair: the
@@ -339,8 +356,9 @@ static int write_figure_(mv_run *R, sagd_h5 f) {
   size_t dr[3] = {nrec, c->rows_img, c->cols_img};
   SAGD_TRY(rc, done, sagd_h5_write(f, "/figure/test_digits", 3, dr, x));
   for (size_t k = 0; k <= c->nm; k++) {
-    const double *th = k == 0 ? s->core.theta_pre : s->theta_fin + (k - 1) * R->pt;
-    const double *ph = k == 0 ? s->core.phi_pre : s->phi_fin + (k - 1) * R->pp;
+    const double *th, *ph;
+    const char *name;
+    generator_(R, k, &th, &ph, &name);
     SAGD_TRY(rc, done, sagd_mlp_prepare(R->enc, ph));
     for (size_t q = 0; q < nrec; q++) { /* one row at a time: rank-independent shapes */
       SAGD_TRY(rc, done, sagd_mlp_forward(R->enc, ph, 1, x + q * p, eo + q * 2 * r));
@@ -349,8 +367,7 @@ static int write_figure_(mv_run *R, sagd_h5 f) {
       memcpy(u + q * r, eo + q * 2 * r, r * sizeof(double));
     }
     SAGD_TRY(rc, done, decode_means_(R, th, nrec, u, img));
-    snprintf(path, sizeof path, "/figure/%s_reconstructions",
-             c->phase_names[k == 0 ? 0 : 2 * k - 1]);
+    snprintf(path, sizeof path, "/figure/%s_reconstructions", name);
     SAGD_TRY(rc, done, sagd_h5_write(f, path, 3, dr, img));
   }
 done:
@@ -727,7 +744,7 @@ static int body_(const sagd_run_info *info, mv_run *R) {
     SAGD_CALL(run_phase_(R, s->core.phase));
     const uint64_t ph = s->core.phase;
     const int kind = phase_kind_(ph);
-    const uint64_t sc = kind == 1 ? ph + 1 : kind == 2 ? ph - 1 : 0;
+    const uint64_t sc = phase_score_(ph);
     exp_progress(info, "%s done: test loglik%s %.3f (SE %.3f)  (%.1fs)\n", c->phase_names[ph],
                  kind == 1   ? " with the pre-trained encoder"
                  : kind == 2 ? " (refitted encoder)"

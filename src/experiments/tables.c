@@ -203,10 +203,10 @@ int exp_mnist_table_read(sagd_h5 f, sagd_config cfg, sagd_table_cells out) {
       "mnist_vae", -1, "test_loglik", "test log-lik", "vae", "VAE (pre-trained)", &v, 1, NAN};
   SAGD_CALL(sagd_table_cells_add(out, &pre));
   /* a row per fine-tuned generator the run holds, and its gain over the VAE */
-  for (const sagd_vae_method_type *const *m = sagd_vae_method_list(); *m != NULL; m++) {
+  for (const sagd_vae_method_type *const *m = sagd_vae_generator_method_list(); *m != NULL; m++) {
     char path[128], id[96], label[96];
     snprintf(path, sizeof path, "/results/%s/test_loglik", (*m)->name);
-    if (*m == &sagd_vae_method_vae || !sagd_h5_exists(f, path)) {
+    if (!sagd_h5_exists(f, path)) {
       continue;
     }
     SAGD_CALL(sagd_table_read_fixed(f, path, &v, 1));

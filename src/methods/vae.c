@@ -749,13 +749,18 @@ _Static_assert(sizeof methods_ / sizeof methods_[0] <= SAGD_VAE_METHODS_MAX + 1,
 
 const sagd_vae_method_type *const *sagd_vae_method_list(void) { return methods_; }
 
-/* the methods whose trains_encoder is 0, in the registry's order */
-static const sagd_vae_method_type *const generator_methods_[] = {
-    &sagd_vae_method_hmc, &sagd_vae_method_sagd, &sagd_vae_method_coupled, &sagd_vae_method_ald,
-    NULL};
-
 const sagd_vae_method_type *const *sagd_vae_generator_method_list(void) {
-  return generator_methods_;
+  /* the registry's methods with trains_encoder = 0, in its order (filled once: constant data) */
+  static const sagd_vae_method_type *list[sizeof methods_ / sizeof methods_[0]];
+  if (list[0] == NULL) {
+    size_t n = 0;
+    for (const sagd_vae_method_type *const *m = methods_; *m != NULL; m++) {
+      if (!(*m)->trains_encoder) {
+        list[n++] = *m;
+      }
+    }
+  }
+  return list;
 }
 
 const sagd_vae_method_type *sagd_vae_method_find(const char *name) {
