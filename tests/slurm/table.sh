@@ -54,6 +54,28 @@ for r in 0 1; do
     --study "$TMP/em" --replication "$r" --set em.updates=20 --set run.progress_every=0 \
     > "$TMP/em$r.log" 2>&1 || fail "em_gamma replication $r"
 done
+# Local replications run side by side must not share a core: each mpiexec would bind its
+# rank 0 to core 0. A stand-in for sagd records the CPUs its rank may run on; with the
+# caller's binding setting removed from the environment (the test suite sets it too) they
+# must be the caller's, for two replications started at once.
+cat > "$TMP/fake-sagd" <<'EOF'
+#!/usr/bin/env bash
+while [ $# -gt 0 ] && [ "$1" != --out ]; do shift; done
+mkdir -p "$2" && grep Cpus_allowed_list /proc/self/status | cut -f2 > "$2/cpus" && : > "$2/result.h5"
+EOF
+chmod +x "$TMP/fake-sagd"
+for r in 0 1; do
+  env -u OMPI_MCA_hwloc_base_binding_policy bash "$SRC/jobs/replicate.sbatch" --local --np 1 \
+    --sagd "$TMP/fake-sagd" --config "$SRC/data/em_gamma.ini" --study "$TMP/bind" --replication "$r" \
+    > "$TMP/bind$r.log" 2>&1 &
+done
+wait
+mine=$(grep Cpus_allowed_list /proc/self/status | cut -f2)
+for r in 0 1; do
+  got=$(cat "$TMP/bind/rep-00$r/cpus" 2>/dev/null)
+  [ "$got" = "$mine" ] && pass "local replication $r may run on the caller's CPUs ($mine)" ||
+    { cat "$TMP/bind$r.log"; fail "local replication $r bound to CPUs '$got', the caller has $mine"; }
+done
 SAGD_SET="$HD" bash "$SRC/jobs/replicate.sbatch" --local --np 2 --sagd "$SAGD" \
   --config "$SRC/data/table1-highdim.ini" --study "$TMP/hd" --replication 0 > "$TMP/hd.log" 2>&1 ||
   { tail -n 20 "$TMP/hd.log"; fail "toy high-dim run"; }
