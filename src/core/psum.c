@@ -241,6 +241,61 @@ __attribute__((target("avx512f,avx512dq"))) static int64_t add_avx512_(sagd_psum
   return o < 0 ? -1 : off + o;
 }
 
+/* 4 components at a time without AVX-512 (AVX2 has no double -> int64 conversion). The
+ * scaled term y = x * 2^(62 - h - G) (|y| < 2^61) is split as y = H + l with H = 2^32 *
+ * round(y / 2^32), an even integer, and |l| <= 2^31, both exact; l is rounded to the nearest
+ * integer, ties to even, by adding 1.5 * 2^52 (whose ulp is 1) and reading the integer off the
+ * mantissa. H + round(l) is llrint(y): H is an even integer, so the tie rule is unchanged.
+ * The tests compare this kernel's bits with the scalar kernel's (test_psum_kernels). */
+__attribute__((target("avx2"))) static int64_t add_avx2_(sagd_psum s, size_t j0, size_t n,
+                                                         const double *v, const float *vf,
+                                                         size_t *bad) {
+  const size_t n4 = n & ~(size_t)3;
+  const int16_t *restrict g16 = s->g16 + j0;
+  uint16_t *restrict fmax = s->fmax + j0;
+  int64_t *restrict acc = s->acc + j0;
+  const __m256i odd = _mm256_setr_epi32(1, 3, 5, 7, 1, 3, 5, 7); /* the high halves */
+  const __m128i fmask = _mm_set1_epi32(0x7ff), bias = _mm_set1_epi32(1022);
+  const __m128i kexp = _mm_set1_epi32(1023 + 62 - s->h);
+  const __m256d r32 = _mm256_set1_pd(0x1p-32), magic = _mm256_set1_pd(0x1.8p52);
+  const __m256i mbits = _mm256_castpd_si256(magic);
+  int64_t off = 0;
+  for (size_t k = 0; k < n4; k += 4) {
+    const __m256d x = vf != NULL ? _mm256_cvtps_pd(_mm_loadu_ps(vf + k)) : _mm256_loadu_pd(v + k);
+    const __m128i hi =
+        _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(_mm256_castpd_si256(x), odd));
+    const __m128i f = _mm_and_si128(_mm_srli_epi32(hi, 20), fmask);
+    const __m128i G = _mm_cvtepi16_epi32(_mm_loadl_epi64((const __m128i *)(g16 + k)));
+    /* off the grid iff f - 1022 > G: always for NO_GRID (INT16_MIN) and non-finite terms */
+    if (!_mm_testz_si128(_mm_cmpgt_epi32(_mm_sub_epi32(f, bias), G), _mm_set1_epi32(-1))) {
+      const int64_t o =
+          add_scalar_(s, j0 + k, 4, v != NULL ? v + k : NULL, vf != NULL ? vf + k : NULL, bad);
+      if (o < 0) {
+        return -1;
+      }
+      off += o;
+      continue;
+    }
+    const __m128i fm = _mm_cvtepu16_epi32(_mm_loadl_epi64((const __m128i *)(fmax + k)));
+    const __m128i mx = _mm_max_epi32(fm, f);
+    _mm_storel_epi64((__m128i *)(fmax + k), _mm_packus_epi32(mx, mx));
+    const __m256d scale =
+        _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_cvtepi32_epi64(_mm_sub_epi32(kexp, G)), 52));
+    const __m256d y = _mm256_mul_pd(x, scale);
+    const __m256d hr =
+        _mm256_round_pd(_mm256_mul_pd(y, r32), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m256d l = _mm256_sub_pd(y, _mm256_mul_pd(hr, _mm256_set1_pd(0x1p32)));
+    const __m256i ql = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_add_pd(l, magic)), mbits);
+    const __m256i qh = _mm256_slli_epi64(_mm256_cvtepi32_epi64(_mm256_cvtpd_epi32(hr)), 32);
+    const __m256i q = _mm256_add_epi64(qh, ql);
+    _mm256_storeu_si256((__m256i *)(acc + k),
+                        _mm256_add_epi64(_mm256_loadu_si256((const __m256i *)(acc + k)), q));
+  }
+  const int64_t o =
+      add_scalar_(s, j0 + n4, n - n4, v != NULL ? v + n4 : NULL, vf != NULL ? vf + n4 : NULL, bad);
+  return o < 0 ? -1 : off + o;
+}
+
 /* finish_on_grid_ for components [0, n8), 8 at a time: grid_sum_ and next_grid_ in vectors,
  * the same bits (int64 -> double and the power-of-two scaling are exact roundings in either
  * form). */
@@ -279,16 +334,30 @@ __attribute__((target("avx512f,avx512dq"))) static void grid16_avx512_(sagd_psum
   }
 }
 
-static int use_avx512_(void) {
+/* The best kernel the CPU has, capped by SAGD_SIMD (avx2, none): 2 AVX-512, 1 AVX2, 0 scalar.
+ * Every kernel gives the same bits. */
+static int simd_level_(void) {
   static _Atomic int cached = -1;
   int c = atomic_load_explicit(&cached, memory_order_relaxed);
   if (c < 0) {
     const char *cap = getenv("SAGD_SIMD");
-    c = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-        !(cap != NULL && (strcmp(cap, "none") == 0 || strcmp(cap, "avx2") == 0));
+    const int none = cap != NULL && strcmp(cap, "none") == 0;
+    const int avx2 = cap != NULL && strcmp(cap, "avx2") == 0;
+    c = 0;
+    if (!none && __builtin_cpu_supports("avx2")) {
+      c = 1;
+    }
+    if (c == 1 && !avx2 && __builtin_cpu_supports("avx512f") &&
+        __builtin_cpu_supports("avx512dq")) {
+      c = 2;
+    }
     atomic_store_explicit(&cached, c, memory_order_relaxed);
   }
   return c;
+}
+
+static int use_avx512_(void) {
+  return simd_level_() == 2;
 }
 #endif
 
@@ -332,6 +401,8 @@ static int add_piece_(sagd_psum s, size_t j0, size_t n, const double *v, const f
 #ifdef PS_AVX512
   if (use_avx512_()) {
     off = add_avx512_(s, j0, n, v, vf, &bad);
+  } else if (simd_level_() == 1) {
+    off = add_avx2_(s, j0, n, v, vf, &bad);
   } else
 #endif
   {

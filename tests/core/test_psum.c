@@ -106,6 +106,43 @@ static double ref_(int round, int c, double u6) {
   return ref_fsum(col, NT, 1);
 }
 
+/* The kernel check: term k of component j, on a grid G_j, scaled to q = x / u_j of a kind
+ * chosen at random per (k, j): a tie n + 1/2, a large q up to the grid's limit 2^(62 - h), an
+ * ordinary or tiny q, zero; components j % 7 == 3 get terms just off the grid (|x| >= 2^G_j:
+ * the exact path). In float mode the term is rounded to float first. */
+#define KP 4099 /* components: blocks of 8 and of 4 with a tail of 3 */
+#define KT 64   /* terms: h = 6 */
+static double kernel_term_(size_t k, size_t j, int G, int fl) {
+  uint64_t s = 0xabcdULL + k * 1000003ULL + j * 7919ULL + (uint64_t)fl;
+  const int h = 6;
+  double q;
+  switch (splitmix64(&s) % 6) {
+    case 0:
+      q = ldexp((double)(splitmix64(&s) >> 14), -(int)(splitmix64(&s) % 40)) + 0.5;
+      break;
+    case 1:
+      q = random_wide(&s, 40 - 52, 62 - h - 53);
+      break;
+    case 2:
+      q = random_wide(&s, -30 - 52, 10 - 53);
+      break;
+    case 3:
+      q = random_wide(&s, -200, -120);
+      break;
+    case 4:
+      q = 0.0;
+      break;
+    default:
+      q = -(double)(splitmix64(&s) >> 40) - 0.5;
+      break; /* negative ties */
+  }
+  if (j % 7 == 3) {
+    q = random_wide(&s, 62 - h - 52, 62 - h - 52); /* |x| in [2^G, 2^(G+1)) */
+  }
+  double x = ldexp(q, G + h - 62);
+  return fl ? (double)(float)x : x;
+}
+
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   int rank, size;
@@ -281,6 +318,67 @@ int main(int argc, char **argv) {
     REQUIRE_OK(sagd_psum_add(t, &x));
     REQUIRE_OK(sagd_psum_add(t, &x));
     CHECK(sagd_psum_add(t, &x) != 0);
+    sagd_psum_destroy(&t);
+  }
+  /* Every kernel (SAGD_SIMD caps it: none, avx2; this test runs under each) gives the bits
+   * the definition gives: each term rounded to the nearest multiple of its grid unit, ties
+   * to even (llrint), summed as integers, times the unit; a term off the grid goes to the
+   * exact sum. Double terms, then float pieces of uneven lengths. */
+  for (int fl = 0; fl <= 1; fl++) {
+    sagd_psum t = NULL;
+    REQUIRE_OK(sagd_psum_create(KP, KT, MARGIN, &t));
+    double *G = sagd_psum_grid(t, NULL);
+    static int Gj[KP];
+    for (size_t j = 0; j < KP; j++) {
+      uint64_t sg = 77 + j;
+      Gj[j] = fl ? -20 + (int)(splitmix64(&sg) % 41) : -150 + (int)(splitmix64(&sg) % 271);
+      G[j] = Gj[j];
+    }
+    sagd_psum_zero(t);
+    static double v[KP], kout[KP];
+    static float vf[KP];
+    for (size_t k = 0; k < KT; k++) {
+      if ((int)(k % (size_t)size) != rank) {
+        continue;
+      }
+      for (size_t j = 0; j < KP; j++) {
+        v[j] = kernel_term_(k, j, Gj[j], fl);
+        vf[j] = (float)v[j];
+      }
+      REQUIRE_OK(sagd_psum_begin_term(t));
+      if (fl) {
+        REQUIRE_OK(sagd_psum_add_range_float(t, 13, KP - 13, vf + 13));
+        REQUIRE_OK(sagd_psum_add_range_float(t, 0, 13, vf));
+      } else {
+        REQUIRE_OK(sagd_psum_add_range(t, 0, KP, v));
+      }
+    }
+    REQUIRE_OK(sagd_psum_allreduce(t, MPI_COMM_WORLD, kout));
+    int bad = 0;
+    for (size_t j = 0; j < KP; j++) {
+      double want;
+      if (j % 7 == 3) {
+        static double col[KT];
+        for (size_t k = 0; k < KT; k++) {
+          col[k] = kernel_term_(k, j, Gj[j], fl);
+        }
+        want = ref_fsum(col, KT, 1);
+      } else {
+        int64_t q = 0;
+        for (size_t k = 0; k < KT; k++) {
+          q += (int64_t)llrint(ldexp(kernel_term_(k, j, Gj[j], fl), 62 - 6 - Gj[j]));
+        }
+        want = ldexp((double)q, Gj[j] + 6 - 62);
+      }
+      if (dbits(kout[j]) != dbits(want)) {
+        if (bad++ < 3 && rank == 0) {
+          fprintf(stderr,
+                  "kernel check (%s terms), component %zu (G = %d): %.17g, expected %.17g\n",
+                  fl ? "float" : "double", j, Gj[j], kout[j], want);
+        }
+      }
+    }
+    CHECK(bad == 0);
     sagd_psum_destroy(&t);
   }
   /* Bad arguments. */
