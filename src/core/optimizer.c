@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/simd.h"
 #include "sagd/error.h"
 
 #define ADAM_BETA1_DEFAULT 0.9
@@ -97,8 +98,7 @@ static void step_adam_(const double *hyper, size_t p, double *state, double alph
   const double bc1 = 1.0 - pow(b1, t), bc2 = 1.0 - pow(b2, t);
   size_t done = 0;
 #if defined(__x86_64__) && defined(__GNUC__)
-  const char *cap = getenv("SAGD_SIMD");
-  if (__builtin_cpu_supports("avx512f") && !(cap != NULL && strcmp(cap, "none") == 0)) {
+  if (sagd_simd() == SAGD_SIMD_AVX512) {
     done = adam_avx512_(p, b1, b2, eps, bc1, bc2, alpha, m, v, g, theta);
   }
 #endif

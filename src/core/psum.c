@@ -14,10 +14,10 @@
 #include "sagd/psum.h"
 
 #include <math.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/simd.h"
 #include "sagd/error.h"
 #include "sagd/reduce.h"
 
@@ -246,7 +246,7 @@ __attribute__((target("avx512f,avx512dq"))) static int64_t add_avx512_(sagd_psum
  * round(y / 2^32), an even integer, and |l| <= 2^31, both exact; l is rounded to the nearest
  * integer, ties to even, by adding 1.5 * 2^52 (whose ulp is 1) and reading the integer off the
  * mantissa. H + round(l) is llrint(y): H is an even integer, so the tie rule is unchanged.
- * The tests compare this kernel's bits with the scalar kernel's (test_psum_kernels). */
+ * test_psum checks every kernel's bits against llrint (its kernel check). */
 __attribute__((target("avx2"))) static int64_t add_avx2_(sagd_psum s, size_t j0, size_t n,
                                                          const double *v, const float *vf,
                                                          size_t *bad) {
@@ -257,7 +257,8 @@ __attribute__((target("avx2"))) static int64_t add_avx2_(sagd_psum s, size_t j0,
   const __m256i odd = _mm256_setr_epi32(1, 3, 5, 7, 1, 3, 5, 7); /* the high halves */
   const __m128i fmask = _mm_set1_epi32(0x7ff), bias = _mm_set1_epi32(1022);
   const __m128i kexp = _mm_set1_epi32(1023 + 62 - s->h);
-  const __m256d r32 = _mm256_set1_pd(0x1p-32), magic = _mm256_set1_pd(0x1.8p52);
+  const __m256d r32 = _mm256_set1_pd(0x1p-32), p32 = _mm256_set1_pd(0x1p32);
+  const __m256d magic = _mm256_set1_pd(0x1.8p52);
   const __m256i mbits = _mm256_castpd_si256(magic);
   int64_t off = 0;
   for (size_t k = 0; k < n4; k += 4) {
@@ -284,7 +285,7 @@ __attribute__((target("avx2"))) static int64_t add_avx2_(sagd_psum s, size_t j0,
     const __m256d y = _mm256_mul_pd(x, scale);
     const __m256d hr =
         _mm256_round_pd(_mm256_mul_pd(y, r32), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    const __m256d l = _mm256_sub_pd(y, _mm256_mul_pd(hr, _mm256_set1_pd(0x1p32)));
+    const __m256d l = _mm256_sub_pd(y, _mm256_mul_pd(hr, p32));
     const __m256i ql = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_add_pd(l, magic)), mbits);
     const __m256i qh = _mm256_slli_epi64(_mm256_cvtepi32_epi64(_mm256_cvtpd_epi32(hr)), 32);
     const __m256i q = _mm256_add_epi64(qh, ql);
@@ -334,31 +335,6 @@ __attribute__((target("avx512f,avx512dq"))) static void grid16_avx512_(sagd_psum
   }
 }
 
-/* The best kernel the CPU has, capped by SAGD_SIMD (avx2, none): 2 AVX-512, 1 AVX2, 0 scalar.
- * Every kernel gives the same bits. */
-static int simd_level_(void) {
-  static _Atomic int cached = -1;
-  int c = atomic_load_explicit(&cached, memory_order_relaxed);
-  if (c < 0) {
-    const char *cap = getenv("SAGD_SIMD");
-    const int none = cap != NULL && strcmp(cap, "none") == 0;
-    const int avx2 = cap != NULL && strcmp(cap, "avx2") == 0;
-    c = 0;
-    if (!none && __builtin_cpu_supports("avx2")) {
-      c = 1;
-    }
-    if (c == 1 && !avx2 && __builtin_cpu_supports("avx512f") &&
-        __builtin_cpu_supports("avx512dq")) {
-      c = 2;
-    }
-    atomic_store_explicit(&cached, c, memory_order_relaxed);
-  }
-  return c;
-}
-
-static int use_avx512_(void) {
-  return simd_level_() == 2;
-}
 #endif
 
 void sagd_psum_zero(sagd_psum s) {
@@ -367,7 +343,7 @@ void sagd_psum_zero(sagd_psum s) {
    * written (a checkpoint restored), so convert them at every zero */
   size_t j0 = 0;
 #ifdef PS_AVX512
-  if (use_avx512_()) {
+  if (sagd_simd() == SAGD_SIMD_AVX512) {
     j0 = s->p & ~(size_t)7;
     grid16_avx512_(s, j0);
   }
@@ -399,9 +375,9 @@ static int add_piece_(sagd_psum s, size_t j0, size_t n, const double *v, const f
   size_t bad = 0;
   int64_t off;
 #ifdef PS_AVX512
-  if (use_avx512_()) {
+  if (sagd_simd() == SAGD_SIMD_AVX512) {
     off = add_avx512_(s, j0, n, v, vf, &bad);
-  } else if (simd_level_() == 1) {
+  } else if (sagd_simd() == SAGD_SIMD_AVX2) {
     off = add_avx2_(s, j0, n, v, vf, &bad);
   } else
 #endif
@@ -544,7 +520,7 @@ static void finish_on_grid_(sagd_psum s, double *restrict out) {
   const size_t p = s->p;
   size_t j0 = 0;
 #ifdef PS_AVX512
-  if (use_avx512_()) {
+  if (sagd_simd() == SAGD_SIMD_AVX512) {
     j0 = p & ~(size_t)7;
     finish_avx512_(s, j0, out);
   }

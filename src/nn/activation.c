@@ -10,11 +10,11 @@
  * forward + backward GEMMs; with AVX-512 libmvec the whole softplus pass is ~1.2 µs (see
  * `sagd bench langevin`). */
 #include <math.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/simd.h"
 #include "nn/nn_impl.h"
 #include "sagd/error.h"
 #include "sagd/nn.h"
@@ -43,33 +43,6 @@ __attribute__((target("avx2,fma"))) __m256 _ZGVdN8v_expf(__m256 x);
 __attribute__((target("avx2,fma"))) __m256 _ZGVdN8v_log1pf(__m256 x);
 __attribute__((target("avx512f"))) __m512 _ZGVeN16v_expf(__m512 x);
 __attribute__((target("avx512f"))) __m512 _ZGVeN16v_log1pf(__m512 x);
-
-enum { NN_SIMD_NONE = 0, NN_SIMD_AVX2, NN_SIMD_AVX512 };
-
-/* The vector path: the best the CPU has, capped by the environment variable SAGD_SIMD
- * ("avx2" or "none"; for tests and comparisons). Decided once per process. */
-static int simd_level_(void) {
-  static _Atomic int cached = -1;
-  int lvl = atomic_load_explicit(&cached, memory_order_relaxed);
-  if (lvl >= 0) {
-    return lvl;
-  }
-  /* __builtin_cpu_supports reads data libgcc fills in before main. */
-  lvl = NN_SIMD_NONE;
-  if (__builtin_cpu_supports("avx512f")) {
-    lvl = NN_SIMD_AVX512;
-  } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    lvl = NN_SIMD_AVX2;
-  }
-  const char *cap = getenv("SAGD_SIMD");
-  if (cap != NULL && strcmp(cap, "none") == 0) {
-    lvl = NN_SIMD_NONE;
-  } else if (cap != NULL && strcmp(cap, "avx2") == 0 && lvl > NN_SIMD_AVX2) {
-    lvl = NN_SIMD_AVX2;
-  }
-  atomic_store_explicit(&cached, lvl, memory_order_relaxed);
-  return lvl;
-}
 
 /* The exp-based kernels on a rows × n row-major block, element (q, j) taking the argument
  * x = z[q n + j] (+ b[j] if b is given), one vector at a time; a short tail is zero-padded
@@ -317,11 +290,11 @@ static void exp_kernel_f_scalar_(int kind, size_t rows, size_t n, const float *b
 
 static void exp_kernel_f_(int kind, size_t rows, size_t n, const float *b, float *z, float *d) {
 #ifdef NN_MVEC
-  switch (simd_level_()) {
-    case NN_SIMD_AVX512:
+  switch (sagd_simd()) {
+    case SAGD_SIMD_AVX512:
       exp_kernel_f_avx512_(kind, rows, n, b, z, d);
       return;
-    case NN_SIMD_AVX2:
+    case SAGD_SIMD_AVX2:
       exp_kernel_f_avx2_(kind, rows, n, b, z, d);
       return;
     default:
@@ -358,11 +331,11 @@ static void exp_kernel_scalar_(int kind, size_t rows, size_t n, const double *b,
 static void exp_kernel_(int kind, size_t rows, size_t n, const double *b, const double *z,
                         double *a, double *d) {
 #ifdef NN_MVEC
-  switch (simd_level_()) {
-    case NN_SIMD_AVX512:
+  switch (sagd_simd()) {
+    case SAGD_SIMD_AVX512:
       exp_kernel_avx512_(kind, rows, n, b, z, a, d);
       return;
-    case NN_SIMD_AVX2:
+    case SAGD_SIMD_AVX2:
       exp_kernel_avx2_(kind, rows, n, b, z, a, d);
       return;
     default:

@@ -111,10 +111,12 @@ static double ref_(int round, int c, double u6) {
  * ordinary or tiny q, zero; components j % 7 == 3 get terms just off the grid (|x| >= 2^G_j:
  * the exact path). In float mode the term is rounded to float first. */
 #define KP 4099 /* components: blocks of 8 and of 4 with a tail of 3 */
-#define KT 64   /* terms: h = 6 */
+#define KT 64   /* terms */
+#define KH 6    /* h: 2^KH >= KT */
+#define OFF_GRID_(j) ((j) % 7 == 3)
 static double kernel_term_(size_t k, size_t j, int G, int fl) {
   uint64_t s = 0xabcdULL + k * 1000003ULL + j * 7919ULL + (uint64_t)fl;
-  const int h = 6;
+  const int h = KH;
   double q;
   switch (splitmix64(&s) % 6) {
     case 0:
@@ -136,7 +138,7 @@ static double kernel_term_(size_t k, size_t j, int G, int fl) {
       q = -(double)(splitmix64(&s) >> 40) - 0.5;
       break; /* negative ties */
   }
-  if (j % 7 == 3) {
+  if (OFF_GRID_(j)) {
     q = random_wide(&s, 62 - h - 52, 62 - h - 52); /* |x| in [2^G, 2^(G+1)) */
   }
   double x = ldexp(q, G + h - 62);
@@ -357,7 +359,7 @@ int main(int argc, char **argv) {
     int bad = 0;
     for (size_t j = 0; j < KP; j++) {
       double want;
-      if (j % 7 == 3) {
+      if (OFF_GRID_(j)) {
         static double col[KT];
         for (size_t k = 0; k < KT; k++) {
           col[k] = kernel_term_(k, j, Gj[j], fl);
@@ -366,9 +368,9 @@ int main(int argc, char **argv) {
       } else {
         int64_t q = 0;
         for (size_t k = 0; k < KT; k++) {
-          q += (int64_t)llrint(ldexp(kernel_term_(k, j, Gj[j], fl), 62 - 6 - Gj[j]));
+          q += (int64_t)llrint(ldexp(kernel_term_(k, j, Gj[j], fl), 62 - KH - Gj[j]));
         }
-        want = ldexp((double)q, Gj[j] + 6 - 62);
+        want = ldexp((double)q, Gj[j] + KH - 62);
       }
       if (dbits(kout[j]) != dbits(want)) {
         if (bad++ < 3 && rank == 0) {
