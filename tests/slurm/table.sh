@@ -76,6 +76,18 @@ for r in 0 1; do
   [ "$got" = "$mine" ] && pass "local replication $r may run on the caller's CPUs ($mine)" ||
     { cat "$TMP/bind$r.log"; fail "local replication $r bound to CPUs '$got', the caller has $mine"; }
 done
+# SIGTERM to a local replication (a user's kill, a shutdown): sagd checkpoints and the script
+# exits 75, so the caller knows to run it again (mpiexec itself would end the job with 1).
+bash "$SRC/jobs/replicate.sbatch" --local --np 2 --sagd "$SAGD" --config "$SRC/data/em_gamma.ini" \
+  --study "$TMP/term" --replication 0 --set em.updates=1000000 > "$TMP/term.log" 2>&1 &
+tpid=$!
+for _ in $(seq 1 300); do grep -q "update" "$TMP/term.log" 2>/dev/null && break; sleep 0.1; done
+kill -TERM "$tpid"
+wait "$tpid"
+st=$?
+[ "$st" = 75 ] && [ -f "$TMP/term/rep-000/checkpoint.h5" ] &&
+  pass "SIGTERM to a local replication: checkpoint written, exit 75" ||
+  { tail -n 15 "$TMP/term.log"; fail "SIGTERM to a local replication: exit $st, expected 75 and a checkpoint"; }
 SAGD_SET="$HD" bash "$SRC/jobs/replicate.sbatch" --local --np 2 --sagd "$SAGD" \
   --config "$SRC/data/table1-highdim.ini" --study "$TMP/hd" --replication 0 > "$TMP/hd.log" 2>&1 ||
   { tail -n 20 "$TMP/hd.log"; fail "toy high-dim run"; }
