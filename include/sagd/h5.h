@@ -27,8 +27,13 @@ int sagd_h5_create(MPI_Comm comm, const char *path, sagd_h5 *f);
 /** Open an existing file, read-only or read-write. Collective. Fails with SAGD_ERR_CORRUPT
  *  if the file is not a readable HDF5 file. */
 int sagd_h5_open(MPI_Comm comm, const char *path, int writable, sagd_h5 *f);
-/** Flush and close. Collective. Accepts NULL. */
+/** Flush (MPI_File_sync on every rank, so the data is on disk) and close. Collective. Accepts
+ *  NULL. With sagd_h5_fsync_wanted() false the flush is left to the close (no sync). */
 int sagd_h5_close(sagd_h5 *f);
+/** 0 if the environment variable SAGD_FSYNC is "0": files are then closed and published
+ *  without fsync (scratch or test file systems; a power failure may lose the newest file, a
+ *  killed process still cannot damage one); 1 otherwise. */
+int sagd_h5_fsync_wanted(void);
 
 /** Attributes on a group (created if missing). Collective; value identical on all ranks. */
 int sagd_h5_attr_string(sagd_h5 f, const char *group, const char *name, const char *value);

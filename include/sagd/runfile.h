@@ -1,7 +1,8 @@
 /**
  * @file runfile.h
  * @brief The run directory and its HDF5 files (DESIGN.md §5): output checks, atomic
- *        creation (NAME.tmp → fsync → rename) and the /meta group.
+ *        creation (NAME.tmp → fsync → rename) and the /meta group. SAGD_FSYNC=0 skips the
+ *        fsyncs (sagd_h5_fsync_wanted()).
  */
 #ifndef SAGD_RUNFILE_H
 #define SAGD_RUNFILE_H
@@ -16,7 +17,8 @@ extern "C" {
 #define SAGD_FORMAT_VERSION 1
 
 /** **Collective.** Check that `dir` is, or can be created as, a writable directory, without
- *  creating anything. SAGD_ERR_OUTPUT naming the path and the reason otherwise. */
+ *  creating anything. SAGD_ERR_OUTPUT naming the path and the reason otherwise; SAGD_ERR_CONFIG
+ *  if SAGD_FSYNC is set to something other than 0 or 1. */
 int sagd_runfile_check_output(MPI_Comm comm, const char *dir);
 
 /** **Collective.** Create the run directory if needed and open DIR/NAME.tmp for writing, with

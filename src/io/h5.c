@@ -476,6 +476,11 @@ int sagd_h5_open(MPI_Comm comm, const char *path, int writable, sagd_h5 *f) {
   return SAGD_OK;
 }
 
+int sagd_h5_fsync_wanted(void) {
+  const char *env = getenv("SAGD_FSYNC");
+  return env == NULL || strcmp(env, "0") != 0;
+}
+
 int sagd_h5_close(sagd_h5 *fp) {
   if (fp == NULL || *fp == NULL) {
     return SAGD_OK;
@@ -484,7 +489,7 @@ int sagd_h5_close(sagd_h5 *fp) {
   *fp = NULL;
   int rc = SAGD_OK;
   if (f->file >= 0) {
-    if (f->writable && H5Fflush(f->file, H5F_SCOPE_GLOBAL) < 0) {
+    if (f->writable && sagd_h5_fsync_wanted() && H5Fflush(f->file, H5F_SCOPE_GLOBAL) < 0) {
       rc = h5_fail(SAGD_ERR_HDF5, "flush file", NULL, f->path, __LINE__, __func__);
     }
     /* a broken file keeps the half-opened object libhdf5 was left with: its close fails,

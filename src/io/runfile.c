@@ -89,6 +89,11 @@ int sagd_runfile_check_output(MPI_Comm comm, const char *dir) {
   SAGD_CHECK_MPI(MPI_Bcast(&bad, 1, MPI_INT, 0, comm));
   SAGD_CHECK_MPI(MPI_Bcast(why, (int)sizeof why, MPI_CHAR, 0, comm));
   SAGD_CHECK(!bad, SAGD_ERR_OUTPUT, "output directory '%s' cannot be written: %s", dir, why);
+  const char *sync = getenv("SAGD_FSYNC");
+  SAGD_CHECK(sync == NULL || strcmp(sync, "0") == 0 || strcmp(sync, "1") == 0, SAGD_ERR_CONFIG,
+             "environment variable SAGD_FSYNC = '%s': expected 1 (fsync every run file, the "
+             "default) or 0 (skip fsync)",
+             sync);
   return SAGD_OK;
 }
 
@@ -161,14 +166,28 @@ int sagd_runfile_begin(const sagd_run_info *info, const char *name, sagd_h5 *f) 
 }
 
 static int fsync_path_(const char *path, int directory) {
+  if (!sagd_h5_fsync_wanted()) { /* SAGD_FSYNC=0 (other values: check_output) */
+    return 0;
+  }
   int fd = open(path, directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
   if (fd < 0) {
     return -1;
   }
   int rc = fsync(fd);
+  int e = errno;
   close(fd);
+  errno = e;
   return rc;
 }
+
+static double now_(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Seconds after which closing and syncing one file is reported as slow (once per process). */
+#define SLOW_SYNC_S 30.0
 
 int sagd_runfile_path(const char *dir, const char *name, const char *suffix, char *buf,
                       size_t cap) {
@@ -179,7 +198,8 @@ int sagd_runfile_path(const char *dir, const char *name, const char *suffix, cha
 }
 
 int sagd_runfile_finish(const sagd_run_info *info, const char *name, sagd_h5 *f) {
-  SAGD_CALL(sagd_h5_close(f));
+  const double t0 = now_();
+  SAGD_CALL(sagd_h5_close(f)); /* every rank syncs its part */
   char tmp[PATH_MAX];
   SAGD_CALL(sagd_runfile_path(info->out_dir, name, ".tmp", tmp, sizeof tmp));
   int err = 0;
@@ -187,6 +207,16 @@ int sagd_runfile_finish(const sagd_run_info *info, const char *name, sagd_h5 *f)
   if (info->rank == 0 && fsync_path_(tmp, 0) != 0) {
     err = 1;
     snprintf(reason, sizeof reason, "fsync of '%s' failed: %s", tmp, strerror(errno));
+  }
+  static int told = 0;
+  const double s = now_() - t0;
+  if (info->rank == 0 && !err && s > SLOW_SYNC_S && sagd_h5_fsync_wanted() && !told) {
+    told = 1;
+    fprintf(stderr,
+            "sagd: note: closing and syncing '%s' took %.0f s: the file system is slow or "
+            "overloaded; SAGD_FSYNC=0 skips the syncs, at the price of the newest file on a "
+            "power failure or a node crash\n",
+            tmp, s);
   }
   SAGD_CHECK_MPI(MPI_Bcast(&err, 1, MPI_INT, 0, info->comm));
   SAGD_CHECK_MPI(MPI_Bcast(reason, (int)sizeof reason, MPI_CHAR, 0, info->comm));
