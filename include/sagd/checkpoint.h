@@ -127,6 +127,12 @@ void sagd_checkpointer_stats(sagd_checkpointer cp, uint64_t *written, double *by
 int sagd_checkpoint_signal(void);
 void sagd_checkpoint_raise(int sig);
 
+/** Catch SIGTERM/SIGUSR1 into that flag from now until the process ends (idempotent).
+ *  `sagd run` calls it first, so a signal during start-up (reading data, MPI set-up) is not
+ *  fatal: the first checkpointer tick acts on it (checkpoint, exit 75). Without it, a
+ *  checkpointer catches the two signals only between its create and destroy. */
+void sagd_checkpoint_catch_signals(void);
+
 /* ---- files ---------------------------------------------------------------------------- */
 
 /** One dataset of a checkpoint, as listed by its manifest. */

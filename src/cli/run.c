@@ -280,6 +280,9 @@ static int run_body_(sagd_config *cfgp, sagd_cli_set **setsp, MPI_Comm comm, int
 }
 
 int sagd_cli_run(MPI_Comm comm, int argc, char **argv) {
+  /* From here on SIGTERM/SIGUSR1 only raise the checkpoint flag: a signal that arrives while
+   * the run starts up is acted on at the first checkpointer tick instead of killing a rank. */
+  sagd_checkpoint_catch_signals();
   /* everything the body allocates is released here, whichever way it returns */
   sagd_config cfg = NULL;
   sagd_cli_set *sets = NULL;

@@ -30,6 +30,22 @@ int sagd_checkpoint_signal(void) { return (int)ck_signal_; }
 
 void sagd_checkpoint_raise(int sig) { ck_signal_ = sig; }
 
+static int catching_ = 0; /* the flag handler is installed for the whole process */
+
+void sagd_checkpoint_catch_signals(void) {
+  if (catching_) {
+    return;
+  }
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = ck_handler_;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGUSR1, &sa, NULL);
+  catching_ = 1;
+}
+
 static const char *signame_(int sig) {
   return sig == SIGTERM ? "SIGTERM" : sig == SIGUSR1 ? "SIGUSR1" : "a signal";
 }
@@ -157,14 +173,16 @@ int sagd_checkpointer_create(const sagd_run_info *info, sagd_state st, sagd_chec
     goto fail;
   }
   SAGD_TRY(rc, fail, check_registry_(cp));
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = ck_handler_;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
-  sigaction(SIGTERM, &sa, &cp->old_term);
-  sigaction(SIGUSR1, &sa, &cp->old_usr1);
-  cp->installed = 1;
+  if (!catching_) { /* a library caller: catch for this checkpointer's lifetime only */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = ck_handler_;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGTERM, &sa, &cp->old_term);
+    sigaction(SIGUSR1, &sa, &cp->old_usr1);
+    cp->installed = 1;
+  }
   *out = cp;
   return SAGD_OK;
 fail:

@@ -399,6 +399,39 @@ static void test_signal_(void) {
   free(a.rows);
 }
 
+/* sagd run's start-up: signals caught before any checkpointer exists are acted on at the first
+ * tick (seen in CI: a TERM between the banner and the checkpointer killed a rank). Process-
+ * wide from here on, so this runs last. */
+static void test_signal_early_(void) {
+  sagd_checkpoint_catch_signals();
+  sagd_checkpoint_catch_signals(); /* idempotent */
+  if (rank_ == 0) {
+    raise(SIGUSR1); /* no checkpointer yet: caught, the process lives on */
+  }
+  CHECK(sagd_checkpoint_signal() == (rank_ == 0 ? SIGUSR1 : 0));
+  sagd_config cfg = cfg_("0", "0", NULL);
+  sagd_run_info info = info_(cfg, "never");
+  toy a;
+  toy_init_(&a, 0, 4.0);
+  sagd_state st = NULL;
+  REQUIRE_OK(sagd_state_create(&st));
+  toy_register_(&a, st);
+  sagd_checkpointer cp = NULL;
+  REQUIRE_OK(sagd_checkpointer_create(&info, st, &cp));
+  int rc = sagd_checkpointer_tick(cp, 1, "early", 0);
+  CHECK(rc == SAGD_STOPPED && msg_has_("SIGUSR1"));
+  uint64_t nw = 0;
+  sagd_checkpointer_stats(cp, &nw, NULL, NULL, NULL);
+  CHECK(nw == 1);
+  sagd_checkpointer_destroy(&cp);
+  raise(SIGTERM); /* still caught after the checkpointer is gone */
+  CHECK(sagd_checkpoint_signal() == SIGTERM);
+  sagd_checkpoint_raise(0);
+  sagd_state_destroy(&st);
+  sagd_config_destroy(&cfg);
+  free(a.rows);
+}
+
 /* Damaged newest → fallback to .prev; both damaged → refused, files unchanged. */
 static void test_damage_(void) {
   sagd_config cfg = cfg_("0", "0", NULL);
@@ -566,6 +599,7 @@ int main(int argc, char **argv) {
   test_policy_();
   test_signal_();
   test_damage_();
+  test_signal_early_();
   MPI_Barrier(MPI_COMM_WORLD);
   if (rank_ == 0) {
     const char *names[] = {"checkpoint.h5", "checkpoint.h5.prev", "checkpoint.h5.tmp",
