@@ -75,6 +75,15 @@ static void toy_register_(toy *t, sagd_state st) {
   REQUIRE_OK(sagd_state_add_rows(st, "chains/x", t->rows, R_ROWS, R_COLS, t->row0, t->nrows));
 }
 
+/* toy_init_ and a new state holding t's four entries. */
+static sagd_state toy_state_(toy *t, int split, double salt) {
+  toy_init_(t, split, salt);
+  sagd_state st = NULL;
+  REQUIRE_OK(sagd_state_create(&st));
+  toy_register_(t, st);
+  return st;
+}
+
 /* 1 if every value of t is what toy_init_(salt) makes. */
 static int toy_is_(const toy *t, double salt) {
   int ok = t->iter == (uint64_t)(salt * 10) && t->len == (size_t)salt + 3;
@@ -264,10 +273,7 @@ static void test_roundtrip_(void) {
   sagd_config cfg = cfg_("0", "0", NULL);
   sagd_run_info info = info_(cfg, NULL);
   toy a;
-  toy_init_(&a, 0, 1.0);
-  sagd_state st = NULL;
-  REQUIRE_OK(sagd_state_create(&st));
-  toy_register_(&a, st);
+  sagd_state st = toy_state_(&a, 0, 1.0);
   CHECK(sagd_state_count(st) == 4);
   sagd_checkpointer cp = NULL;
   REQUIRE_OK(sagd_checkpointer_create(&info, st, &cp));
@@ -294,9 +300,7 @@ static void test_roundtrip_(void) {
   sagd_checkpointer_destroy(&cp);
   sagd_state_destroy(&st);
   free(a.rows);
-  toy_init_(&a, 0, 2.0);
-  REQUIRE_OK(sagd_state_create(&st));
-  toy_register_(&a, st);
+  st = toy_state_(&a, 0, 2.0);
   REQUIRE_OK(sagd_checkpointer_create(&info, st, &cp));
   REQUIRE_OK(sagd_checkpointer_write(cp, 9, "phase two"));
   CHECK(file_size_(prev) > 0);
@@ -306,9 +310,7 @@ static void test_roundtrip_(void) {
 
   /* resume into fresh buffers with the other split */
   toy b;
-  toy_init_(&b, 1, 0.0);
-  REQUIRE_OK(sagd_state_create(&st));
-  toy_register_(&b, st);
+  st = toy_state_(&b, 1, 0.0);
   REQUIRE_OK(sagd_checkpointer_create(&info, st, &cp));
   char phase[64];
   REQUIRE_OK(sagd_checkpointer_resume(cp, &resumed, phase, sizeof phase));
@@ -325,10 +327,7 @@ static void test_policy_(void) {
   sagd_config cfg = cfg_("3", "0", NULL);
   sagd_run_info info = info_(cfg, "never");
   toy a;
-  toy_init_(&a, 0, 3.0);
-  sagd_state st = NULL;
-  REQUIRE_OK(sagd_state_create(&st));
-  toy_register_(&a, st);
+  sagd_state st = toy_state_(&a, 0, 3.0);
   sagd_checkpointer cp = NULL;
   REQUIRE_OK(sagd_checkpointer_create(&info, st, &cp));
   int resumed = -1;
@@ -370,10 +369,7 @@ static void test_signal_(void) {
   sagd_config cfg = cfg_("0", "0", NULL);
   sagd_run_info info = info_(cfg, NULL);
   toy a;
-  toy_init_(&a, 0, 4.0);
-  sagd_state st = NULL;
-  REQUIRE_OK(sagd_state_create(&st));
-  toy_register_(&a, st);
+  sagd_state st = toy_state_(&a, 0, 4.0);
   sagd_checkpointer cp = NULL;
   REQUIRE_OK(sagd_checkpointer_create(&info, st, &cp));
   if (rank_ == size_ - 1) {
@@ -412,10 +408,7 @@ static void test_signal_early_(void) {
   sagd_config cfg = cfg_("0", "0", NULL);
   sagd_run_info info = info_(cfg, "never");
   toy a;
-  toy_init_(&a, 0, 4.0);
-  sagd_state st = NULL;
-  REQUIRE_OK(sagd_state_create(&st));
-  toy_register_(&a, st);
+  sagd_state st = toy_state_(&a, 0, 4.0);
   sagd_checkpointer cp = NULL;
   REQUIRE_OK(sagd_checkpointer_create(&info, st, &cp));
   int rc = sagd_checkpointer_tick(cp, 1, "early", 0);
@@ -445,10 +438,7 @@ static void test_damage_(void) {
   /* two checkpoints: salt 5 (→ .prev) then salt 6 */
   for (int k = 5; k <= 6; k++) {
     toy a;
-    toy_init_(&a, 0, (double)k);
-    sagd_state st = NULL;
-    REQUIRE_OK(sagd_state_create(&st));
-    toy_register_(&a, st);
+    sagd_state st = toy_state_(&a, 0, (double)k);
     sagd_checkpointer cp = NULL;
     info.resume = k == 5 ? "never" : "auto";
     REQUIRE_OK(sagd_checkpointer_create(&info, st, &cp));
@@ -476,10 +466,7 @@ static void test_damage_(void) {
       CHECK(msg_has_("chains/x") && msg_has_("checksum"));
     }
     toy b;
-    toy_init_(&b, 1, 0.0);
-    sagd_state st = NULL;
-    REQUIRE_OK(sagd_state_create(&st));
-    toy_register_(&b, st);
+    sagd_state st = toy_state_(&b, 1, 0.0);
     sagd_checkpointer cp = NULL;
     REQUIRE_OK(sagd_checkpointer_create(&info, st, &cp));
     int resumed = 0;
@@ -522,10 +509,7 @@ static void test_damage_(void) {
   long n1 = 0, n2 = 0;
   char *b1 = rank_ == 0 ? slurp_(p, &n1) : NULL, *b2 = rank_ == 0 ? slurp_(prev, &n2) : NULL;
   toy c;
-  toy_init_(&c, 0, 0.0);
-  sagd_state st = NULL;
-  REQUIRE_OK(sagd_state_create(&st));
-  toy_register_(&c, st);
+  sagd_state st = toy_state_(&c, 0, 0.0);
   sagd_checkpointer cp = NULL;
   REQUIRE_OK(sagd_checkpointer_create(&info, st, &cp));
   int resumed = 0;
